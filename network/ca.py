@@ -1,0 +1,175 @@
+"""Fabric CAs: one per org; every identity is registered and enrolled from them (no cryptogen).
+
+Each org's CA issues both its signing certificates (with ``traza.role`` attributes for
+users) and its TLS certificates (``tls`` enrollment profile).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+from pathlib import Path
+
+from . import binaries, templates
+from .process import NetworkError, Node, port_open, run, start, wait_for
+from .topology import Org, Topology, run_dir
+
+
+def ca_home(org: Org) -> Path:
+    return run_dir() / "ca" / org.key
+
+
+def ca_cert(org: Org) -> Path:
+    return ca_home(org) / "ca-cert.pem"
+
+
+def org_dir(org: Org) -> Path:
+    return run_dir() / "orgs" / org.key
+
+
+def user_dir(org: Org, user: str) -> Path:
+    return org_dir(org) / "users" / user
+
+
+def node_dir(node_id: str) -> Path:
+    return run_dir() / "nodes" / node_id
+
+
+def _secrets(org: Org) -> dict[str, str]:
+    """Random secrets of this org's identities, created once and kept under run/."""
+    path = ca_home(org) / "secrets.json"
+    data = json.loads(path.read_text()) if path.exists() else {}
+    return data
+
+
+def _secret(org: Org, name: str) -> str:
+    path = ca_home(org) / "secrets.json"
+    data = _secrets(org)
+    if name not in data:
+        data[name] = secrets.token_urlsafe(18)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(data, indent=1))
+        path.chmod(0o600)
+    return data[name]
+
+
+def ca_node(topo: Topology, org: Org) -> Node:
+    home = ca_home(org)
+    env = templates.render_env("ca.env.j2", org=org, home=home, domain=topo.domain)
+    argv = [binaries.path("fabric-ca-server"), "start", "-b",
+            f"registrar:{_secret(org, 'registrar')}"]
+    return Node(name=org.ca.name, argv=argv, env=env, home=home, port=org.ca.port)
+
+
+def start_ca(topo: Topology, org: Org) -> None:
+    node = ca_node(topo, org)
+    start(node, org.ca.host)
+    wait_for(f"{org.ca.name} on port {org.ca.port}",
+             lambda: port_open(org.ca.host, org.ca.port) and ca_cert(org).exists(), 30, node)
+
+
+def _client(org: Org, *args: str, home: Path, what: str) -> str:
+    argv = [binaries.path("fabric-ca-client"), *args, "--caname", org.ca.name,
+            "--tls.certfiles", str(ca_cert(org)), "--home", str(home)]
+    return run(argv, what=what)
+
+
+def _registrar_home(org: Org) -> Path:
+    home = ca_home(org) / "registrar"
+    if not (home / "msp" / "signcerts").exists():
+        url = f"https://registrar:{_secret(org, 'registrar')}@{org.ca.host}:{org.ca.port}"
+        _client(org, "enroll", "-u", url, home=home, what=f"enroll {org.ca.name} registrar")
+    return home
+
+
+def register(org: Org, name: str, id_type: str, attrs: str = "") -> str:
+    """Register an identity once; return its enrollment secret."""
+    secret = _secret(org, name)
+    marker = ca_home(org) / "registered" / name
+    if marker.exists():
+        return secret
+    args = ["register", "--id.name", name, "--id.secret", secret, "--id.type", id_type,
+            "-u", org.ca.url]
+    if attrs:
+        args += ["--id.attrs", attrs]
+    try:
+        _client(org, *args, home=_registrar_home(org), what=f"register {name} at {org.ca.name}")
+    except NetworkError as e:
+        if "already registered" not in str(e):
+            raise
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.touch()
+    return secret
+
+
+def _single(folder: Path) -> Path:
+    files = sorted(folder.iterdir())
+    if len(files) != 1:
+        raise NetworkError(f"expected one file in {folder}, found {len(files)}")
+    return files[0]
+
+
+def enroll(org: Org, name: str, out: Path, *, hosts: list[str], tls_only: bool = False) -> None:
+    """Enroll ``name`` into ``out/msp`` (signing) and ``out/tls`` (TLS) unless done already.
+
+    TLS files are laid out as ``server.crt``/``server.key``/``ca.crt`` so every node and
+    client finds them under the same names.
+    """
+    secret = _secret(org, name)
+    url = f"https://{name}:{secret}@{org.ca.host}:{org.ca.port}"
+    csr_hosts = ",".join(hosts)
+    if not tls_only and not (out / "msp" / "signcerts").exists():
+        msp = out / "msp"
+        _client(org, "enroll", "-u", url, "-M", str(msp), "--csr.hosts", csr_hosts,
+                home=out, what=f"enroll {name}@{org.msp}")
+        cacert = _single(msp / "cacerts")
+        cacert.rename(msp / "cacerts" / "ca.pem")
+        templates.render_file("msp-config.yaml.j2", msp / "config.yaml")
+    if not (out / "tls" / "server.crt").exists():
+        raw = out / "tls-enroll"
+        _client(org, "enroll", "-u", url, "-M", str(raw), "--enrollment.profile", "tls",
+                "--csr.hosts", csr_hosts, home=out, what=f"enroll TLS of {name}@{org.msp}")
+        tls = out / "tls"
+        tls.mkdir(parents=True, exist_ok=True)
+        shutil.copy(_single(raw / "signcerts"), tls / "server.crt")
+        shutil.copy(_single(raw / "keystore"), tls / "server.key")
+        shutil.copy(_single(raw / "tlscacerts"), tls / "ca.crt")
+        shutil.rmtree(raw)
+    (out / "fabric-ca-client-config.yaml").unlink(missing_ok=True)
+
+
+def write_org_msp(org: Org) -> None:
+    """The org's MSP definition for the channel config: CA, TLS CA, node OUs."""
+    msp = org_dir(org) / "msp"
+    for sub in ("cacerts", "tlscacerts"):
+        (msp / sub).mkdir(parents=True, exist_ok=True)
+        shutil.copy(ca_cert(org), msp / sub / "ca.pem")
+    templates.render_file("msp-config.yaml.j2", msp / "config.yaml")
+
+
+def bootstrap_org(topo: Topology, org: Org) -> None:
+    """Register and enroll every identity of ``org``: nodes, admin, users, chaincode server."""
+    write_org_msp(org)
+    loopback = ["localhost", "127.0.0.1"]
+    for p in org.peers:
+        register(org, p.fqdn, "peer")
+        enroll(org, p.fqdn, node_dir(p.node_id), hosts=[p.fqdn, p.host, *loopback])
+    for o in org.orderers:
+        register(org, o.fqdn, "orderer")
+        enroll(org, o.fqdn, node_dir(o.node_id), hosts=[o.fqdn, o.host, *loopback])
+    admin = f"admin.{org.domain}"
+    register(org, admin, "admin")
+    enroll(org, admin, user_dir(org, "admin"), hosts=[admin])
+    if org.orderers:
+        return
+    for u in topo.users:
+        attrs = f"traza.role={u.role}:ecert" if u.role else ""
+        name = f"{u.name}.{org.domain}"
+        register(org, name, "client", attrs)
+        enroll(org, name, user_dir(org, u.name), hosts=[name])
+    if org.chaincode_server:
+        cc = f"chaincode.{org.domain}"
+        register(org, cc, "client")
+        enroll(org, cc, node_dir(f"{org.key}-chaincode"),
+               hosts=[cc, org.chaincode_server.host, *loopback], tls_only=True)

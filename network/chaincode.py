@@ -1,0 +1,166 @@
+"""Deploy the Traza contract as Chaincode-as-a-Service: build, package, install, approve, commit.
+
+One package (one package id) serves every org: our CCaaS builder points each peer at its
+own org's chaincode server (see ``builders/ccaas/bin/release``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import subprocess
+import tarfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from . import binaries, templates
+from .ca import node_dir, org_dir
+from .nodes import admin_env, orderer_flags
+from .process import NetworkError, Node, port_open, run, start, stop, wait_for
+from .topology import Org, Topology, run_dir
+
+CHAINCODE_SRC = Path(__file__).resolve().parent.parent / "chaincode"
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """What is committed on the channel: version, sequence and the package serving it."""
+
+    version: str
+    sequence: int
+    package_id: str
+
+
+def cc_dir() -> Path:
+    return run_dir() / "chaincode"
+
+
+def state_file() -> Path:
+    return cc_dir() / "deployment.json"
+
+
+def deployed() -> Deployment | None:
+    try:
+        return Deployment(**json.loads(state_file().read_text()))
+    except (OSError, ValueError):
+        return None
+
+
+def build_server() -> Path:
+    """Compile the Go contract server (Go's build cache makes repeats quick)."""
+    out = cc_dir() / "traza-chaincode"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    res = subprocess.run(["go", "build", "-o", str(out), "."], cwd=CHAINCODE_SRC,
+                         capture_output=True, text=True)
+    if res.returncode != 0:
+        raise NetworkError(f"building the contract failed:\n{res.stderr}")
+    return out
+
+
+def _tar(files: dict[str, bytes]) -> bytes:
+    """A reproducible .tar.gz (fixed times and owners), so the package id is stable."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as tar:
+        for name, data in sorted(files.items()):
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime, info.mode = len(data), 0, 0o644
+            tar.addfile(info, io.BytesIO(data))
+    out = io.BytesIO()
+    with gzip.GzipFile(fileobj=out, mode="wb", mtime=0) as gz:
+        gz.write(raw.getvalue())
+    return out.getvalue()
+
+
+def package(topo: Topology, version: str) -> tuple[Path, str]:
+    """Write the CCaaS package for ``version``; return its path and package id."""
+    label = f"{topo.chaincode['name']}_{version}"
+    conn = templates.render("connection.json.j2", address="127.0.0.1:0").encode()
+    code = _tar({"connection.json": conn})
+    meta = json.dumps({"type": "ccaas", "label": label}).encode()
+    pkg = _tar({"code.tar.gz": code, "metadata.json": meta})
+    path = cc_dir() / f"{label}.tar.gz"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pkg)
+    return path, f"{label}:{hashlib.sha256(pkg).hexdigest()}"
+
+
+def server_node(topo: Topology, org: Org, dep: Deployment) -> Node:
+    home = node_dir(f"{org.key}-chaincode")
+    env = templates.render_env("chaincode.env.j2", org=org, node_dir=home,
+                               package_id=dep.package_id, version=dep.version)
+    return Node(name=f"chaincode-{org.key}", argv=[str(cc_dir() / "traza-chaincode")], env=env,
+                home=home, port=org.chaincode_server.port)
+
+
+def start_servers(topo: Topology, dep: Deployment) -> None:
+    for org in topo.orgs:
+        node = server_node(topo, org, dep)
+        start(node, org.chaincode_server.host)
+        wait_for(f"chaincode server of {org.msp}",
+                 lambda o=org: port_open(o.chaincode_server.host, o.chaincode_server.port), 20, node)
+
+
+def _peer_cli(org: Org, *args: str, what: str) -> str:
+    return run([binaries.path("peer"), "lifecycle", "chaincode", *args],
+               env=admin_env(org.peers[0]), what=what)
+
+
+def committed(topo: Topology) -> dict | None:
+    """The committed definition (``version``, ``sequence``...) or None."""
+    org = topo.orgs[0]
+    try:
+        out = _peer_cli(org, "querycommitted", "-C", topo.channel, "-n", topo.chaincode["name"],
+                        "-O", "json", what="query committed chaincode")
+    except NetworkError as e:
+        if "not found" in str(e):
+            return None
+        raise
+    return json.loads(out[out.find("{"):])
+
+
+def deploy(topo: Topology, version: str | None = None, sequence: int | None = None) -> Deployment:
+    """Install, approve by every org and commit ``version`` at ``sequence``; idempotent.
+
+    With no arguments it deploys the topology's version at sequence 1, or keeps what is
+    already committed. An upgrade passes a new version, or the same one, and the sequence
+    goes up by one.
+    """
+    build_server()
+    current = committed(topo)
+    dep = deployed()
+    if version is None and sequence is None and current and dep and \
+            dep.sequence == current["sequence"]:
+        start_servers(topo, dep)
+        return dep
+    version = version or topo.chaincode["version"]
+    sequence = sequence or ((current["sequence"] + 1) if current else topo.chaincode["sequence"])
+    pkg, package_id = package(topo, version)
+    for org in topo.orgs:
+        try:
+            _peer_cli(org, "install", str(pkg), what=f"install chaincode on {org.msp}")
+        except NetworkError as e:
+            if "already successfully installed" not in str(e):
+                raise
+    dep = Deployment(version=version, sequence=sequence, package_id=package_id)
+    for org in topo.orgs:  # a new package id means a restart of every server
+        stop(server_node(topo, org, dep))
+    start_servers(topo, dep)
+    name = topo.chaincode["name"]
+    common = ["-C", topo.channel, "-n", name, "--version", version, "--sequence", str(sequence)]
+    collections = CHAINCODE_SRC / "collections_config.json"
+    if collections.exists():
+        common += ["--collections-config", str(collections)]
+    orderer = topo.orderers[0]
+    for org in topo.orgs:
+        _peer_cli(org, "approveformyorg", *orderer_flags(orderer), *common,
+                  "--package-id", package_id, what=f"approve chaincode for {org.msp}")
+    peers: list[str] = []
+    for org in topo.orgs:
+        peers += ["--peerAddresses", org.peers[0].address, "--tlsRootCertFiles",
+                  str(org_dir(org) / "msp" / "tlscacerts" / "ca.pem")]
+    _peer_cli(topo.orgs[0], "commit", *orderer_flags(orderer), *common, *peers,
+              what="commit chaincode definition")
+    state_file().write_text(json.dumps(asdict(dep), indent=1))
+    return dep

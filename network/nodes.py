@@ -1,0 +1,64 @@
+"""Peers, orderers and the shared config folder they read (Fabric's stock YAML files)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from . import binaries, templates
+from .ca import node_dir, org_dir
+from .process import Node
+from .topology import Orderer, Peer, run_dir
+
+BUILDER_DIR = Path(__file__).resolve().parent / "builders" / "ccaas"
+
+
+def config_dir() -> Path:
+    """Fabric's stock core.yaml/orderer.yaml, copied once; nodes override them by env."""
+    out = run_dir() / "config"
+    if not (out / "core.yaml").exists():
+        src = binaries.bin_dirs()["config"]
+        out.mkdir(parents=True, exist_ok=True)
+        core = yaml.safe_load((src / "core.yaml").read_text())
+        # No Docker here: an empty endpoint keeps the peer from registering a Docker
+        # health check (an empty env var would be ignored by viper, hence the edit).
+        core["vm"]["endpoint"] = ""
+        (out / "core.yaml").write_text(yaml.safe_dump(core, sort_keys=False))
+        (out / "orderer.yaml").write_text((src / "orderer.yaml").read_text())
+    return out
+
+
+def peer_node(peer: Peer) -> Node:
+    home = node_dir(peer.node_id)
+    env = templates.render_env("peer.env.j2", peer=peer, node_dir=home, config_dir=config_dir(),
+                               builder_dir=BUILDER_DIR, org_dir=org_dir(peer.org))
+    return Node(name=peer.node_id, argv=[binaries.path("peer"), "node", "start"], env=env,
+                home=home, port=peer.port)
+
+
+def orderer_node(orderer: Orderer) -> Node:
+    home = node_dir(orderer.node_id)
+    env = templates.render_env("orderer.env.j2", orderer=orderer, node_dir=home,
+                               config_dir=config_dir())
+    return Node(name=orderer.node_id, argv=[binaries.path("orderer")], env=env, home=home,
+                port=orderer.port)
+
+
+def admin_env(peer: Peer) -> dict[str, str]:
+    """Environment for the ``peer`` CLI acting as the org admin against ``peer``."""
+    return {
+        "FABRIC_CFG_PATH": str(config_dir()),
+        "CORE_PEER_LOCALMSPID": peer.org.msp,
+        "CORE_PEER_MSPCONFIGPATH": str(org_dir(peer.org) / "users" / "admin" / "msp"),
+        "CORE_PEER_ADDRESS": peer.address,
+        "CORE_PEER_TLS_ENABLED": "true",
+        "CORE_PEER_TLS_ROOTCERT_FILE": str(org_dir(peer.org) / "msp" / "tlscacerts" / "ca.pem"),
+        "FABRIC_LOGGING_SPEC": "warning",
+    }
+
+
+def orderer_flags(orderer: Orderer) -> list[str]:
+    """``peer`` CLI flags to reach an orderer over TLS."""
+    return ["-o", orderer.address, "--ordererTLSHostnameOverride", orderer.fqdn, "--tls",
+            "--cafile", str(org_dir(orderer.org) / "msp" / "tlscacerts" / "ca.pem")]
