@@ -40,8 +40,13 @@ def bin_dirs() -> dict[str, Path]:
 
 
 BINARIES = {
-    "peer": "fabric", "orderer": "fabric", "configtxgen": "fabric", "configtxlator": "fabric",
-    "osnadmin": "fabric", "fabric-ca-server": "fabric-ca", "fabric-ca-client": "fabric-ca",
+    "peer": "fabric",
+    "orderer": "fabric",
+    "configtxgen": "fabric",
+    "configtxlator": "fabric",
+    "osnadmin": "fabric",
+    "fabric-ca-server": "fabric-ca",
+    "fabric-ca-client": "fabric-ca",
     "minio": "minio",
 }
 

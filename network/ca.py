@@ -57,21 +57,37 @@ def _secret(org: Org, name: str) -> str:
 def ca_node(topo: Topology, org: Org) -> Node:
     home = ca_home(org)
     env = templates.render_env("ca.env.j2", org=org, home=home, domain=topo.domain)
-    argv = [binaries.path("fabric-ca-server"), "start", "-b",
-            f"registrar:{_secret(org, 'registrar')}"]
+    argv = [
+        binaries.path("fabric-ca-server"),
+        "start",
+        "-b",
+        f"registrar:{_secret(org, 'registrar')}",
+    ]
     return Node(name=org.ca.name, argv=argv, env=env, home=home, port=org.ca.port)
 
 
 def start_ca(topo: Topology, org: Org) -> None:
     node = ca_node(topo, org)
     start(node, org.ca.host)
-    wait_for(f"{org.ca.name} on port {org.ca.port}",
-             lambda: port_open(org.ca.host, org.ca.port) and ca_cert(org).exists(), 30, node)
+    wait_for(
+        f"{org.ca.name} on port {org.ca.port}",
+        lambda: port_open(org.ca.host, org.ca.port) and ca_cert(org).exists(),
+        30,
+        node,
+    )
 
 
 def _client(org: Org, *args: str, home: Path, what: str) -> str:
-    argv = [binaries.path("fabric-ca-client"), *args, "--caname", org.ca.name,
-            "--tls.certfiles", str(ca_cert(org)), "--home", str(home)]
+    argv = [
+        binaries.path("fabric-ca-client"),
+        *args,
+        "--caname",
+        org.ca.name,
+        "--tls.certfiles",
+        str(ca_cert(org)),
+        "--home",
+        str(home),
+    ]
     return run(argv, what=what)
 
 
@@ -89,8 +105,17 @@ def register(org: Org, name: str, id_type: str, attrs: str = "") -> str:
     marker = ca_home(org) / "registered" / name
     if marker.exists():
         return secret
-    args = ["register", "--id.name", name, "--id.secret", secret, "--id.type", id_type,
-            "-u", org.ca.url]
+    args = [
+        "register",
+        "--id.name",
+        name,
+        "--id.secret",
+        secret,
+        "--id.type",
+        id_type,
+        "-u",
+        org.ca.url,
+    ]
     if attrs:
         args += ["--id.attrs", attrs]
     try:
@@ -121,15 +146,37 @@ def enroll(org: Org, name: str, out: Path, *, hosts: list[str], tls_only: bool =
     csr_hosts = ",".join(hosts)
     if not tls_only and not (out / "msp" / "signcerts").exists():
         msp = out / "msp"
-        _client(org, "enroll", "-u", url, "-M", str(msp), "--csr.hosts", csr_hosts,
-                home=out, what=f"enroll {name}@{org.msp}")
+        _client(
+            org,
+            "enroll",
+            "-u",
+            url,
+            "-M",
+            str(msp),
+            "--csr.hosts",
+            csr_hosts,
+            home=out,
+            what=f"enroll {name}@{org.msp}",
+        )
         cacert = _single(msp / "cacerts")
         cacert.rename(msp / "cacerts" / "ca.pem")
         templates.render_file("msp-config.yaml.j2", msp / "config.yaml")
     if not (out / "tls" / "server.crt").exists():
         raw = out / "tls-enroll"
-        _client(org, "enroll", "-u", url, "-M", str(raw), "--enrollment.profile", "tls",
-                "--csr.hosts", csr_hosts, home=out, what=f"enroll TLS of {name}@{org.msp}")
+        _client(
+            org,
+            "enroll",
+            "-u",
+            url,
+            "-M",
+            str(raw),
+            "--enrollment.profile",
+            "tls",
+            "--csr.hosts",
+            csr_hosts,
+            home=out,
+            what=f"enroll TLS of {name}@{org.msp}",
+        )
         tls = out / "tls"
         tls.mkdir(parents=True, exist_ok=True)
         shutil.copy(_single(raw / "signcerts"), tls / "server.crt")
@@ -171,5 +218,10 @@ def bootstrap_org(topo: Topology, org: Org) -> None:
     if org.chaincode_server:
         cc = f"chaincode.{org.domain}"
         register(org, cc, "client")
-        enroll(org, cc, node_dir(f"{org.key}-chaincode"),
-               hosts=[cc, org.chaincode_server.host, *loopback], tls_only=True)
+        enroll(
+            org,
+            cc,
+            node_dir(f"{org.key}-chaincode"),
+            hosts=[cc, org.chaincode_server.host, *loopback],
+            tls_only=True,
+        )

@@ -52,8 +52,9 @@ def build_server() -> Path:
     """Compile the Go contract server (Go's build cache makes repeats quick)."""
     out = cc_dir() / "traza-chaincode"
     out.parent.mkdir(parents=True, exist_ok=True)
-    res = subprocess.run(["go", "build", "-o", str(out), "."], cwd=CHAINCODE_SRC,
-                         capture_output=True, text=True)
+    res = subprocess.run(
+        ["go", "build", "-o", str(out), "."], cwd=CHAINCODE_SRC, capture_output=True, text=True
+    )
     if res.returncode != 0:
         raise NetworkError(f"building the contract failed:\n{res.stderr}")
     return out
@@ -88,36 +89,58 @@ def package(topo: Topology, version: str) -> tuple[Path, str]:
 
 def server_node(topo: Topology, org: Org, dep: Deployment) -> Node:
     home = node_dir(f"{org.key}-chaincode")
-    env = templates.render_env("chaincode.env.j2", org=org, node_dir=home,
-                               package_id=dep.package_id, version=dep.version)
-    return Node(name=f"chaincode-{org.key}", argv=[str(cc_dir() / "traza-chaincode")], env=env,
-                home=home, port=org.chaincode_server.port)
+    env = templates.render_env(
+        "chaincode.env.j2", org=org, node_dir=home, package_id=dep.package_id, version=dep.version
+    )
+    return Node(
+        name=f"chaincode-{org.key}",
+        argv=[str(cc_dir() / "traza-chaincode")],
+        env=env,
+        home=home,
+        port=org.chaincode_server.port,
+    )
 
 
 def start_servers(topo: Topology, dep: Deployment) -> None:
     for org in topo.orgs:
         node = server_node(topo, org, dep)
         start(node, org.chaincode_server.host)
-        wait_for(f"chaincode server of {org.msp}",
-                 lambda o=org: port_open(o.chaincode_server.host, o.chaincode_server.port), 20, node)
+        wait_for(
+            f"chaincode server of {org.msp}",
+            lambda o=org: port_open(o.chaincode_server.host, o.chaincode_server.port),
+            20,
+            node,
+        )
 
 
 def _peer_cli(org: Org, *args: str, what: str) -> str:
-    return run([binaries.path("peer"), "lifecycle", "chaincode", *args],
-               env=admin_env(org.peers[0]), what=what)
+    return run(
+        [binaries.path("peer"), "lifecycle", "chaincode", *args],
+        env=admin_env(org.peers[0]),
+        what=what,
+    )
 
 
 def committed(topo: Topology) -> dict | None:
     """The committed definition (``version``, ``sequence``...) or None."""
     org = topo.orgs[0]
     try:
-        out = _peer_cli(org, "querycommitted", "-C", topo.channel, "-n", topo.chaincode["name"],
-                        "-O", "json", what="query committed chaincode")
+        out = _peer_cli(
+            org,
+            "querycommitted",
+            "-C",
+            topo.channel,
+            "-n",
+            topo.chaincode["name"],
+            "-O",
+            "json",
+            what="query committed chaincode",
+        )
     except NetworkError as e:
         if "not found" in str(e):
             return None
         raise
-    return json.loads(out[out.find("{"):])
+    return json.loads(out[out.find("{") :])
 
 
 def deploy(topo: Topology, version: str | None = None, sequence: int | None = None) -> Deployment:
@@ -130,8 +153,13 @@ def deploy(topo: Topology, version: str | None = None, sequence: int | None = No
     build_server()
     current = committed(topo)
     dep = deployed()
-    if version is None and sequence is None and current and dep and \
-            dep.sequence == current["sequence"]:
+    if (
+        version is None
+        and sequence is None
+        and current
+        and dep
+        and dep.sequence == current["sequence"]
+    ):
         start_servers(topo, dep)
         return dep
     version = version or topo.chaincode["version"]
@@ -154,13 +182,30 @@ def deploy(topo: Topology, version: str | None = None, sequence: int | None = No
         common += ["--collections-config", str(collections)]
     orderer = topo.orderers[0]
     for org in topo.orgs:
-        _peer_cli(org, "approveformyorg", *orderer_flags(orderer), *common,
-                  "--package-id", package_id, what=f"approve chaincode for {org.msp}")
+        _peer_cli(
+            org,
+            "approveformyorg",
+            *orderer_flags(orderer),
+            *common,
+            "--package-id",
+            package_id,
+            what=f"approve chaincode for {org.msp}",
+        )
     peers: list[str] = []
     for org in topo.orgs:
-        peers += ["--peerAddresses", org.peers[0].address, "--tlsRootCertFiles",
-                  str(org_dir(org) / "msp" / "tlscacerts" / "ca.pem")]
-    _peer_cli(topo.orgs[0], "commit", *orderer_flags(orderer), *common, *peers,
-              what="commit chaincode definition")
+        peers += [
+            "--peerAddresses",
+            org.peers[0].address,
+            "--tlsRootCertFiles",
+            str(org_dir(org) / "msp" / "tlscacerts" / "ca.pem"),
+        ]
+    _peer_cli(
+        topo.orgs[0],
+        "commit",
+        *orderer_flags(orderer),
+        *common,
+        *peers,
+        what="commit chaincode definition",
+    )
     state_file().write_text(json.dumps(asdict(dep), indent=1))
     return dep

@@ -23,55 +23,87 @@ def genesis_block(topo: Topology) -> Path:
         return block
     folder = block.parent
     templates.render_file("configtx.yaml.j2", folder / "configtx.yaml", topo=topo, run=run_dir())
-    run([binaries.path("configtxgen"), "-profile", "TrazaChannel", "-outputBlock", str(block),
-         "-channelID", topo.channel], env={"FABRIC_CFG_PATH": str(folder)},
-        what="configtxgen (genesis block)")
+    run(
+        [
+            binaries.path("configtxgen"),
+            "-profile",
+            "TrazaChannel",
+            "-outputBlock",
+            str(block),
+            "-channelID",
+            topo.channel,
+        ],
+        env={"FABRIC_CFG_PATH": str(folder)},
+        what="configtxgen (genesis block)",
+    )
     return block
 
 
 def _osnadmin(topo: Topology, orderer: Orderer, *args: str) -> str:
     admin = user_dir(orderer.org, "admin") / "tls"
-    return run([binaries.path("osnadmin"), "channel", *args, "-o",
-                f"{orderer.host}:{orderer.admin_port}",
-                "--ca-file", str(org_dir(orderer.org) / "msp" / "tlscacerts" / "ca.pem"),
-                "--client-cert", str(admin / "server.crt"), "--client-key", str(admin / "server.key")],
-               what=f"osnadmin channel {args[0]} on {orderer.name}")
+    return run(
+        [
+            binaries.path("osnadmin"),
+            "channel",
+            *args,
+            "-o",
+            f"{orderer.host}:{orderer.admin_port}",
+            "--ca-file",
+            str(org_dir(orderer.org) / "msp" / "tlscacerts" / "ca.pem"),
+            "--client-cert",
+            str(admin / "server.crt"),
+            "--client-key",
+            str(admin / "server.key"),
+        ],
+        what=f"osnadmin channel {args[0]} on {orderer.name}",
+    )
 
 
 def join_orderer(topo: Topology, orderer: Orderer) -> None:
     """Join an orderer to the channel through the channel participation API (mutual TLS)."""
     listed = _osnadmin(topo, orderer, "list")
-    body = listed[listed.find("{"):] if "{" in listed else "{}"
+    body = listed[listed.find("{") :] if "{" in listed else "{}"
     channels = json.loads(body).get("channels") or []
     if any(c.get("name") == topo.channel for c in channels):
         return
-    _osnadmin(topo, orderer, "join", "--channelID", topo.channel,
-              "--config-block", str(block_path(topo)))
+    _osnadmin(
+        topo, orderer, "join", "--channelID", topo.channel, "--config-block", str(block_path(topo))
+    )
 
 
 def join_peer(topo: Topology, peer: Peer) -> None:
     env = admin_env(peer)
-    listed = run([binaries.path("peer"), "channel", "list"], env=env, what=f"list channels of {peer.node_id}")
+    listed = run(
+        [binaries.path("peer"), "channel", "list"], env=env, what=f"list channels of {peer.node_id}"
+    )
     if topo.channel in listed.split():
         return
+
     # The orderers need a moment to elect a Raft leader before peers can pull blocks.
     def joined() -> bool:
         try:
-            run([binaries.path("peer"), "channel", "join", "-b", str(block_path(topo))], env=env,
-                what=f"join {peer.node_id} to {topo.channel}")
+            run(
+                [binaries.path("peer"), "channel", "join", "-b", str(block_path(topo))],
+                env=env,
+                what=f"join {peer.node_id} to {topo.channel}",
+            )
             return True
         except NetworkError as e:
             if "already exists" in str(e):
                 return True
             raise
+
     wait_for(f"{peer.node_id} to join {topo.channel}", joined, 30)
 
 
 def height(topo: Topology, peer: Peer) -> int:
     """The channel's block height as seen by ``peer``."""
-    out = run([binaries.path("peer"), "channel", "getinfo", "-c", topo.channel],
-              env=admin_env(peer), what=f"channel info on {peer.node_id}")
-    info = json.loads(out[out.find("{"):])
+    out = run(
+        [binaries.path("peer"), "channel", "getinfo", "-c", topo.channel],
+        env=admin_env(peer),
+        what=f"channel info on {peer.node_id}",
+    )
+    info = json.loads(out[out.find("{") :])
     return int(info["height"])
 
 

@@ -32,11 +32,17 @@ def all_nodes(topo: Topology) -> list[Node]:
 
 def check_ports(topo: Topology, items: list[Node]) -> None:
     """Fail before starting anything if a port we need is taken by a process not ours."""
-    taken = [f"{n.name} (port {n.port})" for n in items
-             if not pid_of(n) and port_open("127.0.0.1", n.port)]
+    taken = [
+        f"{n.name} (port {n.port})"
+        for n in items
+        if not pid_of(n) and port_open("127.0.0.1", n.port)
+    ]
     if taken:
-        raise NetworkError("ports already taken by other processes: " + ", ".join(taken)
-                           + "; stop them or change network/topology.yaml")
+        raise NetworkError(
+            "ports already taken by other processes: "
+            + ", ".join(taken)
+            + "; stop them or change network/topology.yaml"
+        )
 
 
 def up(topo: Topology, *, install: bool = True, say: Progress = _say) -> chaincode.Deployment:
@@ -75,8 +81,10 @@ def up(topo: Topology, *, install: bool = True, say: Progress = _say) -> chainco
     from .ready import wait_ready  # the gateway client is only needed from here on
 
     wait_ready(topo, timeout=180, say=say)
-    say(f"up in {time.monotonic() - t0:.0f} s: channel {topo.channel}, contract "
-        f"{topo.chaincode['name']} {dep.version} (sequence {dep.sequence})")
+    say(
+        f"up in {time.monotonic() - t0:.0f} s: channel {topo.channel}, contract "
+        f"{topo.chaincode['name']} {dep.version} (sequence {dep.sequence})"
+    )
     return dep
 
 
@@ -96,9 +104,16 @@ def reset(topo: Topology, say: Progress = _say) -> None:
 
 def status(topo: Topology) -> list[dict]:
     """One row per node: name, pid (or None), port, port open."""
-    return [{"name": n.name, "pid": pid_of(n), "port": n.port,
-             "listening": port_open("127.0.0.1", n.port), "log": str(n.logfile)}
-            for n in all_nodes(topo)]
+    return [
+        {
+            "name": n.name,
+            "pid": pid_of(n),
+            "port": n.port,
+            "listening": port_open("127.0.0.1", n.port),
+            "log": str(n.logfile),
+        }
+        for n in all_nodes(topo)
+    ]
 
 
 def node_by_name(topo: Topology, name: str) -> Node:

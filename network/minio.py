@@ -21,19 +21,36 @@ def credentials() -> dict[str, str]:
     path = home() / "credentials.json"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"access_key": "traza-" + secrets.token_hex(6),
-                                    "secret_key": secrets.token_urlsafe(30)}))
+        path.write_text(
+            json.dumps(
+                {
+                    "access_key": "traza-" + secrets.token_hex(6),
+                    "secret_key": secrets.token_urlsafe(30),
+                }
+            )
+        )
         path.chmod(0o600)
     return json.loads(path.read_text())
 
 
 def minio_node(topo: Topology) -> Node:
     creds = credentials()
-    env = {"MINIO_ROOT_USER": creds["access_key"], "MINIO_ROOT_PASSWORD": creds["secret_key"],
-           "MINIO_BROWSER": "off", "MINIO_UPDATE": "off"}
-    argv = [binaries.path("minio"), "server", str(home() / "data"), "--quiet",
-            "--address", topo.minio.address,
-            "--console-address", f"{topo.minio.host}:{topo.minio_console_port}"]
+    env = {
+        "MINIO_ROOT_USER": creds["access_key"],
+        "MINIO_ROOT_PASSWORD": creds["secret_key"],
+        "MINIO_BROWSER": "off",
+        "MINIO_UPDATE": "off",
+    }
+    argv = [
+        binaries.path("minio"),
+        "server",
+        str(home() / "data"),
+        "--quiet",
+        "--address",
+        topo.minio.address,
+        "--console-address",
+        f"{topo.minio.host}:{topo.minio_console_port}",
+    ]
     return Node(name="minio", argv=argv, env=env, home=home(), port=topo.minio.port)
 
 

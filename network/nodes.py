@@ -31,18 +31,31 @@ def config_dir() -> Path:
 
 def peer_node(peer: Peer) -> Node:
     home = node_dir(peer.node_id)
-    env = templates.render_env("peer.env.j2", peer=peer, node_dir=home, config_dir=config_dir(),
-                               builder_dir=BUILDER_DIR, org_dir=org_dir(peer.org))
-    return Node(name=peer.node_id, argv=[binaries.path("peer"), "node", "start"], env=env,
-                home=home, port=peer.port)
+    env = templates.render_env(
+        "peer.env.j2",
+        peer=peer,
+        node_dir=home,
+        config_dir=config_dir(),
+        builder_dir=BUILDER_DIR,
+        org_dir=org_dir(peer.org),
+    )
+    return Node(
+        name=peer.node_id,
+        argv=[binaries.path("peer"), "node", "start"],
+        env=env,
+        home=home,
+        port=peer.port,
+    )
 
 
 def orderer_node(orderer: Orderer) -> Node:
     home = node_dir(orderer.node_id)
-    env = templates.render_env("orderer.env.j2", orderer=orderer, node_dir=home,
-                               config_dir=config_dir())
-    return Node(name=orderer.node_id, argv=[binaries.path("orderer")], env=env, home=home,
-                port=orderer.port)
+    env = templates.render_env(
+        "orderer.env.j2", orderer=orderer, node_dir=home, config_dir=config_dir()
+    )
+    return Node(
+        name=orderer.node_id, argv=[binaries.path("orderer")], env=env, home=home, port=orderer.port
+    )
 
 
 def admin_env(peer: Peer) -> dict[str, str]:
@@ -60,5 +73,12 @@ def admin_env(peer: Peer) -> dict[str, str]:
 
 def orderer_flags(orderer: Orderer) -> list[str]:
     """``peer`` CLI flags to reach an orderer over TLS."""
-    return ["-o", orderer.address, "--ordererTLSHostnameOverride", orderer.fqdn, "--tls",
-            "--cafile", str(org_dir(orderer.org) / "msp" / "tlscacerts" / "ca.pem")]
+    return [
+        "-o",
+        orderer.address,
+        "--ordererTLSHostnameOverride",
+        orderer.fqdn,
+        "--tls",
+        "--cafile",
+        str(org_dir(orderer.org) / "msp" / "tlscacerts" / "ca.pem"),
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -78,16 +79,25 @@ def start(node: Node, host: str = "127.0.0.1") -> int:
     if port_open(host, node.port):
         raise NetworkError(
             f"{node.name}: port {node.port} is already taken by another process; "
-            f"stop it or change the port in network/topology.yaml")
+            f"stop it or change the port in network/topology.yaml"
+        )
     node.home.mkdir(parents=True, exist_ok=True)
     # The rendered environment is kept beside the log, to see how a node was started.
     (node.home / "env").write_text("".join(f"{k}={v}\n" for k, v in node.env.items()))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CORE_", "ORDERER_", "FABRIC_"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("CORE_", "ORDERER_", "FABRIC_"))
+    }
     env.update(node.env)
     with open(node.logfile, "ab") as log:
-        proc = subprocess.Popen(node.argv, env=env, cwd=node.home, stdout=log,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            node.argv,
+            env=env,
+            cwd=node.home,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     stat = _stat(proc.pid)
     node.pidfile.write_text(f"{proc.pid} {stat[1] if stat else 0}\n")
     return proc.pid
@@ -99,10 +109,8 @@ def stop(node: Node, timeout: float = 10.0) -> bool:
     if not pid:
         node.pidfile.unlink(missing_ok=True)
         return False
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and pid_of(node):
         time.sleep(0.1)
@@ -112,8 +120,13 @@ def stop(node: Node, timeout: float = 10.0) -> bool:
     return True
 
 
-def wait_for(what: str, check: Callable[[], bool], timeout: float, node: Node | None = None,
-             interval: float = 0.25) -> None:
+def wait_for(
+    what: str,
+    check: Callable[[], bool],
+    timeout: float,
+    node: Node | None = None,
+    interval: float = 0.25,
+) -> None:
     """Poll ``check`` until it is true; on timeout raise with the node's last log lines."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -135,13 +148,18 @@ def tail(node: Node, lines: int = 20) -> str:
     return "\n".join(f"  {node.name}| {line}" for line in text[-lines:])
 
 
-def run(argv: list[str], env: dict[str, str] | None = None, what: str = "",
-        cwd: Path | None = None) -> str:
+def run(
+    argv: list[str], env: dict[str, str] | None = None, what: str = "", cwd: Path | None = None
+) -> str:
     """Run a short-lived tool; raise NetworkError with its output if it fails."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("CORE_", "ORDERER_", "FABRIC_"))}
+    full_env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("CORE_", "ORDERER_", "FABRIC_"))
+    }
     full_env.update(env or {})
     res = subprocess.run(argv, env=full_env, cwd=cwd, capture_output=True, text=True)
     if res.returncode != 0:
-        raise NetworkError(f"{what or Path(argv[0]).name} failed (exit {res.returncode}):\n"
-                           f"{res.stdout}{res.stderr}".rstrip())
+        raise NetworkError(
+            f"{what or Path(argv[0]).name} failed (exit {res.returncode}):\n"
+            f"{res.stdout}{res.stderr}".rstrip()
+        )
     return res.stdout + res.stderr

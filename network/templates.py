@@ -7,8 +7,11 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-_env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
-                   undefined=StrictUndefined, keep_trailing_newline=True)
+_env = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    undefined=StrictUndefined,
+    keep_trailing_newline=True,
+)
 
 
 def render(name: str, **values: Any) -> str:

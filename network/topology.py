@@ -146,11 +146,17 @@ class Topology:
         for o in self.all_orgs:
             out += [(o.ca.name, o.ca.port), (f"{o.ca.name} operations", o.ca.operations_port)]
             for p in o.peers:
-                out += [(p.node_id, p.port), (f"{p.node_id} chaincode", p.chaincode_port),
-                        (f"{p.node_id} operations", p.operations_port)]
+                out += [
+                    (p.node_id, p.port),
+                    (f"{p.node_id} chaincode", p.chaincode_port),
+                    (f"{p.node_id} operations", p.operations_port),
+                ]
             for n in o.orderers:
-                out += [(n.node_id, n.port), (f"{n.node_id} admin", n.admin_port),
-                        (f"{n.node_id} operations", n.operations_port)]
+                out += [
+                    (n.node_id, n.port),
+                    (f"{n.node_id} admin", n.admin_port),
+                    (f"{n.node_id} operations", n.operations_port),
+                ]
             if o.chaincode_server:
                 out.append((f"chaincode {o.key}", o.chaincode_server.port))
         out += [("minio", self.minio.port), ("minio console", self.minio_console_port)]
@@ -160,8 +166,13 @@ class Topology:
 def _org(raw: dict, domain: str) -> Org:
     ca = CA(org=raw["name"], **raw["ca"])
     ccs = raw.get("chaincode_server")
-    org = Org(name=raw["name"], msp=raw["msp"], domain=f"{raw['name'].lower()}.{domain}", ca=ca,
-              chaincode_server=Endpoint(**ccs) if ccs else None)
+    org = Org(
+        name=raw["name"],
+        msp=raw["msp"],
+        domain=f"{raw['name'].lower()}.{domain}",
+        ca=ca,
+        chaincode_server=Endpoint(**ccs) if ccs else None,
+    )
     org.peers.extend(Peer(org=org, **p) for p in raw.get("peers", []))
     org.orderers.extend(Orderer(org=org, **n) for n in raw.get("orderers", []))
     return org

@@ -1,0 +1,50 @@
+"""Readiness: a transaction must commit through every org's gateway, not just ports open.
+
+Right after peers join, gossip needs ~30 s before each gateway knows the other orgs'
+peers, and endorsements for a MAJORITY policy fail until then: so we retry, not sleep.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+
+from client.gateway import GatewayError
+from client.profile import Profile
+
+from .process import NetworkError
+from .topology import Topology
+
+
+def probe(org: str) -> int:
+    """Commit a Heartbeat through ``org``'s gateway; return its block number."""
+    with Profile.local(org, "service1").contract() as contract:
+        commit = contract.submit_async("Heartbeat", arguments=[f"ready-{uuid.uuid4().hex[:12]}"])
+        status = commit.status()
+        status.raise_for_status()
+        return status.block_number
+
+
+def wait_ready(
+    topo: Topology, timeout: float = 180, say: Callable[[str], None] = lambda _: None
+) -> dict[str, int]:
+    """Wait until a Heartbeat commits through each org's gateway; return block per org."""
+    deadline = time.monotonic() + timeout
+    blocks: dict[str, int] = {}
+    last = ""
+    for org in topo.orgs:
+        while True:
+            try:
+                blocks[org.msp] = probe(org.key)
+                say(f"{org.msp}: committed in block {blocks[org.msp]}")
+                break
+            except GatewayError as e:
+                last = str(e)
+            if time.monotonic() > deadline:
+                raise NetworkError(
+                    f"no transaction committed through {org.msp}'s gateway "
+                    f"in {timeout:.0f} s; last error: {last}"
+                )
+            time.sleep(2)
+    return blocks

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Install the Debian packages Traza needs, only those missing (apt-get update first).
+#   tesseract-ocr, tesseract-ocr-spa : offline OCR of burned-in text (anonymizer/ocr.py)
+#   dicom3tools                       : dciodvfy, validates de-identified DICOM in tests
+#   postgresql                        : only with --postgres (CI runs the SQL tests on it)
+set -euo pipefail
+pkgs=(tesseract-ocr tesseract-ocr-spa dicom3tools)
+[[ "${1:-}" == "--postgres" ]] && pkgs+=(postgresql)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "[system] Debian packages present: ${pkgs[*]}" >&2
+  exit 0
+fi
+SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO=sudo
+echo "[system] installing ${missing[*]}" >&2
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
