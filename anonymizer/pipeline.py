@@ -1,0 +1,330 @@
+"""De-identify files, folders and zip archives: the Python API behind ``traza deid``.
+
+``deidentify_file`` does one file; ``run`` does many across processes, keeping relative names
+and going on past bad files. Nothing is ever half-written: each output goes to a temporary
+file in the destination folder and is renamed into place (``os.replace``) only when complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import pydicom
+from pydicom.errors import InvalidDicomError
+from pydicom.uid import UID
+
+from anonymizer.dicom import Context, deidentify_dataset
+from anonymizer.errors import DeidError, InputError, UnsupportedTransferSyntax
+from anonymizer.profile import EDITION, Profile, get_profile
+from anonymizer.report import Report
+
+# Files above this size are refused (a DICOM object this big is a multi-GB cine or a mistake).
+DEFAULT_MAX_BYTES = 2 * 1024**3
+
+
+@dataclass(frozen=True)
+class Engines:
+    """Optional engines: Spanish text redaction and burned-in text detection/masking."""
+
+    redact: Callable[[str], tuple[str, list[Any]]] | None = None
+    find_text_boxes: Callable[[Any], list[Any]] | None = None
+    mask: Callable[[Any, list[Any]], Any] | None = None
+
+
+def default_engines() -> Engines:
+    """Return the engines of :mod:`anonymizer.text_es` and :mod:`anonymizer.ocr` if present.
+
+    A missing engine is None; the engine then refuses files that need it rather than let
+    text or pixels through unchecked.
+    """
+    redact = find = mask = None
+    try:
+        from anonymizer import text_es
+
+        redact = text_es.redact
+    except ImportError:
+        pass
+    try:
+        from anonymizer import ocr
+
+        find, mask = ocr.find_text_boxes, ocr.mask
+    except ImportError:
+        pass
+    return Engines(redact, find, mask)
+
+
+def _read(data: bytes, name: str) -> pydicom.FileDataset:
+    if not data:
+        raise InputError(f"{name}: empty file")
+    try:
+        ds = pydicom.dcmread(io.BytesIO(data), force=False)
+    except InvalidDicomError:
+        raise InputError(f"{name}: not a DICOM Part 10 file (no DICM prefix)") from None
+    except Exception as exc:
+        raise InputError(f"{name}: truncated or malformed DICOM ({type(exc).__name__})") from None
+    meta = getattr(ds, "file_meta", None)
+    ts = getattr(meta, "TransferSyntaxUID", None)
+    if ts is None:
+        raise InputError(f"{name}: file meta has no Transfer Syntax UID")
+    if not UID(ts).is_transfer_syntax:
+        raise UnsupportedTransferSyntax(f"{name}: unknown transfer syntax {ts}")
+    try:
+        # Decode every element now so truncation shows up here, not half-way through the walk.
+        ds.walk(lambda _ds, _elem: None)
+    except Exception as exc:
+        raise InputError(f"{name}: truncated or malformed DICOM ({type(exc).__name__})") from None
+    if "PixelData" in ds and not UID(ts).is_encapsulated:
+        from pydicom.pixels.utils import get_expected_length
+
+        try:
+            expected = get_expected_length(ds)
+        except Exception:
+            expected = 0
+        if len(ds.PixelData) < expected:
+            raise InputError(f"{name}: truncated pixel data")
+    return ds
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def deidentify_bytes(
+    data: bytes,
+    *,
+    profile: str | Profile = "library",
+    secret: bytes,
+    donor: str,
+    name: str = "<bytes>",
+    engines: Engines | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> tuple[bytes, Report]:
+    """Return the de-identified Part 10 bytes of ``data`` and the action report.
+
+    Raises
+    ------
+    InputError, UnsupportedTransferSyntax, PixelCleaningError, DeidError
+        With a message naming ``name`` and the problem (never a value from the file).
+    """
+    if not secret:
+        raise DeidError("a non-empty secret is required")
+    if len(data) > max_bytes:
+        raise InputError(f"{name}: {len(data)} bytes is over the limit of {max_bytes}")
+    prof = get_profile(profile)
+    engines = engines if engines is not None else default_engines()
+    ds = _read(data, name)
+    report = Report(prof.id, prof.version, EDITION, input_sha256=hashlib.sha256(data).hexdigest())
+    ctx = Context(prof, secret, donor, report, engines.redact, engines.find_text_boxes,
+                  engines.mask)
+    deidentify_dataset(ds, ctx)
+    buf = io.BytesIO()
+    try:
+        ds.save_as(buf, enforce_file_format=True)
+    except Exception as exc:
+        raise DeidError(f"{name}: cannot encode the result ({type(exc).__name__})") from None
+    out = buf.getvalue()
+    report.output_sha256 = hashlib.sha256(out).hexdigest()
+    return out, report
+
+
+def deidentify_file(
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    *,
+    profile: str | Profile = "library",
+    secret: bytes,
+    donor: str,
+    engines: Engines | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> Report:
+    """De-identify the DICOM file ``src`` into ``dst``; return the action report.
+
+    ``dst`` appears only complete (temporary file + rename); on error nothing is written.
+
+    Parameters
+    ----------
+    src, dst
+        Input and output paths (must differ).
+    profile
+        A profile name (``"library"``, ``"basic"``) or a :class:`Profile`.
+    secret
+        Key of the keyed hashes (UIDs, PatientID pseudonym, date offset). Keep it secret and
+        stable: the same secret and donor give the same UIDs and dates in every file.
+    donor
+        The donor (or donation) id that scopes the consistency.
+    """
+    src, dst = Path(src), Path(dst)
+    name = src.name
+    if src.resolve() == dst.resolve():
+        raise DeidError(f"{name}: output would overwrite the input")
+    try:
+        size = src.stat().st_size
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read ({exc.strerror})") from None
+    if size > max_bytes:
+        raise InputError(f"{name}: {size} bytes is over the limit of {max_bytes}")
+    out, report = deidentify_bytes(
+        src.read_bytes(), profile=profile, secret=secret, donor=donor, name=name,
+        engines=engines, max_bytes=max_bytes,
+    )
+    _atomic_write(dst, out)
+    return report
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """The outcome for one input file: its relative name and report, or its error."""
+
+    name: str
+    report: dict[str, Any] | None = None
+    report_sha256: str | None = None
+    summary_es: str | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True if the file was de-identified."""
+        return self.error is None
+
+
+@dataclass
+class RunResult:
+    """All outcomes of :func:`run`, in input order."""
+
+    results: list[FileResult] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[FileResult]:
+        """The files that could not be de-identified."""
+        return [r for r in self.results if not r.ok]
+
+    @property
+    def ok(self) -> bool:
+        """True if every file was de-identified."""
+        return not self.failed
+
+
+def _job(args: tuple[Any, ...]) -> FileResult:
+    src, rel, dst, report_path, profile, secret, donor, max_bytes, engines = args
+    try:
+        report = deidentify_file(src, dst, profile=profile, secret=secret, donor=donor,
+                                 max_bytes=max_bytes, engines=engines)
+    except DeidError as exc:
+        return FileResult(rel, error=str(exc))
+    except Exception as exc:  # one bad file must not stop the others
+        return FileResult(rel, error=f"{rel}: unexpected {type(exc).__name__}")
+    if report_path:
+        _atomic_write(Path(report_path), report.to_json().encode("utf-8"))
+    return FileResult(rel, report.to_dict(), report.sha256(), report.summary_es())
+
+
+def _safe_member(name: str) -> PurePosixPath | None:
+    p = PurePosixPath(name)
+    if p.is_absolute() or ".." in p.parts or name.endswith("/"):
+        return None
+    return p
+
+
+def _collect(src: Path, tmp: Path) -> tuple[list[tuple[Path, str]], list[FileResult]]:
+    """Return (path, relative name) pairs to process, and errors for refused zip members."""
+    if src.is_dir():
+        files = sorted(p for p in src.rglob("*") if p.is_file())
+        return [(p, p.relative_to(src).as_posix()) for p in files], []
+    if zipfile.is_zipfile(src):
+        items, errors = [], []
+        with zipfile.ZipFile(src) as zf:
+            for info in zf.infolist():
+                if info.is_dir():
+                    continue
+                rel = _safe_member(info.filename)
+                if rel is None:
+                    errors.append(FileResult(info.filename, error="unsafe path in zip, skipped"))
+                    continue
+                target = tmp / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(info) as f, target.open("wb") as out:
+                    while chunk := f.read(1 << 20):
+                        out.write(chunk)
+                items.append((target, rel.as_posix()))
+        return items, errors
+    if src.is_file():
+        return [(src, src.name)], []
+    raise InputError(f"{src.name}: no such file, folder or zip")
+
+
+def run(
+    inputs: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    *,
+    profile: str | Profile = "library",
+    report_dir: str | os.PathLike[str] | None = None,
+    jobs: int | None = None,
+    secret: bytes,
+    donor: str,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    engines: Engines | None = None,
+    progress: Callable[[FileResult], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
+) -> RunResult:
+    """De-identify a file, a folder (recursively) or a zip into ``output``.
+
+    Output names are the inputs' names relative to ``inputs`` (for a single file, ``output``
+    is the file to write unless it is an existing folder). Reports go to
+    ``report_dir/<name>.json``. Files are spread over ``jobs`` processes (default: all
+    cores); a file that fails gets its error in the result and the others go on.
+    ``engines`` (picklable, e.g. module-level functions) replaces :func:`default_engines`.
+    """
+    prof = get_profile(profile)
+    src, out = Path(inputs), Path(output)
+    reports = Path(report_dir) if report_dir else None
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    with tempfile.TemporaryDirectory(prefix="traza-deid-") as tmp:
+        items, refused = _collect(src, Path(tmp))
+        single = src.is_file() and not zipfile.is_zipfile(src)
+        work = []
+        for path, rel in items:
+            dst = out / rel if not single or out.is_dir() else out
+            rep = str(reports / f"{rel}.json") if reports else None
+            work.append((str(path), rel, str(dst), rep, prof, secret, donor, max_bytes, engines))
+        if on_start:
+            on_start(len(work) + len(refused))
+        results = {r.name: r for r in refused}
+        for r in refused:
+            if progress:
+                progress(r)
+        for r in _execute(work, jobs):
+            results[r.name] = r
+            if progress:
+                progress(r)
+    order = [r.name for r in refused] + [w[1] for w in work]
+    return RunResult([results[n] for n in order])
+
+
+def _execute(work: list[tuple[Any, ...]], jobs: int) -> Iterable[FileResult]:
+    if jobs == 1 or len(work) <= 1:
+        for args in work:
+            yield _job(args)
+        return
+    with ProcessPoolExecutor(max_workers=min(jobs, len(work))) as pool:
+        futures = [pool.submit(_job, args) for args in work]
+        for fut in as_completed(futures):
+            yield fut.result()

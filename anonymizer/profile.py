@@ -1,0 +1,203 @@
+"""De-identification profiles: PS3.15 Annex E Table E.1-1 lookups and named option sets.
+
+A :class:`Profile` is the Basic Application Level Confidentiality Profile plus a set of
+:class:`Option`; :func:`action_for` answers "what does this profile do to this tag" from the
+generated table in :mod:`anonymizer._annex_e`.
+
+References
+----------
+DICOM PS3.15 2024b, Annex E "Attribute Confidentiality Profiles", Table E.1-1;
+Section E.3 "Profile Options"; PS3.16 CID 7050 "De-identification Method".
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from anonymizer import _annex_e
+from anonymizer.errors import ProfileError
+
+EDITION = _annex_e.EDITION
+
+
+class Option(enum.Enum):
+    """An Annex E profile option; the value is its column in ``_annex_e.OPTION_COLUMNS``."""
+
+    RETAIN_SAFE_PRIVATE = "rtn_safe_priv"
+    RETAIN_UIDS = "rtn_uids"
+    RETAIN_DEVICE_IDENTITY = "rtn_dev_id"
+    RETAIN_INSTITUTION_IDENTITY = "rtn_inst_id"
+    RETAIN_PATIENT_CHARACTERISTICS = "rtn_pat_chars"
+    RETAIN_LONGITUDINAL_FULL_DATES = "rtn_long_full_dates"
+    RETAIN_LONGITUDINAL_MODIFIED_DATES = "rtn_long_modif_dates"
+    CLEAN_DESCRIPTORS = "clean_desc"
+    CLEAN_STRUCTURED_CONTENT = "clean_struct_cont"
+    CLEAN_GRAPHICS = "clean_graph"
+    # Not a column of Table E.1-1: it acts on Pixel Data (PS3.15 E.3.1).
+    CLEAN_PIXEL_DATA = "clean_pixel"
+
+
+# PS3.16 CID 7050 codes (scheme DCM) written in DeidentificationMethodCodeSequence.
+BASIC_CODE = ("113100", "Basic Application Confidentiality Profile")
+OPTION_CODES: dict[Option, tuple[str, str]] = {
+    Option.CLEAN_PIXEL_DATA: ("113101", "Clean Pixel Data Option"),
+    Option.CLEAN_GRAPHICS: ("113103", "Clean Graphics Option"),
+    Option.CLEAN_STRUCTURED_CONTENT: ("113104", "Clean Structured Content Option"),
+    Option.CLEAN_DESCRIPTORS: ("113105", "Clean Descriptors Option"),
+    Option.RETAIN_LONGITUDINAL_FULL_DATES: (
+        "113106",
+        "Retain Longitudinal Temporal Information Full Dates Option",
+    ),
+    Option.RETAIN_LONGITUDINAL_MODIFIED_DATES: (
+        "113107",
+        "Retain Longitudinal Temporal Information Modified Dates Option",
+    ),
+    Option.RETAIN_PATIENT_CHARACTERISTICS: ("113108", "Retain Patient Characteristics Option"),
+    Option.RETAIN_DEVICE_IDENTITY: ("113109", "Retain Device Identity Option"),
+    Option.RETAIN_UIDS: ("113110", "Retain UIDs Option"),
+    Option.RETAIN_SAFE_PRIVATE: ("113111", "Retain Safe Private Option"),
+    Option.RETAIN_INSTITUTION_IDENTITY: ("113112", "Retain Institution Identity Option"),
+}
+
+
+@dataclass(frozen=True)
+class SafePrivate:
+    """A private attribute known to carry no identity (PS3.15 E.3.10), kept under the option.
+
+    ``element`` is the low byte of the element number inside the creator's block
+    (``0x0019,0x10xx`` has ``element`` ``xx``).
+    """
+
+    creator: str
+    group: int
+    element: int
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A named, versioned Annex E profile: the Basic Profile plus options.
+
+    Attributes
+    ----------
+    id, version
+        Written in the action report and DeidentificationMethod; change ``version`` whenever
+        the behaviour for the same input changes.
+    options
+        The Annex E options applied on top of the Basic Profile.
+    uid_root
+        Root of the replacement UIDs (``2.25`` = UUID-derived, PS3.5 B.2).
+    safe_private
+        The private attributes kept under Retain Safe Private; nothing else private is kept.
+    """
+
+    id: str
+    version: str
+    options: frozenset[Option] = frozenset()
+    uid_root: str = "2.25"
+    safe_private: tuple[SafePrivate, ...] = field(default=())
+
+    def has(self, option: Option) -> bool:
+        """Return True if ``option`` is part of this profile."""
+        return option in self.options
+
+    def action_for(self, tag: int) -> str | None:
+        """Return this profile's Table E.1-1 action for ``tag`` (see :func:`action_for`)."""
+        return action_for(tag, self.options)
+
+    def codes(self) -> list[tuple[str, str]]:
+        """Return the CID 7050 (code value, meaning) pairs describing this profile."""
+        return [BASIC_CODE] + [OPTION_CODES[o] for o in Option if o in self.options]
+
+    def describe(self) -> str:
+        """Return the DeidentificationMethod text (LO, at most 64 characters)."""
+        return f"Traza {self.id} {self.version} PS3.15-{EDITION} E.1-1"[:64]
+
+
+_COLUMN = {col: i for i, col in enumerate(_annex_e.OPTION_COLUMNS, start=2)}
+
+
+def row_for(tag: int) -> tuple[str, ...] | None:
+    """Return the table row for ``tag`` (exact, repeating group, private), or None if unlisted."""
+    row = _annex_e.AnnexE.get(tag) or _annex_e.SupplementAnnexE.get(tag)
+    if row is not None:
+        return row
+    group, elem = tag >> 16, tag & 0xFFFF
+    if group & 1:
+        # Private creators (gggg,0010-00FF) are handled with their blocks by the walker.
+        return _annex_e.PRIVATE_ROW
+    if 0x5000 <= group <= 0x501E:
+        return _annex_e.RepeatersAnnexE["50xxxxxx"]
+    if 0x6000 <= group <= 0x601E:
+        return _annex_e.RepeatersAnnexE.get(f"60xx{elem:04x}")
+    return None
+
+
+def action_for(tag: int, options: frozenset[Option] | set[Option] = frozenset()) -> str | None:
+    """Return the Table E.1-1 action for ``tag`` under ``options``, or None if the tag is unlisted.
+
+    The result is the Basic Profile action (``D``, ``Z``, ``X``, ``K``, ``C``, ``U`` or a
+    combination such as ``X/Z/D``) unless an active option has an action for the tag. When
+    several active options disagree the more protective wins: ``C`` (clean or modify) over
+    ``K`` (keep), because PS3.15 E.3 leaves the precedence to the implementation.
+
+    Parameters
+    ----------
+    tag
+        The attribute tag as an int, e.g. ``0x00100010``.
+    options
+        Active :class:`Option` members.
+
+    References
+    ----------
+    DICOM PS3.15 2024b Table E.1-1 and E.3.
+    """
+    row = row_for(tag)
+    if row is None:
+        return None
+    picked = {row[_COLUMN[o.value]] for o in options if o.value in _COLUMN} - {""}
+    if "C" in picked:
+        return "C"
+    if "K" in picked:
+        return "K"
+    return row[1]
+
+
+_LIBRARY_OPTIONS = frozenset(
+    {
+        Option.RETAIN_LONGITUDINAL_MODIFIED_DATES,
+        Option.RETAIN_PATIENT_CHARACTERISTICS,
+        Option.CLEAN_DESCRIPTORS,
+        Option.CLEAN_STRUCTURED_CONTENT,
+        Option.CLEAN_GRAPHICS,
+        Option.CLEAN_PIXEL_DATA,
+    }
+)
+
+PROFILES: dict[str, Profile] = {
+    "basic": Profile(id="basic", version="1"),
+    "library": Profile(id="library", version="1", options=_LIBRARY_OPTIONS),
+}
+
+
+def get_profile(name: str | Profile, **changes: object) -> Profile:
+    """Return the named profile, optionally with fields replaced (``uid_root=``, ``options=``).
+
+    Raises
+    ------
+    ProfileError
+        If ``name`` is not a known profile.
+    """
+    if isinstance(name, Profile):
+        profile = name
+    else:
+        try:
+            profile = PROFILES[name]
+        except KeyError:
+            known = ", ".join(sorted(PROFILES))
+            raise ProfileError(f"unknown profile {name!r} (known: {known})") from None
+    if changes:
+        from dataclasses import replace
+
+        profile = replace(profile, **changes)  # type: ignore[arg-type]
+    return profile
