@@ -1,0 +1,155 @@
+package contract
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Every value that reaches the ledger is an id, a SHA-256, an enum, a number
+// or a short code. Errors name the field and the expected form, never the
+// offending value: it might be the personal data we are keeping out.
+var (
+	idPattern     = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
+	sha256Pattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	codePattern   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,15}$`)
+	dayPattern    = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`)
+)
+
+const (
+	idForm     = "an id of 1-64 characters a-z, 0-9 and '-'"
+	sha256Form = "a SHA-256 as 64 lowercase hex digits"
+	codeForm   = "a short code of 1-16 characters A-Z, a-z, 0-9, '.', '_' and '-'"
+	// maxHashes bounds the hash lists of one step (objects of one study or record).
+	maxHashes = 10000
+	// maxDataBytes bounds a step's JSON document.
+	maxDataBytes = 1 << 20
+)
+
+func checkID(field, v string) error {
+	if !idPattern.MatchString(v) {
+		return fmt.Errorf("invalid %s: want %s", field, idForm)
+	}
+	return nil
+}
+
+func checkSHA256(field, v string) error {
+	if !sha256Pattern.MatchString(v) {
+		return fmt.Errorf("invalid %s: want %s", field, sha256Form)
+	}
+	return nil
+}
+
+func checkCode(field, v string) error {
+	if !codePattern.MatchString(v) {
+		return fmt.Errorf("invalid %s: want %s", field, codeForm)
+	}
+	return nil
+}
+
+func checkEnum[T ~string](field string, v T, allowed ...T) error {
+	if !slices.Contains(allowed, v) {
+		s := make([]string, len(allowed))
+		for i, a := range allowed {
+			s[i] = string(a)
+		}
+		return fmt.Errorf("invalid %s: want one of %s", field, strings.Join(s, ", "))
+	}
+	return nil
+}
+
+func checkOptional(field, v string, check func(string, string) error) error {
+	if v == "" {
+		return nil
+	}
+	return check(field, v)
+}
+
+// checkHashes validates a non-empty (unless allowEmpty) list of distinct SHA-256s.
+func checkHashes(field string, hs []string, allowEmpty bool) error {
+	if len(hs) == 0 && !allowEmpty {
+		return fmt.Errorf("invalid %s: want at least one SHA-256", field)
+	}
+	if len(hs) > maxHashes {
+		return fmt.Errorf("invalid %s: at most %d hashes", field, maxHashes)
+	}
+	seen := make(map[string]bool, len(hs))
+	for i, h := range hs {
+		if err := checkSHA256(fmt.Sprintf("%s[%d]", field, i), h); err != nil {
+			return err
+		}
+		if seen[h] {
+			return fmt.Errorf("invalid %s: hash %s appears twice", field, h)
+		}
+		seen[h] = true
+	}
+	return nil
+}
+
+func checkDay(field, v string) (time.Time, error) {
+	if !dayPattern.MatchString(v) {
+		return time.Time{}, fmt.Errorf("invalid %s: want a day as YYYY-MM-DD", field)
+	}
+	t, err := time.Parse(time.DateOnly, v)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("invalid %s: want a day as YYYY-MM-DD", field)
+	}
+	return t, nil
+}
+
+// decodeStrict parses a step's JSON document into v, refusing unknown fields
+// (so no free-form field can carry personal data), trailing data and
+// oversized input. An empty document means {}.
+func decodeStrict(field, data string, v any) error {
+	if len(data) > maxDataBytes {
+		return fmt.Errorf("invalid %s: document larger than %d bytes", field, maxDataBytes)
+	}
+	if strings.TrimSpace(data) == "" {
+		data = "{}"
+	}
+	dec := json.NewDecoder(strings.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("invalid %s: %s", field, describeJSONError(err))
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return fmt.Errorf("invalid %s: trailing data after the JSON object", field)
+	}
+	return nil
+}
+
+// describeJSONError keeps the decoder's explanation but never the input text.
+func describeJSONError(err error) string {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr):
+		return fmt.Sprintf("field %q must be %s", typeErr.Field, typeErr.Type.String())
+	case errors.As(err, &syntaxErr):
+		return fmt.Sprintf("not valid JSON (offset %d)", syntaxErr.Offset)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return "unknown " + strings.TrimPrefix(err.Error(), "json: ") + " (only ids, hashes, enums, numbers and short codes are accepted)"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "not valid JSON (truncated)"
+	default:
+		return "not a valid JSON object"
+	}
+}
+
+// canonicalJSON marshals v with sorted map keys and struct fields in declared
+// (alphabetical) order, so every endorser writes the same bytes.
+func canonicalJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
