@@ -25,7 +25,7 @@ from pydicom.dataset import Dataset, FileDataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence as DicomSequence
 from pydicom.tag import Tag
-from pydicom.uid import ExplicitVRLittleEndian
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from anonymizer import dates
 from anonymizer.errors import DeidError, PixelCleaningError, UnsupportedTransferSyntax
@@ -465,8 +465,8 @@ def clean_pixels(ds: FileDataset, ctx: Context) -> bool:
     """Mask text found in every frame of an at-risk image; return True if pixels changed.
 
     Pixel data without text is left untouched (bit-identical, original transfer syntax).
-    Changed pixel data is written uncompressed: Explicit VR Little Endian, or Deflated if
-    the input was deflated (PS3.5 A.5).
+    Changed pixel data is written uncompressed, in Explicit VR Little Endian unless the input
+    already was Implicit or Explicit VR Little Endian.
     """
     if Option.CLEAN_PIXEL_DATA not in ctx.profile.options or not at_risk(ds):
         return False
@@ -496,7 +496,8 @@ def clean_pixels(ds: FileDataset, ctx: Context) -> bool:
     if photometric.startswith("YBR") and arr.ndim >= 3 and arr.shape[-1] == 3:
         photometric = "RGB"  # pydicom decodes YBR to RGB
     meta = ds.file_meta
-    if not meta.TransferSyntaxUID.is_little_endian or meta.TransferSyntaxUID.is_encapsulated:
+    if meta.TransferSyntaxUID not in (ExplicitVRLittleEndian, ImplicitVRLittleEndian):
+        # Compressed, deflated or big endian in, plain little endian out (PS3.5 A.2).
         meta.TransferSyntaxUID = ExplicitVRLittleEndian
     arr = arr.astype(arr.dtype.newbyteorder("<"))
     old_len = len(ds.PixelData) if ds.get("PixelData") is not None else 0

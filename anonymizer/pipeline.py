@@ -137,8 +137,12 @@ def deidentify_bytes(
                   engines.mask)
     deidentify_dataset(ds, ctx)
     buf = io.BytesIO()
+    ts = ds.file_meta.TransferSyntaxUID
     try:
-        ds.save_as(buf, enforce_file_format=True)
+        # Explicit encoding arguments: pixel cleaning may have moved a big endian file to
+        # little endian, which save_as() refuses to do implicitly.
+        pydicom.dcmwrite(buf, ds, enforce_file_format=True, implicit_vr=ts.is_implicit_VR,
+                         little_endian=ts.is_little_endian)
     except Exception as exc:
         raise DeidError(f"{name}: cannot encode the result ({type(exc).__name__})") from None
     out = buf.getvalue()

@@ -107,7 +107,7 @@ class Profile:
 
     def codes(self) -> list[tuple[str, str]]:
         """Return the CID 7050 (code value, meaning) pairs describing this profile."""
-        return [BASIC_CODE] + [OPTION_CODES[o] for o in Option if o in self.options]
+        return [BASIC_CODE] + sorted(OPTION_CODES[o] for o in self.options)
 
     def describe(self) -> str:
         """Return the DeidentificationMethod text (LO, at most 64 characters)."""

@@ -43,6 +43,9 @@ JAPANESE = "ヤマダ^タロウ"
 PHI = [NAME, NAME_TEXT, PHYSICIAN, CURP, RFC, NSS, PHONE, EMAIL, STREET, COLONIA, HOSPITAL, AE,
        PATIENT_ID, ACCESSION, BIRTH, "GARCÍA", "LÓPEZ", "HERNÁNDEZ", "Tlacoquemécatl", "Zubirán"]
 
+# Pixel value of the fake burned-in label, by bytes per sample (never reached by the noise).
+LABEL = {1: 255, 2: 4095}
+
 STUDY_UID = "1.2.826.0.1.3680043.8.498.1001"
 SERIES_UID = "1.2.826.0.1.3680043.8.498.1002"
 FRAME_UID = "1.2.826.0.1.3680043.8.498.1003"
@@ -213,7 +216,7 @@ def _pixels(ds: Dataset, modality: str, frames: int, rows: int, cols: int, text:
         ds.PlanarConfiguration = 0
         ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
     if text:
-        arr[:, 2:6, 2:20] = arr.max()  # a bright "label" the fake OCR finds
+        arr[:, 2:6, 2:20] = LABEL[arr.dtype.itemsize]  # a "label" the fake OCR finds
     if frames > 1:
         ds.NumberOfFrames = frames
         ds.FrameIncrementPointer = 0x00181063
@@ -227,9 +230,11 @@ def _pixels(ds: Dataset, modality: str, frames: int, rows: int, cols: int, text:
 
 
 def to_bytes(ds: FileDataset) -> bytes:
-    """Return ``ds`` encoded as a Part 10 file."""
+    """Return ``ds`` encoded as a Part 10 file in its file meta's transfer syntax."""
     buf = io.BytesIO()
-    ds.save_as(buf, enforce_file_format=True)
+    ts = ds.file_meta.TransferSyntaxUID
+    pydicom.dcmwrite(buf, ds, enforce_file_format=True, implicit_vr=ts.is_implicit_VR,
+                     little_endian=ts.is_little_endian)
     return buf.getvalue()
 
 
