@@ -341,3 +341,16 @@ def test_tls_host_name_mismatch_fails(gateway_member, tls_fake):
     ):
         gw.get_network("donations").get_contract("traza").evaluate_transaction("Ping")
     assert caught.value.grpc_code == grpc.StatusCode.UNAVAILABLE
+
+
+def test_chaincode_events_failure_is_typed(gateway, fake, gateway_kit):
+    fake.failures["ChaincodeEvents"] = gateway_kit.Failure(
+        grpc.StatusCode.PERMISSION_DENIED, "identity may not read events of traza"
+    )
+    with (
+        pytest.raises(GatewayError, match="may not read events") as caught,
+        gateway.get_network("donations").chaincode_events("traza") as events,
+    ):
+        next(events)
+    assert caught.value.grpc_code == grpc.StatusCode.PERMISSION_DENIED
+    assert not retriable(caught.value)
