@@ -20,10 +20,10 @@ from fabric_protos.peer import chaincode_pb2, proposal_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from .errors import GatewayError
+from .transaction import Transaction
 
 if TYPE_CHECKING:
     from ._context import Context
-    from .transaction import Transaction
 
 __all__ = ["NONCE_SIZE", "Proposal", "build_proposal", "new_nonce", "transaction_id"]
 
@@ -184,8 +184,6 @@ class Proposal:
         EndorseError
             If the endorsement policy could not be met; ``details`` holds each peer's answer.
         """
-        from .transaction import Transaction  # late import: transaction builds on proposal
-
         request = gateway_pb2.EndorseRequest(
             transaction_id=self.transaction_id,
             channel_id=self.channel,

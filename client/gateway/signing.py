@@ -18,6 +18,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     encode_dss_signature,
 )
 
+from .identity import read_signcert
+
 __all__ = ["CURVE_ORDERS", "Signer", "to_low_s"]
 
 # Order n of the curves Fabric CA issues keys on (SEC 2, section 2.4.2 and 2.5.1).
@@ -99,8 +101,6 @@ class Signer:
         signers = [cls.from_pem_file(file) for file in files]
         if len(signers) == 1:
             return signers[0]
-        from .identity import read_signcert  # late import: identity does not need signing
-
         wanted = read_signcert(Path(path)).public_key().public_numbers()
         for signer in signers:
             if signer.public_key().public_numbers() == wanted:
