@@ -42,8 +42,20 @@ from .signing import Signer
 
 __all__ = ["Gateway", "connect"]
 
-# Blocks and chaincode results can exceed gRPC's 4 MiB default; peers accept 100 MiB.
-MAX_MESSAGE_BYTES = 100 * 1024 * 1024
+# Channel options set by connect(), before the caller's grpc_options.
+CHANNEL_OPTIONS: tuple[tuple[str, int], ...] = (
+    # Blocks and chaincode results can exceed gRPC's 4 MiB default; peers accept 100 MiB.
+    ("grpc.max_receive_message_length", 100 * 1024 * 1024),
+    ("grpc.max_send_message_length", 100 * 1024 * 1024),
+    # Reconnect within seconds once a restarted peer is back (gRPC's default backoff grows
+    # to 120 s), so retried calls succeed soon after an outage.
+    ("grpc.initial_reconnect_backoff_ms", 500),
+    ("grpc.max_reconnect_backoff_ms", 5000),
+    # Notice a dead connection under an idle event stream. Peers refuse pings more often
+    # than every 60 s (core.yaml peer.keepalive.minInterval).
+    ("grpc.keepalive_time_ms", 120_000),
+    ("grpc.keepalive_timeout_ms", 20_000),
+)
 
 
 class Gateway:
@@ -135,7 +147,8 @@ def connect(
     commit_status_timeout : float, default 60.0
         Seconds waiting for a transaction's commit may take.
     grpc_options : sequence of (str, value), default ()
-        Extra gRPC channel options.
+        Extra gRPC channel options, overriding :data:`CHANNEL_OPTIONS` (message size
+        100 MiB, reconnect backoff 0.5-5 s, keepalive every 120 s).
 
     Raises
     ------
@@ -163,14 +176,11 @@ def connect(
             private_key=client_key,
             certificate_chain=client_cert,
         )
-        options: list[tuple[str, Any]] = [
-            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-        ]
+        options: dict[str, Any] = dict(CHANNEL_OPTIONS)
         if server_name:
-            options.append(("grpc.ssl_target_name_override", server_name))
-        options.extend(grpc_options)
-        channel = grpc.secure_channel(target, credentials, options=options)
+            options["grpc.ssl_target_name_override"] = server_name
+        options.update(grpc_options)  # the caller's values win
+        channel = grpc.secure_channel(target, credentials, options=list(options.items()))
         owns_channel = True
     context = Context(GatewayClient(channel, timeouts), identity, signer, tls_cert_hash)
     return Gateway(context, channel, owns_channel)
