@@ -17,7 +17,6 @@ from pydicom.uid import (
     CTImageStorage,
     ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
-    ImplicitVRLittleEndian,
     SecondaryCaptureImageStorage,
     UltrasoundMultiFrameImageStorage,
 )
@@ -194,8 +193,6 @@ def make_dataset(
 
     _pixels(ds, modality, frames, rows, cols, text_box)
     ds.BurnedInAnnotation = "NO" if modality == "CT" else "YES"
-    ds.is_little_endian = transfer_syntax != ExplicitVRBigEndian
-    ds.is_implicit_VR = transfer_syntax == ImplicitVRLittleEndian
     return ds
 
 

@@ -1,0 +1,368 @@
+"""The DICOM engine: leaks, UIDs, dates, markers, private data, overlays, pixel data."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pydicom
+import pytest
+from PIL import Image
+from pydicom.dataset import Dataset
+from pydicom.encaps import encapsulate
+from pydicom.uid import (
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    JPEG2000Lossless,
+    JPEGBaseline8Bit,
+    RLELossless,
+)
+
+from anonymizer import dates
+from anonymizer.dicom import resolve
+from anonymizer.pipeline import Engines, deidentify_bytes
+from anonymizer.profile import Option, SafePrivate, get_profile
+from anonymizer.uids import UIDMapper, patient_pseudonym
+from tests.data.dicom import fakes, synth
+
+SECRET = b"k" * 32
+
+
+def deid(ds_or_bytes, profile="library", donor="donante-1", engines=fakes.ENGINES, **kw):
+    data = ds_or_bytes if isinstance(ds_or_bytes, bytes) else synth.to_bytes(ds_or_bytes)
+    out, report = deidentify_bytes(data, profile=profile, secret=SECRET, donor=donor,
+                                   engines=engines, **kw)
+    return out, report, synth.read(out)
+
+
+def leaks(out: bytes, values=synth.PHI) -> list[str]:
+    return [v for v in values for e in synth.encodings(v) if e in out]
+
+
+ORIGINAL_UIDS = [synth.STUDY_UID, synth.SERIES_UID, synth.FRAME_UID]
+
+
+@pytest.mark.parametrize("make", [synth.make_dataset, synth.latin1_dataset,
+                                  synth.japanese_dataset])
+@pytest.mark.parametrize("profile", ["library", "basic"])
+def test_no_phi_anywhere_in_the_output_bytes(make, profile):
+    ds = make()
+    data = synth.to_bytes(ds)
+    present = leaks(data, synth.PHI + [synth.JAPANESE] + ORIGINAL_UIDS)
+    assert len(present) >= 10, "the fixture must carry the PHI it is testing for"
+    out, _, _ = deid(data, profile=profile)
+    assert leaks(out, synth.PHI + [synth.JAPANESE] + ORIGINAL_UIDS) == []
+    assert synth.sop_uid(1).encode() not in out
+
+
+def test_file_meta_and_preamble_are_cleaned():
+    ds = synth.make_dataset()
+    ds.preamble = b"II*\0" + b"TIFF " + synth.CURP.encode() + b"\0" * (128 - 27)
+    _, report, out = deid(ds)
+    meta = out.file_meta
+    for kw in ("SourceApplicationEntityTitle", "SendingApplicationEntityTitle",
+               "ReceivingApplicationEntityTitle", "PrivateInformationCreatorUID",
+               "PrivateInformation"):
+        assert kw not in meta
+    assert out.preamble == b"\0" * 128
+    assert meta.MediaStorageSOPInstanceUID == out.SOPInstanceUID != synth.sop_uid(1)
+    assert meta.MediaStorageSOPClassUID == out.SOPClassUID == synth.make_dataset().SOPClassUID
+    paths = {a.path for a in report.attributes}
+    assert "file_meta.SourceApplicationEntityTitle" in paths
+
+
+def test_private_blocks_removed_with_and_without_creators():
+    _, _, out = deid(synth.make_dataset())
+    assert [e.tag for e in out if e.tag.is_private] == []
+
+
+def test_safe_private_kept_only_when_listed_and_opted_in():
+    safe = (SafePrivate("SAFE VENDOR", 0x0019, 0x01),)
+    profile = get_profile("library", safe_private=safe,
+                          options=get_profile("library").options | {Option.RETAIN_SAFE_PRIVATE})
+    _, _, out = deid(synth.make_dataset(), profile=profile)
+    private = {int(e.tag): e.value for e in out if e.tag.is_private}
+    assert private == {0x00190010: "SAFE VENDOR", 0x00191001: "2.5"}
+    _, _, out = deid(synth.make_dataset(), profile=get_profile("library", safe_private=safe))
+    assert not [e for e in out if e.tag.is_private]
+
+
+def test_nested_sequences_to_any_depth():
+    _, report, out = deid(synth.make_dataset())
+    deep = out.AcquisitionContextSequence[0].ContentSequence[0].ContentSequence
+    assert deep[0].PersonName == "ANONIMO"  # (0040,A123) D
+    assert "[DATO]" in deep[1].TextValue and "torácico" in deep[1].TextValue
+    assert "OtherPatientIDsSequence" not in out
+    paths = {a.path for a in report.attributes}
+    assert "AcquisitionContextSequence[0].ContentSequence[0].ContentSequence[0].PersonName" \
+        in paths
+
+
+def test_uids_are_consistent_across_a_donors_files_and_references_survive():
+    _, _, a = deid(synth.make_dataset(1))
+    _, _, b = deid(synth.make_dataset(2))
+    _, _, other = deid(synth.make_dataset(1), donor="donante-2")
+    assert a.StudyInstanceUID == b.StudyInstanceUID != synth.STUDY_UID
+    assert a.SeriesInstanceUID == b.SeriesInstanceUID
+    assert a.FrameOfReferenceUID == b.FrameOfReferenceUID
+    assert a.SOPInstanceUID != b.SOPInstanceUID
+    # File 1 references instance 1001; a file whose own UID is 1001 maps to the same value.
+    _, _, target = deid(synth.make_dataset(1001))
+    assert a.SourceImageSequence[0].ReferencedSOPInstanceUID == target.SOPInstanceUID
+    assert a.SourceImageSequence[0].ReferencedSOPClassUID == a.SOPClassUID  # class kept
+    assert other.StudyInstanceUID != a.StudyInstanceUID
+    for uid in (a.StudyInstanceUID, a.SOPInstanceUID):
+        assert uid.startswith("2.25.") and len(uid) <= 64 and uid.is_valid
+
+
+def test_uid_root_is_configurable():
+    _, _, out = deid(synth.make_dataset(), profile=get_profile("library", uid_root="1.2.484.9"))
+    assert out.StudyInstanceUID.startswith("1.2.484.9.") and len(out.StudyInstanceUID) <= 64
+
+
+def test_uid_mapper_keeps_registry_uids():
+    m = UIDMapper(SECRET, "d")
+    assert m.map("1.2.840.10008.1.2.1") == "1.2.840.10008.1.2.1"
+    assert m.map("1.2.3.4") == m.map("1.2.3.4") != UIDMapper(b"x", "d").map("1.2.3.4")
+    with pytest.raises(ValueError):
+        UIDMapper(SECRET, "d", root="1..2")
+
+
+def test_patient_id_becomes_the_donors_pseudonym():
+    _, _, a = deid(synth.make_dataset(1))
+    _, _, b = deid(synth.make_dataset(2))
+    assert a.PatientID == b.PatientID == patient_pseudonym(SECRET, "donante-1")
+    assert a.PatientName == "" and a.PatientBirthDate == ""
+
+
+def test_dates_shift_by_one_offset_per_donor_keeping_intervals_and_times():
+    _, _, a = deid(synth.make_dataset())
+    offset = dates.donor_offset(SECRET, "donante-1")
+    assert -3650 <= offset <= -365
+    assert a.StudyDate == dates.shift_da("20240315", offset) != "20240315"
+    assert a.ContentDate == dates.shift_da("20240316", offset)  # one day after, still
+    assert a.AcquisitionDateTime == a.StudyDate + "103000.000000-0600"
+    assert a.StudyTime == "103000"
+    assert a.LongitudinalTemporalInformationModified == "MODIFIED"
+    _, _, other = deid(synth.make_dataset(), donor="donante-2")
+    assert other.StudyDate != a.StudyDate or dates.donor_offset(SECRET, "donante-2") == offset
+
+
+def test_basic_profile_removes_dates_and_descriptions():
+    _, _, out = deid(synth.make_dataset(), profile="basic")
+    assert out.StudyDate == "" and "SeriesDescription" not in out and out.Manufacturer
+    assert "StudyDescription" not in out and "PatientAge" not in out
+    assert out.LongitudinalTemporalInformationModified == "REMOVED"
+    assert [i.CodeValue for i in out.DeidentificationMethodCodeSequence] == ["113100"]
+
+
+@pytest.mark.parametrize(
+    ("value", "days", "expected"),
+    [
+        ("20240229", -365, "20230301"),
+        ("20240301123000.5+0600", -1, "20240229123000.5+0600"),
+        ("2024", -400, "2022"),
+        ("202403", -1, "202402"),
+        ("20240115-20240120", 3, "20240118-20240123"),
+    ],
+)
+def test_shift_dt(value, days, expected):
+    assert dates.shift_dt(value, days) == expected
+
+
+@pytest.mark.parametrize("value", ["2024-13-01", "abcd", "20241301"])
+def test_shift_da_rejects_invalid(value):
+    with pytest.raises(ValueError):
+        dates.shift_da(value, 1)
+
+
+def test_invalid_date_is_emptied_not_kept():
+    ds = synth.make_dataset()
+    ds.StudyDate = "20241399"
+    _, report, out = deid(ds)
+    assert out.StudyDate == ""
+    assert any(a.keyword == "StudyDate" and a.operation == "emptied" for a in report.attributes)
+
+
+def test_age_over_89_is_grouped():
+    ds = synth.make_dataset()
+    ds.PatientAge = "093Y"
+    _, _, out = deid(ds)
+    assert out.PatientAge == "090Y"
+
+
+def test_markers():
+    _, _, out = deid(synth.make_dataset())
+    assert out.PatientIdentityRemoved == "YES"
+    assert out.DeidentificationMethod.startswith("Traza library")
+    codes = [(i.CodeValue, i.CodingSchemeDesignator) for i in
+             out.DeidentificationMethodCodeSequence]
+    assert codes == [(c, "DCM") for c in
+                     ("113100", "113101", "113103", "113104", "113105", "113107", "113108")]
+
+
+def test_curves_removed_overlays_cleaned_under_clean_graphics():
+    ds = synth.make_dataset()
+    bits = np.zeros((32, 32), np.uint8)
+    bits[2:6, 2:20] = 1
+    from pydicom.pixels.utils import pack_bits
+
+    ds[0x60003000].value = pack_bits(bits.reshape(-1))
+    ds.add_new(0x50023000, "OB", b"curve")
+    _, report, out = deid(ds, engines=Engines(fakes.redact, _overlay_finder, fakes.mask))
+    assert not [e for e in out if 0x5000 <= e.tag.group <= 0x501E]
+    assert out.overlay_array(0x6000)[2:6, 2:20].sum() == 0
+    assert "[DATO]" in out[0x60004000].value
+    assert any(m.source == "overlay" for m in report.pixel_masks)
+    _, _, basic = deid(ds, profile="basic")
+    assert not [e for e in basic if 0x6000 <= e.tag.group <= 0x601E]
+
+
+def _overlay_finder(frame):
+    return [fakes.LABEL_BOX] if frame.max() == 255 and frame.sum() == 255 * 72 else []
+
+
+def _variants(text: bool):
+    def us():
+        return synth.make_dataset(3, modality="US", frames=2, text_box=text)
+
+    yield "explicit", synth.to_bytes(us())
+    ds = us()
+    ds.compress(RLELossless, encoding_plugin="pydicom")
+    yield "rle", synth.to_bytes(ds)
+    ds = us()
+    ds.compress(JPEG2000Lossless)
+    yield "j2k", synth.to_bytes(ds)
+    ds = us()
+    frames = []
+    for f in ds.pixel_array:
+        buf = io.BytesIO()
+        Image.fromarray(f).save(buf, format="JPEG", quality=95)
+        frames.append(buf.getvalue())
+    ds.PixelData = encapsulate(frames)
+    ds["PixelData"].VR = "OB"
+    ds.file_meta.TransferSyntaxUID = JPEGBaseline8Bit
+    ds.PhotometricInterpretation = "YBR_FULL_422"
+    ds.LossyImageCompression = "01"
+    yield "jpeg", synth.to_bytes(ds)
+    ds = us()
+    ds.file_meta.TransferSyntaxUID = DeflatedExplicitVRLittleEndian
+    yield "deflate", synth.to_bytes(ds)
+    yield "big-endian", synth.to_bytes(synth.make_dataset(
+        3, modality="US", frames=2, text_box=text, transfer_syntax=ExplicitVRBigEndian))
+    yield "implicit", synth.to_bytes(synth.make_dataset(
+        3, modality="OT", text_box=text, transfer_syntax=ImplicitVRLittleEndian))
+
+
+@pytest.mark.parametrize(("name", "data"), list(_variants(text=False)))
+def test_pixels_without_text_stay_bit_identical_in_their_encoding(name, data):
+    out, report, ds = deid(data)
+    src = synth.read(data)
+    assert ds.file_meta.TransferSyntaxUID == src.file_meta.TransferSyntaxUID
+    assert ds.PixelData == src.PixelData
+    assert ds.BurnedInAnnotation == "YES"  # not masked: not claimed clean
+    assert report.pixel_checked and not report.pixel_masks
+    assert leaks(out) == []
+
+
+@pytest.mark.parametrize(("name", "data"), list(_variants(text=True)))
+def test_text_masked_in_every_frame_and_written_uncompressed(name, data):
+    out, report, ds = deid(data)
+    src = synth.read(data)
+    ts = ds.file_meta.TransferSyntaxUID
+    assert ts == (ImplicitVRLittleEndian if name == "implicit" else ExplicitVRLittleEndian)
+    arr = ds.pixel_array
+    frames = arr if int(ds.get("NumberOfFrames", 1)) > 1 else arr[None]
+    assert frames.shape[0] == int(src.get("NumberOfFrames", 1))
+    assert all(int(f[2:6, 2:20].max()) == 0 for f in frames)
+    assert [m.frame for m in report.pixel_masks] == list(range(frames.shape[0]))
+    assert ds.BurnedInAnnotation == "NO"
+    assert ds.SOPInstanceUID == ds.file_meta.MediaStorageSOPInstanceUID  # not regenerated
+    # Away from the label the image is unchanged (lossless syntaxes).
+    if name != "jpeg":
+        src_arr = src.pixel_array if frames.shape[0] > 1 else src.pixel_array[None]
+        assert np.array_equal(frames[:, 10:, :], src_arr[:, 10:, :])
+
+
+def test_ct_is_not_sent_to_ocr():
+    calls = []
+
+    def finder(frame):
+        calls.append(frame.shape)
+        return []
+
+    ds = synth.make_dataset()
+    for tag in [e.tag for e in ds if e.tag.group == 0x6000]:  # overlays do go to OCR
+        del ds[tag]
+    deid(ds, engines=Engines(fakes.redact, finder, fakes.mask))
+    assert calls == []
+
+
+def test_at_risk_image_without_ocr_engine_is_refused():
+    from anonymizer.errors import PixelCleaningError
+
+    with pytest.raises(PixelCleaningError, match="no OCR engine"):
+        deid(synth.make_dataset(modality="US"), engines=Engines(fakes.redact, None, None))
+
+
+@pytest.mark.parametrize(
+    ("action", "vr", "expected"),
+    [("X/Z", "LO", "Z"), ("X/D", "SQ", "D"), ("X/Z/D", "DT", "D"), ("Z/D", "LO", "D"),
+     ("X/Z/U*", "SQ", "U"), ("X/Z/U*", "LO", "Z"), ("K", "UI", "K")],
+)
+def test_resolve(action, vr, expected):
+    assert resolve(action, vr) == expected
+
+
+def test_unlisted_public_attributes():
+    ds = synth.make_dataset()
+    ds.add_new(0x00400009, "SH", "SPS-9")  # listed (Scheduled Procedure Step ID): X
+    ds.add_new(0x00181030, "LO", f"Protocolo {synth.NAME_TEXT}")  # Protocol Name: C
+    ds.add_new(0x0040A043, "SQ", [Dataset()])  # a sequence not in the table: walked
+    ds[0x0040A043].value[0].add_new(0x00080104, "LO", "kept meaning")
+    ds.add_new(0x00211099, "LO", "private x")
+    ds.add_new(0x7FDF0010, "LO", "odd group creator")
+    ds.add_new(0x00089999, "LO", "unknown public tag")
+    _, _, out = deid(ds)
+    assert "ScheduledProcedureStepID" not in out
+    assert out.ProtocolName == "Protocolo [DATO]"
+    assert out[0x0040A043].value[0].CodeMeaning == "kept meaning"
+    assert 0x00089999 not in out and 0x7FDF0010 not in out
+    assert out.Manufacturer == "Fabricante" and out.Modality == "CT"
+
+
+def test_report_has_no_values_and_a_stable_hash():
+    data = synth.to_bytes(synth.make_dataset())
+    _, r1, _ = deid(data)
+    _, r2, _ = deid(data)
+    text = r1.to_json()
+    assert leaks(text.encode()) == []
+    assert r1.sha256() == r2.sha256() and len(r1.sha256()) == 64
+    assert r1.profile_id == "library" and r1.profile_version == "1" and r1.edition == "2024b"
+    counts = r1.counts()
+    assert counts["uid"] >= 6 and counts["date_shift"] >= 4 and counts["text_spans"] > 10
+    summary = r1.summary_es()
+    assert summary.startswith("Se eliminaron ") and "identificadores únicos" in summary
+    assert "fechas" in summary and summary.endswith(".")
+    assert {s.category for s in r1.text_spans} == {"NOMBRE_SUJETO_ASISTENCIA"}
+    assert all(a.old_hmac is None or len(a.old_hmac) == 64 for a in r1.attributes)
+
+
+def test_real_text_engine_cleans_the_spanish_note():
+    text_es = pytest.importorskip("anonymizer.text_es")
+    out, report, ds = deid(synth.make_dataset(),
+                           engines=Engines(text_es.redact, fakes.find_text_boxes, fakes.mask))
+    for value in (synth.CURP, synth.RFC, synth.PHONE, synth.EMAIL, "García López"):
+        assert value not in ds.PatientComments if "PatientComments" in ds else True
+        assert value.encode() not in out
+    assert report.text_spans
+
+
+def test_character_set_survives_round_trip():
+    _, _, out = deid(synth.latin1_dataset())
+    assert out.SpecificCharacterSet == "ISO_IR 100"
+    assert "tórax" in out.StudyDescription
+    raw = pydicom.dcmread(io.BytesIO(synth.to_bytes(out)))
+    assert raw.SeriesDescription == "Tórax simple"
