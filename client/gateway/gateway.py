@@ -42,7 +42,7 @@ from .signing import Signer
 
 __all__ = ["Gateway", "connect"]
 
-# Channel options set by connect(), before the caller's grpc_options.
+# Channel options set by connect(); the caller's grpc_options override them.
 CHANNEL_OPTIONS: tuple[tuple[str, int], ...] = (
     # Blocks and chaincode results can exceed gRPC's 4 MiB default; peers accept 100 MiB.
     ("grpc.max_receive_message_length", 100 * 1024 * 1024),
