@@ -4,22 +4,22 @@ package contract
 // hashes and states only. Fields are in alphabetical order so the JSON is the
 // same on every endorser.
 type Donation struct {
-	ChangeRounds       int      `json:"changeRounds"`       // RequestChanges so far
-	Commitment         string   `json:"commitment"`         // sha256(salt || donorPseudonym || donationId), hex
-	ConsentVersion     int      `json:"consentVersion"`     // current consent version, 0 = none yet
-	CreatedAt          string   `json:"createdAt"`          // tx timestamp of RegisterDonation, RFC 3339 UTC
-	DeidentifiedSHA256 []string `json:"deidentifiedSha256"` // current de-identified objects
-	DocType            string   `json:"docType"`            // "donation"
-	DonationID         string   `json:"donationId"`
-	IntakeMSP          string   `json:"intakeMsp"` // org that registered the donor and holds the private link
-	LastEvent          Evidence `json:"lastEvent"` // evidence of the step that wrote this version
-	OriginalSHA256     []string `json:"originalSha256"`
-	QRTokenSHA256      string   `json:"qrTokenSha256,omitempty"` // hash of the QR capability token
-	Revocation         *Evidence `json:"revocation,omitempty"` // the Revoke step's evidence
-	Source             *Source  `json:"source,omitempty"`
-	StagedSHA256       []string `json:"stagedSha256"` // every original and draft ever staged: what Erase must delete
-	State              State    `json:"state"`
-	UpdatedAt          string   `json:"updatedAt"`
+	ChangeRounds       int       `json:"changeRounds"`       // RequestChanges so far
+	Commitment         string    `json:"commitment"`         // sha256(salt || donorPseudonym || donationId), hex
+	ConsentVersion     int       `json:"consentVersion"`     // current consent version, 0 = none yet
+	CreatedAt          string    `json:"createdAt"`          // tx timestamp of RegisterDonation, RFC 3339 UTC
+	DeidentifiedSHA256 []string  `json:"deidentifiedSha256"` // current de-identified objects
+	DocType            string    `json:"docType"`            // "donation"
+	DonationID         string    `json:"donationId"`
+	IntakeMSP          string    `json:"intakeMsp"` // org that registered the donor and holds the private link
+	LastEvent          Evidence  `json:"lastEvent"` // evidence of the step that wrote this version
+	OriginalSHA256     []string  `json:"originalSha256"`
+	QRTokenSHA256      string    `json:"qrTokenSha256,omitempty"` // hash of the QR capability token
+	Revocation         *Evidence `json:"revocation,omitempty"`    // the Revoke step's evidence
+	Source             *Source   `json:"source,omitempty"`
+	StagedSHA256       []string  `json:"stagedSha256"` // every original and draft ever staged: what Erase must delete
+	State              State     `json:"state"`
+	UpdatedAt          string    `json:"updatedAt"`
 }
 
 // Evidence is what one step proves: who (certificate hash, org, role), when

@@ -1,0 +1,163 @@
+package contract_test
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/traza-mx/traza/chaincode/contract"
+)
+
+// allowed reports whether the table has a row for (state, step).
+func allowed(state contract.State, step contract.Step) (contract.Rule, bool) {
+	for _, r := range contract.Lifecycle {
+		if r.Step == step && slices.Contains(r.From, state) {
+			return r, true
+		}
+	}
+	return contract.Rule{}, false
+}
+
+// TestEveryStateStepPair walks every (state, step) pair with an authorized
+// caller: pairs in the table succeed and land in the row's To state; every
+// other pair is refused with a state error and commits nothing.
+func TestEveryStateStepPair(t *testing.T) {
+	states := append([]contract.State{contract.None}, contract.States...)
+	n := 0
+	for _, state := range states {
+		for _, step := range contract.Steps {
+			n++
+			t.Run(fmt.Sprintf("%s/%s", state, step), func(t *testing.T) {
+				e := newEnv(t)
+				id := "d-walk"
+				e.must(id, pathTo(state)...)
+				keysBefore := len(e.ledger.Keys())
+				out, err := e.step(defaultCaller(step), step, id)
+				rule, ok := allowed(state, step)
+				if !ok {
+					require.Error(t, err)
+					require.Regexp(t, `needs state|already exists|does not exist`, err.Error())
+					require.Equal(t, keysBefore, len(e.ledger.Keys()))
+					return
+				}
+				require.NoError(t, err)
+				ev := decode[contract.Evidence](t, out)
+				want := rule.To
+				if want == contract.Unchanged {
+					want = state
+				}
+				require.Equal(t, want, ev.To)
+				require.Equal(t, state, ev.From)
+				if step != contract.LinkDonor {
+					d := decode[contract.Donation](t, mustQuery(t, e, hospitalOp, id))
+					require.Equal(t, want, d.State)
+				}
+			})
+		}
+	}
+	require.Equal(t, 12*12, n)
+}
+
+func mustQuery(t *testing.T, e *env, w who, id string) string {
+	out, err := e.query(w, func(ctx ctxT) (string, error) { return e.cc.GetDonation(ctx, id) })
+	require.NoError(t, err)
+	return out
+}
+
+// TestRolesAndOrgs tries every step, in a state that allows it, as every role
+// (and none) of every member org and of a foreign org: only the rows' MSPs and
+// roles pass, and intake-only steps need the donation's intake org.
+func TestRolesAndOrgs(t *testing.T) {
+	msps := append(slices.Clone(contract.Members), "StrangerMSP")
+	roles := append(slices.Clone(contract.Roles), "")
+	for _, step := range contract.Steps {
+		var from contract.State
+		for _, r := range contract.Lifecycle {
+			if r.Step == step {
+				from = r.From[0]
+				break
+			}
+		}
+		rule, _ := allowed(from, step)
+		for _, msp := range msps {
+			for _, role := range roles {
+				w := who{msp, role}
+				t.Run(fmt.Sprintf("%s/%s/%s", step, msp, role), func(t *testing.T) {
+					e := newEnv(t)
+					e.must("d-role", pathTo(from)...)
+					_, err := e.step(w, step, "d-role")
+					intakeOK := !rule.IntakeOrgOnly || msp == "HospitalMSP"
+					if slices.Contains(rule.MSPs, msp) && slices.Contains(rule.Roles, role) && intakeOK {
+						require.NoError(t, err)
+						return
+					}
+					require.Error(t, err)
+					require.Regexp(t, fmt.Sprintf(`^step %s needs (MSP|traza.role|the donation's intake org)`, step), err.Error())
+				})
+			}
+		}
+	}
+}
+
+func TestRefusalsSayWhatWasExpected(t *testing.T) {
+	e := newEnv(t)
+	e.must("d-123", pathTo(contract.Consented)...)
+	_, err := e.step(hospitalOp, contract.Deidentify, "d-123")
+	require.EqualError(t, err, "donation d-123 is CONSENTED: step Deidentify needs state ACQUIRED or CHANGES_REQUESTED")
+
+	e.must("d-123", contract.Acquire, contract.Deidentify)
+	_, err = e.step(hospitalOp, contract.Diagnose, "d-123")
+	require.EqualError(t, err, "step Diagnose needs traza.role clinician, caller has operator")
+
+	_, err = e.step(who{"HospitalMSP", ""}, contract.SubmitForReview, "d-123")
+	require.EqualError(t, err, "step SubmitForReview needs traza.role operator or service, caller has none")
+
+	_, err = e.step(regulator, contract.SubmitForReview, "d-123")
+	require.EqualError(t, err, "step SubmitForReview needs traza.role operator or service, caller has regulator")
+
+	_, err = e.step(who{"StrangerMSP", contract.Operator}, contract.SubmitForReview, "d-123")
+	require.EqualError(t, err, "step SubmitForReview needs MSP UniversityMSP or HospitalMSP or IMSSMSP, caller is StrangerMSP")
+
+	e.must("d-123", contract.SubmitForReview)
+	_, err = e.step(univSvc, contract.Accept, "d-123")
+	require.EqualError(t, err, "step Accept needs the donation's intake org HospitalMSP, caller is UniversityMSP")
+
+	_, err = e.step(hospitalOp, contract.Consent, "d-new")
+	require.EqualError(t, err, "donation d-new does not exist: step Consent needs state REGISTERED or CONSENTED or ACQUIRED or DEIDENTIFIED or DIAGNOSED or UNDER_REVIEW or CHANGES_REQUESTED or ACCEPTED")
+
+	_, err = e.step(hospitalOp, contract.Register, "d-123")
+	require.EqualError(t, err, "donation d-123 already exists (state UNDER_REVIEW): step RegisterDonation only creates new donations")
+}
+
+func TestGetLifecycleReturnsTheTable(t *testing.T) {
+	e := newEnv(t)
+	out, err := e.query(regulator, func(ctx ctxT) (string, error) { return e.cc.GetLifecycle(ctx) })
+	require.NoError(t, err)
+	table := decode[contract.LifecycleTable](t, out)
+	require.Equal(t, contract.States, table.States)
+	require.Equal(t, []contract.State{contract.Stored, contract.Erased}, table.FinalStates)
+
+	pairs := map[string]string{}
+	for _, tr := range table.Transitions {
+		pairs[tr.From+" "+string(tr.Step)] = tr.To
+	}
+	// Spot-check the shape of DESIGN.md's diagram.
+	require.Equal(t, "REGISTERED", pairs[" RegisterDonation"])
+	require.Equal(t, "DEIDENTIFIED", pairs["CHANGES_REQUESTED Deidentify"])
+	require.Equal(t, "UNDER_REVIEW", pairs["DIAGNOSED SubmitForReview"])
+	require.Equal(t, "CONSENTED", pairs["CONSENTED Consent"])
+	require.Equal(t, "ERASED", pairs["REVOKED Erase"])
+	require.NotContains(t, pairs, "STORED Revoke")
+	require.NotContains(t, pairs, "ERASED Revoke")
+	for _, s := range []contract.State{contract.Registered, contract.Consented, contract.Acquired, contract.Deidentified,
+		contract.Diagnosed, contract.UnderReview, contract.ChangesRequested, contract.Accepted} {
+		require.Equal(t, "REVOKED", pairs[string(s)+" Revoke"], s)
+	}
+	for _, final := range table.FinalStates {
+		for _, tr := range table.Transitions {
+			require.NotEqual(t, string(final), tr.From, "final state %s has step %s", final, tr.Step)
+		}
+	}
+}
