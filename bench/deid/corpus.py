@@ -13,10 +13,12 @@ so that detectors that check them have something to find.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import json
 import string
 import unicodedata
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,7 +50,6 @@ from pydicom.uid import (
     UltrasoundImageStorage,
     VideoEndoscopicImageStorage,
     XRayAngiographicImageStorage,
-    generate_uid,
 )
 from stdnum import luhn
 from stdnum.mx import curp as stdnum_curp
@@ -56,7 +57,7 @@ from stdnum.mx import rfc as stdnum_rfc
 
 MANIFEST_NAME = "manifest.json"
 DEFAULT_FILES = 80
-MIN_FILES = 22
+MIN_FILES = 23
 
 # --------------------------------------------------------------------------- donors
 
@@ -323,7 +324,7 @@ class Manifest:
 
 def _split_counts(n_files: int) -> tuple[int, int, int, int]:
     """Slices of the four scalable series (CT A, MR T1, MR T2, CT B) for ``n_files``."""
-    fixed = 14
+    fixed = 15
     rest = max(n_files, MIN_FILES) - fixed
     ct_a = max(2, rest * 4 // 10)
     mr = max(2, rest * 2 // 10)
@@ -447,7 +448,9 @@ class _Generator:
         self.counter = 0
 
     def uid(self, *label: object) -> str:
-        return generate_uid(prefix=None, entropy_srcs=[str(self.seed), *map(str, label)])
+        """A 2.25 UID (PS3.5 B.2) derived from the seed and ``label``: same inputs, same UID."""
+        digest = hashlib.sha256(repr((self.seed, *label)).encode()).digest()
+        return f"2.25.{uuid.UUID(bytes=digest[:16], version=4).int}"
 
     # .. common attributes ..................................................
 
@@ -1024,7 +1027,7 @@ def generate_corpus(out_dir: Path | str, *, n_files: int = DEFAULT_FILES, seed: 
         Folder to write into (created); files go to ``<donor>/<study>/<kind>_<n>.dcm`` and the
         manifest to ``manifest.json``.
     n_files : int
-        Target size; at least 22 (one of each kind). The CT and MR series absorb the rest.
+        Target size; at least 23 (one of each kind). The CT and MR series absorb the rest.
     seed : int
         Seed of UIDs, pixel noise and accession numbers; the same seed writes the same bytes.
     quiet : bool

@@ -106,7 +106,7 @@ def _locate(ds: Dataset, variants: list[str]) -> list[str]:
     for prefix, part in [*sources, ("", ds)]:
         for path, value in _walk(part, prefix):
             if isinstance(value, bytes):
-                text = value.decode("latin-1")
+                text = "\n".join(value.decode(enc, "ignore") for enc in ENCODINGS)
             elif isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
                 text = "\\".join(map(str, value))
             else:
