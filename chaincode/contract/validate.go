@@ -134,7 +134,7 @@ func describeJSONError(err error) string {
 	case errors.As(err, &syntaxErr):
 		return fmt.Sprintf("not valid JSON (offset %d)", syntaxErr.Offset)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return "unknown " + strings.TrimPrefix(err.Error(), "json: ") + " (only ids, hashes, enums, numbers and short codes are accepted)"
+		return strings.TrimPrefix(err.Error(), "json: ") + " (only ids, hashes, enums, numbers and short codes are accepted)"
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return "not valid JSON (truncated)"
 	default:
