@@ -11,6 +11,7 @@ import hashlib
 import io
 import os
 import tempfile
+import warnings
 import zipfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -19,6 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pydicom
+from pydicom.dataelem import RawDataElement
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID
 
@@ -27,6 +29,9 @@ from anonymizer.errors import DeidError, InputError, UnsupportedTransferSyntax
 from anonymizer.profile import EDITION, Profile, get_profile
 from anonymizer.report import Report
 
+UNDEFINED_LENGTH = 0xFFFFFFFF
+# (FFFE,E0DD) Sequence Delimitation Item with zero length, little and big endian.
+SEQUENCE_DELIMITERS = (b"\xfe\xff\xdd\xe0\0\0\0\0", b"\xff\xfe\xe0\xdd\0\0\0\0")
 # Files above this size are refused (a DICOM object this big is a multi-GB cine or a mistake).
 DEFAULT_MAX_BYTES = 2 * 1024**3
 
@@ -66,7 +71,9 @@ def _read(data: bytes, name: str) -> pydicom.FileDataset:
     if not data:
         raise InputError(f"{name}: empty file")
     try:
-        ds = pydicom.dcmread(io.BytesIO(data), force=False)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            ds = pydicom.dcmread(io.BytesIO(data), force=False)
     except InvalidDicomError:
         raise InputError(f"{name}: not a DICOM Part 10 file (no DICM prefix)") from None
     except Exception as exc:
@@ -77,6 +84,14 @@ def _read(data: bytes, name: str) -> pydicom.FileDataset:
         raise InputError(f"{name}: file meta has no Transfer Syntax UID")
     if not UID(ts).is_transfer_syntax:
         raise UnsupportedTransferSyntax(f"{name}: unknown transfer syntax {ts}")
+    if not ds.keys():
+        raise InputError(f"{name}: no data set after the file meta (truncated?)")
+    if any("end of file" in str(w.message).lower() for w in caught):
+        raise InputError(f"{name}: truncated (end of file inside a sequence)")
+    _check_lengths(ds, name, len(data), data[-8:])
+    image = "Rows" in ds or "Image Storage" in UID(ds.get("SOPClassUID", "")).name
+    if image and not ({0x7FE00010, 0x7FE00008, 0x7FE00009} & set(ds.keys())):
+        raise InputError(f"{name}: image without pixel data (truncated?)")
     try:
         # Decode every element now so truncation shows up here, not half-way through the walk.
         ds.walk(lambda _ds, _elem: None)
@@ -92,6 +107,24 @@ def _read(data: bytes, name: str) -> pydicom.FileDataset:
         if len(ds.PixelData) < expected:
             raise InputError(f"{name}: truncated pixel data")
     return ds
+
+
+def _check_lengths(ds: pydicom.Dataset, name: str, size: int, data_tail: bytes) -> None:
+    # pydicom reads a value cut short by the end of the file without complaint, and stops
+    # quietly on a partial element header: both mean the file is truncated.
+    end = 0
+    for tag in list(ds.keys()):
+        raw = ds.get_item(tag)
+        if not isinstance(raw, RawDataElement) or raw.length == UNDEFINED_LENGTH:
+            end = -1  # undefined length: its end is not known from the header
+            continue
+        if raw.value is not None and len(raw.value) < raw.length:
+            raise InputError(f"{name}: truncated at element {tag} (value cut short)")
+        end = raw.value_tell + raw.length
+    if 0 < end < size:
+        raise InputError(f"{name}: truncated ({size - end} stray bytes after the last element)")
+    if end == -1 and data_tail not in SEQUENCE_DELIMITERS:
+        raise InputError(f"{name}: truncated (last sequence or pixel data not terminated)")
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
