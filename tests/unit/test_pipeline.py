@@ -1,0 +1,151 @@
+"""The pipeline: one file, folders, zips, bad input, atomic writes, reports, processes."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import pytest
+from pydicom.uid import ExplicitVRLittleEndian
+
+from anonymizer import pipeline
+from anonymizer.errors import DeidError, InputError, UnsupportedTransferSyntax
+from anonymizer.pipeline import deidentify_bytes, deidentify_file, run
+from tests.data.dicom import fakes, synth
+
+SECRET = b"s" * 32
+
+
+def _unknown_syntax() -> bytes:
+    ds = synth.make_dataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    data = synth.to_bytes(ds)
+    # Same length as 1.2.840.10008.1.2.1 so the group length stays right.
+    return data.replace(b"1.2.840.10008.1.2.1\0", b"1.2.840.99999.9.9.9\0", 1)
+
+
+GOOD = synth.to_bytes(synth.make_dataset())
+BAD_INPUTS = [
+    (b"", InputError, "empty file"),
+    (b"no soy DICOM\n" * 20, InputError, "not a DICOM Part 10 file"),
+    (GOOD[: len(GOOD) - 300], InputError, "truncated"),
+    (GOOD[:700], InputError, "truncated"),
+    (GOOD[:300], InputError, "no data set"),
+    (_unknown_syntax(), UnsupportedTransferSyntax, "unknown transfer syntax 1.2.840.99999"),
+]
+
+
+@pytest.mark.parametrize(("data", "error", "message"), BAD_INPUTS)
+def test_bad_input_gets_a_clear_error_and_writes_nothing(tmp_path, data, error, message):
+    src, dst = tmp_path / "in.dcm", tmp_path / "out" / "in.dcm"
+    src.write_bytes(data)
+    with pytest.raises(error, match=message) as info:
+        deidentify_file(src, dst, secret=SECRET, donor="d", engines=fakes.ENGINES)
+    assert "in.dcm" in str(info.value)
+    assert not dst.exists()
+    assert not list(tmp_path.glob("out/*"))  # no temporary file left behind either
+    assert not [v for v in synth.PHI if v in str(info.value)]
+
+
+def test_over_the_size_limit(tmp_path):
+    src = tmp_path / "big.dcm"
+    src.write_bytes(GOOD)
+    with pytest.raises(InputError, match="over the limit of 1000"):
+        deidentify_file(src, tmp_path / "o.dcm", secret=SECRET, donor="d", max_bytes=1000,
+                        engines=fakes.ENGINES)
+
+
+def test_refuses_to_overwrite_the_input_and_needs_a_secret(tmp_path):
+    src = tmp_path / "a.dcm"
+    src.write_bytes(GOOD)
+    with pytest.raises(DeidError, match="overwrite the input"):
+        deidentify_file(src, src, secret=SECRET, donor="d", engines=fakes.ENGINES)
+    with pytest.raises(DeidError, match="secret"):
+        deidentify_bytes(GOOD, secret=b"", donor="d", engines=fakes.ENGINES)
+
+
+def test_deidentify_file_report_hashes_match_the_files(tmp_path):
+    import hashlib
+
+    src, dst = tmp_path / "a.dcm", tmp_path / "o" / "a.dcm"
+    src.write_bytes(GOOD)
+    report = deidentify_file(src, dst, secret=SECRET, donor="d", engines=fakes.ENGINES)
+    assert report.input_sha256 == hashlib.sha256(GOOD).hexdigest()
+    assert report.output_sha256 == hashlib.sha256(dst.read_bytes()).hexdigest()
+
+
+def test_failed_encode_leaves_no_partial_file(tmp_path, monkeypatch):
+    def boom(*a, **k):
+        raise OSError("disk full")
+
+    src, dst = tmp_path / "a.dcm", tmp_path / "o" / "a.dcm"
+    src.write_bytes(GOOD)
+    monkeypatch.setattr(pipeline.os, "fsync", boom)
+    with pytest.raises(OSError):
+        deidentify_file(src, dst, secret=SECRET, donor="d", engines=fakes.ENGINES)
+    assert not dst.exists() and not list(dst.parent.iterdir())
+
+
+def _tree(root):
+    (root / "estudio" / "serie1").mkdir(parents=True)
+    (root / "estudio" / "serie1" / "1.dcm").write_bytes(synth.to_bytes(synth.make_dataset(1)))
+    (root / "estudio" / "serie1" / "2.dcm").write_bytes(synth.to_bytes(synth.make_dataset(2)))
+    (root / "estudio" / "us.dcm").write_bytes(
+        synth.to_bytes(synth.make_dataset(3, modality="US", frames=2, text_box=True)))
+    (root / "estudio" / "LEEME.txt").write_text("no es DICOM")
+    (root / "vacio.dcm").write_bytes(b"")
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_run_over_a_folder_keeps_names_and_goes_past_bad_files(tmp_path, jobs):
+    src, out, reports = tmp_path / "in", tmp_path / "out", tmp_path / "reports"
+    _tree(src)
+    seen = []
+    result = run(src, out, report_dir=reports, jobs=jobs, secret=SECRET, donor="d",
+                 engines=fakes.ENGINES, progress=seen.append)
+    ok = sorted(r.name for r in result.results if r.ok)
+    assert ok == ["estudio/serie1/1.dcm", "estudio/serie1/2.dcm", "estudio/us.dcm"]
+    assert sorted(r.name for r in result.failed) == ["estudio/LEEME.txt", "vacio.dcm"]
+    assert not result.ok and len(seen) == 5
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert written == ok
+    for name in ok:
+        data = (out / name).read_bytes()
+        assert not [v for v in synth.PHI for e in synth.encodings(v) if e in data]
+        rep = json.loads((reports / f"{name}.json").read_text(encoding="utf-8"))
+        assert rep["profile_id"] == "library"
+    one = next(r for r in result.results if r.name == "estudio/us.dcm")
+    assert one.report["counts"]["pixel_boxes"] == 2 and len(one.report_sha256) == 64
+    assert "regiones con texto" in one.summary_es
+    a, b = (synth.read((out / f"estudio/serie1/{n}.dcm").read_bytes()) for n in (1, 2))
+    assert a.StudyInstanceUID == b.StudyInstanceUID  # same donor, across processes
+
+
+def test_run_over_a_zip(tmp_path):
+    archive = tmp_path / "donacion.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("DICOM/0001.dcm", synth.to_bytes(synth.make_dataset(1)))
+        zf.writestr("../fuera.dcm", synth.to_bytes(synth.make_dataset(2)))
+    result = run(archive, tmp_path / "out", jobs=1, secret=SECRET, donor="d",
+                 engines=fakes.ENGINES)
+    assert [r.name for r in result.results if r.ok] == ["DICOM/0001.dcm"]
+    assert [r.error for r in result.failed] == ["unsafe path in zip, skipped"]
+    assert (tmp_path / "out" / "DICOM" / "0001.dcm").is_file()
+    assert not (tmp_path / "fuera.dcm").exists()
+
+
+def test_run_on_a_single_file(tmp_path):
+    src = tmp_path / "a.dcm"
+    src.write_bytes(GOOD)
+    result = run(src, tmp_path / "b.dcm", jobs=1, secret=SECRET, donor="d",
+                 engines=fakes.ENGINES)
+    assert result.ok and (tmp_path / "b.dcm").is_file()
+    (tmp_path / "dir").mkdir()
+    assert run(src, tmp_path / "dir", jobs=1, secret=SECRET, donor="d",
+               engines=fakes.ENGINES).ok
+    assert (tmp_path / "dir" / "a.dcm").is_file()
+
+
+def test_run_missing_input(tmp_path):
+    with pytest.raises(InputError, match="no such file"):
+        run(tmp_path / "nada", tmp_path / "out", secret=SECRET, donor="d")
