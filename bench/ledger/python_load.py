@@ -1,0 +1,125 @@
+"""The Python side of the benchmark: N threads submitting through :mod:`client.gateway`."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+import uuid
+from contextlib import ExitStack
+from dataclasses import dataclass
+
+from client.gateway import Contract
+from client.profile import Profile
+
+from .kinds import failure_kind
+from .stats import OK, Record
+
+__all__ = ["CONNECTION_MODES", "ClientRun", "run_python"]
+
+# shared: every submitter uses one gateway connection (one gRPC channel, HTTP/2 multiplexed);
+# per-submitter: each opens its own. The Go load generator takes the same two modes.
+CONNECTION_MODES = ("shared", "per-submitter")
+
+REQUEST_PREFIX = "bench-py-"
+
+
+@dataclass(frozen=True)
+class ClientRun:
+    """Raw outcome of one client's run at one level.
+
+    ``wall`` is seconds from the first submit to the last submitter stopping; ``cpu`` the CPU
+    seconds the client process used meanwhile (-1 if unknown).
+    """
+
+    records: list[Record]
+    wall: float
+    cpu: float
+
+
+class _Budget:
+    """Hands out at most ``limit`` transaction starts to all submitters."""
+
+    def __init__(self, limit: int) -> None:
+        self._left = limit
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self._lock:
+            if self._left <= 0:
+                return False
+            self._left -= 1
+            return True
+
+    @property
+    def exhausted(self) -> bool:
+        return self._left <= 0
+
+
+def submit_one(contract: Contract, function: str, request_id: str) -> str:
+    """Submit ``function(request_id)``, wait for its commit status; return the outcome kind."""
+    commit = contract.submit_async(function, arguments=[request_id])
+    status = commit.status()
+    return OK if status.successful else f"commit:{status.code}"
+
+
+def run_python(
+    profile: Profile,
+    *,
+    concurrency: int,
+    duration: float,
+    max_tx: int,
+    connections: str = "shared",
+    function: str = "Heartbeat",
+) -> tuple[ClientRun, bool]:
+    """Run ``concurrency`` submitter threads for ``duration`` seconds or ``max_tx`` transactions.
+
+    Each submitter loops endorse -> submit -> commit status (closed loop, one transaction in
+    flight per submitter). Returns the run and whether ``max_tx`` stopped it before the
+    duration.
+    """
+    if connections not in CONNECTION_MODES:
+        raise ValueError(f"connections must be one of {CONNECTION_MODES}, got {connections!r}")
+    budget = _Budget(max_tx)
+    records: list[Record] = []
+    lock = threading.Lock()
+    reported: set[str] = set()
+
+    with ExitStack() as stack:
+        if connections == "shared":
+            shared = stack.enter_context(profile.contract())
+            contracts = [shared] * concurrency
+        else:
+            contracts = [stack.enter_context(profile.contract()) for _ in range(concurrency)]
+
+        began = time.perf_counter()
+        cpu_before = time.process_time()
+
+        def submitter(contract: Contract) -> None:
+            mine: list[Record] = []
+            # Bounded: stops at the duration or once max_tx transactions have started.
+            while time.perf_counter() - began < duration and budget.take():
+                start = time.perf_counter()
+                try:
+                    kind = submit_one(contract, function, REQUEST_PREFIX + uuid.uuid4().hex)
+                except Exception as error:  # any failure is a measured outcome, not a crash
+                    kind = failure_kind(error)
+                    with lock:
+                        if kind not in reported:
+                            reported.add(kind)
+                            print(f"python: first {kind}: {error}", file=sys.stderr)
+                mine.append(Record(start - began, time.perf_counter() - start, kind))
+            with lock:
+                records.extend(mine)
+
+        threads = [
+            threading.Thread(target=submitter, args=(c,), name=f"submitter-{i}", daemon=True)
+            for i, c in enumerate(contracts)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        wall = time.perf_counter() - began
+        cpu = time.process_time() - cpu_before
+    return ClientRun(records, wall, cpu), budget.exhausted
