@@ -54,7 +54,7 @@ DUMMY: dict[str, Any] = {
     "IS": "0",
     "LO": "ANONIMIZADO",
     "LT": "ANONIMIZADO",
-    "PN": "ANONIMO",
+    "PN": "ANONIMO^ANONIMO",
     "SH": "ANONIMIZADO",
     "SL": 0,
     "SS": 0,
@@ -73,6 +73,10 @@ TEXT_VRS = frozenset({"LO", "LT", "SH", "ST", "UT", "UC", "PN"})
 FREE_TEXT_VRS = frozenset({"LT", "ST", "UT", "UC"})
 # UIDs that name classes or encodings, not instances: kept wherever they appear.
 CLASS_UID_SUFFIXES = ("ClassUID", "TransferSyntaxUID", "CodingSchemeUID", "ContextUID")
+
+# Sequences with an X/Z action that are Type 2 where they are used, so Z (zero items) is the
+# valid choice (PS3.3 C.7.6.14 Acquisition Context Module).
+TYPE2_SEQUENCES = frozenset({0x00400555})
 
 # What to do with a public attribute Table E.1-1 does not list, by VR (Traza's rules; the
 # table covers what PS3.15 knows to identify, these cover the rest conservatively).
@@ -242,7 +246,7 @@ class Walker:
     # -- actions ------------------------------------------------------------------------
     def apply(self, ds: Dataset, elem: DataElement, path: str, action: str) -> None:
         """Apply one Table E.1-1 action (possibly a combination) to ``elem``."""
-        action = resolve(action, elem.VR)
+        action = resolve(action, elem.VR, int(elem.tag))
         vr = elem.VR
         if action == "X":
             self._remove(ds, elem, path, "X")
@@ -370,13 +374,14 @@ class Walker:
             self._record(path, elem, "C", "text_clean", old)
 
 
-def resolve(action: str, vr: str) -> str:
+def resolve(action: str, vr: str, tag: int = 0) -> str:
     """Return the single action to apply for a Table E.1-1 action and the element's VR.
 
     Combinations (``X/Z``, ``X/D``, ``X/Z/D``, ``Z/D``, ``X/Z/U*``) depend on the attribute's
     Type in the IOD (PS3.15 E.1.1). Without the IOD at hand the engine picks the choice that is
     valid for every Type: D if allowed (Type 1 safe), else U for UIDs and sequences of UIDs,
-    else Z (valid for Type 2 and 3).
+    else Z (valid for Type 2 and 3). A sequence emptied to zero items is invalid where it is
+    Type 3, so ``X/Z`` on a sequence removes it unless it is in :data:`TYPE2_SEQUENCES`.
     """
     if "/" not in action:
         return action
@@ -385,6 +390,8 @@ def resolve(action: str, vr: str) -> str:
         return "D"
     if "U" in choices and vr in ("UI", "SQ"):
         return "U"
+    if vr == "SQ" and "X" in choices and tag not in TYPE2_SEQUENCES:
+        return "X"
     if "Z" in choices:
         return "Z"
     return choices[0]

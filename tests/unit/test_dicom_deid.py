@@ -92,7 +92,7 @@ def test_safe_private_kept_only_when_listed_and_opted_in():
 def test_nested_sequences_to_any_depth():
     _, report, out = deid(synth.make_dataset())
     deep = out.AcquisitionContextSequence[0].ContentSequence[0].ContentSequence
-    assert deep[0].PersonName == "ANONIMO"  # (0040,A123) D
+    assert deep[0].PersonName == "ANONIMO^ANONIMO"  # (0040,A123) D
     assert "[DATO]" in deep[1].TextValue and "torácico" in deep[1].TextValue
     assert "OtherPatientIDsSequence" not in out
     paths = {a.path for a in report.attributes}
@@ -310,10 +310,14 @@ def test_at_risk_image_without_ocr_engine_is_refused():
 @pytest.mark.parametrize(
     ("action", "vr", "expected"),
     [("X/Z", "LO", "Z"), ("X/D", "SQ", "D"), ("X/Z/D", "DT", "D"), ("Z/D", "LO", "D"),
-     ("X/Z/U*", "SQ", "U"), ("X/Z/U*", "LO", "Z"), ("K", "UI", "K")],
+     ("X/Z/U*", "SQ", "U"), ("X/Z/U*", "LO", "Z"), ("K", "UI", "K"), ("X/Z", "SQ", "X")],
 )
 def test_resolve(action, vr, expected):
-    assert resolve(action, vr) == expected
+    assert resolve(action, vr, 0x00081110) == expected
+
+
+def test_type2_sequence_is_emptied_not_removed():
+    assert resolve("X/Z", "SQ", 0x00400555) == "Z"
 
 
 def test_unlisted_public_attributes():
