@@ -2,6 +2,7 @@ package contract
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 )
@@ -15,7 +16,7 @@ const (
 	requestObject  = "request"            // request~<requestId> -> requestRecord
 	stateIndex     = "state~org~donation" // [state, intakeMsp, donationId]
 	orgIndex       = "org~state~donation" // [intakeMsp, state, donationId]
-	dayIndex       = "day~event"          // [YYYY-MM-DD, donationId, txId] -> DayEntry
+	dayIndex       = "day~event"          // [YYYY-MM-DD, hh:mm:ss.nnnnnnnnn, donationId, txId] -> DayEntry
 	linkObject     = "link"               // private: link~<donationId> -> DonorLink
 )
 
@@ -75,7 +76,13 @@ func reindex(stub shim.ChaincodeStubInterface, d *Donation, old State, ev Eviden
 	if err != nil {
 		return err
 	}
-	return putIndex(stub, dayIndex, []string{ev.Timestamp[:10], d.DonationID, ev.TxID}, entry)
+	// Fixed-width time of day, so entries of one day are in time order.
+	ts, err := time.Parse(time.RFC3339Nano, ev.Timestamp)
+	if err != nil {
+		return fmt.Errorf("bad evidence timestamp: %w", err)
+	}
+	ts = ts.UTC()
+	return putIndex(stub, dayIndex, []string{ts.Format(time.DateOnly), ts.Format("15:04:05.000000000"), d.DonationID, ev.TxID}, entry)
 }
 
 func putIndex(stub shim.ChaincodeStubInterface, index string, attrs []string, value []byte) error {

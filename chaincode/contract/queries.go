@@ -271,11 +271,12 @@ func (c *DonationContract) QueryByDateRange(ctx contractapi.TransactionContextIn
 		if int32(len(page.Records)) < size {
 			continue
 		}
-		switch {
-		case next != "":
+		if next != "" {
 			page.Bookmark = encodeBookmark(d + next)
-		case day.Before(end):
-			page.Bookmark = encodeBookmark(day.AddDate(0, 0, 1).Format(time.DateOnly))
+		} else if more, err := nextDayWithEntries(stub, day.AddDate(0, 0, 1), end); err != nil {
+			return "", err
+		} else if more != "" {
+			page.Bookmark = encodeBookmark(more)
 		}
 		break
 	}
@@ -306,6 +307,24 @@ func dayEntries(stub shim.ChaincodeStubInterface, day string, want int32, bookma
 	}
 	if n == want {
 		return md.GetBookmark(), nil
+	}
+	return "", nil
+}
+
+// nextDayWithEntries returns the first day from day to end with an index
+// entry, "" if none, so the last page carries no bookmark.
+func nextDayWithEntries(stub shim.ChaincodeStubInterface, day, end time.Time) (string, error) {
+	for ; !day.After(end); day = day.AddDate(0, 0, 1) {
+		d := day.Format(time.DateOnly)
+		it, _, err := stub.GetStateByPartialCompositeKeyWithPagination(dayIndex, []string{d}, 1, "")
+		if err != nil {
+			return "", fmt.Errorf("failed to query index %s for %s: %w", dayIndex, d, err)
+		}
+		found := it.HasNext()
+		it.Close()
+		if found {
+			return d, nil
+		}
 	}
 	return "", nil
 }
