@@ -15,13 +15,17 @@ from client.profile import Profile
 from .kinds import failure_kind
 from .stats import OK, Record
 
-__all__ = ["CONNECTION_MODES", "ClientRun", "run_python"]
+__all__ = ["CONNECTION_MODES", "ClientRun", "probe", "run_python"]
 
 # shared: every submitter uses one gateway connection (one gRPC channel, HTTP/2 multiplexed);
 # per-submitter: each opens its own. The Go load generator takes the same two modes.
 CONNECTION_MODES = ("shared", "per-submitter")
 
 REQUEST_PREFIX = "bench-py-"
+
+# Seconds a submitter waits after a failed transaction, so a refused connection does not turn
+# the loop into a busy one (the Go load generator waits as long).
+FAILURE_PAUSE = 0.1
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,20 @@ def submit_one(contract: Contract, function: str, request_id: str) -> str:
     commit = contract.submit_async(function, arguments=[request_id])
     status = commit.status()
     return OK if status.successful else f"commit:{status.code}"
+
+
+def probe(profile: Profile, function: str = "Heartbeat") -> float:
+    """Submit one transaction and wait for its commit; return its latency in seconds.
+
+    Raises
+    ------
+    GatewayError
+        If it fails: the network is not ready for the benchmark.
+    """
+    with profile.contract() as contract:
+        start = time.perf_counter()
+        contract.submit(function, arguments=[REQUEST_PREFIX + uuid.uuid4().hex])
+        return time.perf_counter() - start
 
 
 def run_python(
@@ -109,6 +127,8 @@ def run_python(
                             reported.add(kind)
                             print(f"python: first {kind}: {error}", file=sys.stderr)
                 mine.append(Record(start - began, time.perf_counter() - start, kind))
+                if kind != OK:
+                    time.sleep(FAILURE_PAUSE)
             with lock:
                 records.extend(mine)
 

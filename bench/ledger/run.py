@@ -26,6 +26,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from client.gateway import GatewayError
 from client.profile import Profile
 
 from . import cpu, go_load, python_load
@@ -222,6 +223,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     profile = Profile.local(args.org, args.user)
     binary = go_load.build(OUT_DIR) if "go" in args.clients else None
+    try:
+        latency = python_load.probe(profile, args.function)
+    except GatewayError as error:
+        print(
+            f"{args.function} does not commit through {profile.peer}; is the network up and "
+            f"the contract deployed?\n{error}",
+            file=sys.stderr,
+        )
+        return 2
+    print(f"probe: one {args.function} committed in {latency:.2f} s", file=sys.stderr)
 
     results: list[LevelResult] = []
     all_records: list[dict[str, object]] = []

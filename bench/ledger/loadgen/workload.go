@@ -20,6 +20,10 @@ import (
 	"google.golang.org/grpc/status"
 )
 
+// failurePause is how long a submitter waits after a failed transaction, so a refused
+// connection does not turn the loop into a busy one (the Python runner waits as long).
+const failurePause = 100 * time.Millisecond
+
 // record is one transaction: start (s since the run began), latency (s), kind.
 type record struct {
 	start, latency float64
@@ -104,6 +108,9 @@ func run(cfg config) (*result, error) {
 					latency: time.Since(t0).Seconds(),
 					kind:    kind,
 				})
+				if kind != "ok" {
+					time.Sleep(failurePause)
+				}
 			}
 			mu.Lock()
 			records = append(records, mine...)
