@@ -438,7 +438,9 @@ def _clean_overlay(ds: Dataset, group: int, walker: Walker) -> None:
         image = (frame.astype(np.uint8) * 255)
         boxes = [tuple(int(v) for v in _box(b)) for b in ctx.find_text_boxes(image)]
         if boxes:
-            frames[i] = (ctx.mask(image, boxes) > 0).astype(frames.dtype)
+            masked = ctx.mask(image, boxes)
+            image = image if masked is None else masked
+            frames[i] = (image > 0).astype(frames.dtype)
             ctx.report.pixel_masks.append(PixelMask(i, tuple(boxes), "overlay"))
             found = True
     if found:
@@ -494,7 +496,9 @@ def clean_pixels(ds: FileDataset, ctx: Context) -> bool:
         boxes = [_box(b) for b in ctx.find_text_boxes(frames[i])]
         if not boxes:
             continue
-        frames[i] = ctx.mask(frames[i], boxes)
+        masked = ctx.mask(frames[i], boxes)
+        if masked is not None:  # a masker may work in place and return nothing
+            frames[i] = masked
         ctx.report.pixel_masks.append(PixelMask(i, tuple(boxes)))
         changed = True
     if not changed:
