@@ -137,7 +137,7 @@ def committed(topo: Topology) -> dict | None:
             what="query committed chaincode",
         )
     except NetworkError as e:
-        if "not found" in str(e):
+        if "not found" in str(e) or "is not defined" in str(e):
             return None
         raise
     return json.loads(out[out.find("{") :])

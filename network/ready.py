@@ -32,7 +32,7 @@ def wait_ready(
     """Wait until a Heartbeat commits through each org's gateway; return block per org."""
     deadline = time.monotonic() + timeout
     blocks: dict[str, int] = {}
-    last = ""
+    last, said_at = "", 0.0
     for org in topo.orgs:
         while True:
             try:
@@ -41,6 +41,9 @@ def wait_ready(
                 break
             except GatewayError as e:
                 last = str(e)
+                if time.monotonic() - said_at > 10:  # progress, not a line per retry
+                    said_at = time.monotonic()
+                    say(f"{org.msp}: not yet: {last.splitlines()[-1][:200]}")
             if time.monotonic() > deadline:
                 raise NetworkError(
                     f"no transaction committed through {org.msp}'s gateway "
