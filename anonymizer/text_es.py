@@ -94,8 +94,9 @@ def _key(word: str) -> str:
 _P_CHECKED = 100  # format with a check rule (CURP, RFC, NSS, e-mail, URL)
 _P_LABELLED = 90  # value after a field label ("Expediente: 123")
 _P_PN = 85  # DICOM person names (APELLIDO^NOMBRE)
-_P_CUED = 75  # names after "Nombre:", "Dr." and the like
 _P_ORG = 80  # hospitals, units, streets
+_P_GAZ_MULTI = 79  # multi-word place or institution from the lists
+_P_CUED = 75  # names after "Nombre:", "Dr." and the like
 _P_DATE = 70
 _P_NAME = 60
 _P_PLACE = 55
@@ -108,24 +109,19 @@ _MONTH = (
 _WEEKDAY = r"(?:lunes|martes|miercoles|jueves|viernes|sabado|domingo)"
 
 #: Field labels (folded: lower case, no accents) and the type of the value after them.
-#: Each value must hold digits; see ``_LABEL_VALUE``.
+#: Each value must hold at least three digits; see ``_LABEL_VALUE``.
 _ID_LABELS: tuple[tuple[str, str], ...] = (
     ("ID_SUJETO_ASISTENCIA",
-     r"(?:no\.?|num\.?|numero)?\s*(?:de\s+)?expediente|exp\.|nhc|n\.h\.c\.|historia clinica"
-     r"|(?:no\.?\s*(?:de\s+)?)?registro|mrn|id\s+(?:del\s+)?paciente|patient\s+id|pid|id"
-     r"|curp|r\.?f\.?c\.?|clave de elector|credencial(?:\s+(?:de elector|ine|ife))?"
-     r"|ine|ife|cic|ocr|pasaporte"),
+     r"expediente|exp\.|nhc|n\.h\.c\.|historia clinica|registro|mrn|id\s+(?:del\s+)?paciente"
+     r"|patient\s+id|pid|id|curp|r\.?f\.?c\.?|clave de elector|credencial(?:\s+(?:de elector"
+     r"|ine|ife))?|ine|ife|cic|ocr|pasaporte"),
     ("ID_CONTACTO_ASISTENCIAL",
-     r"folio|episodio|(?:no\.?\s*(?:de\s+)?)?cuenta|accession(?:\s+(?:no\.?|number))?"
-     r"|(?:no\.?\s*(?:de\s+)?)?acceso|(?:no\.?\s*(?:de\s+)?)?estudio|estudio\s+no\.?"
-     r"|(?:no\.?\s*(?:de\s+)?)?orden|(?:no\.?\s*(?:de\s+)?)?solicitud|(?:no\.?\s*(?:de\s+)?)?"
-     r"ingreso|admision|numero de atencion|cita"),
+     r"folio|episodio|cuenta|accession(?:\s+(?:no\.?|number))?|accesion|acceso|estudio"
+     r"|estudio\s+no\.?|orden|solicitud|ingreso|admision|numero de atencion|cita"),
     ("ID_ASEGURAMIENTO",
-     r"nss|n\.s\.s\.?|(?:no\.?|num\.?|numero)?\s*(?:de\s+)?seguridad social"
-     r"|(?:no\.?\s*(?:de\s+)?)?afiliacion|(?:no\.?\s*(?:de\s+)?)?poliza"),
+     r"nss|n\.s\.s\.?|seguridad social|afiliacion|poliza(?:\s+de\s+gastos\s+medicos)?"),
     ("NUMERO_BENEF_PLAN_SALUD",
-     r"(?:no\.?\s*(?:de\s+)?)?beneficiario|folio (?:insabi|seguro popular|bienestar)"
-     r"|agregado medico"),
+     r"beneficiario|folio (?:insabi|seguro popular|bienestar)|agregado medico"),
     ("ID_TITULACION_PERSONAL_SANITARIO",
      r"cedula(?:\s+prof(?:esional|\.)?)?(?:\s+de\s+especialidad)?|ced\.?\s*prof\.?|ced\."
      r"|c\.?\s*prof\.?|ced\.?\s*esp\.?"),
@@ -134,64 +130,63 @@ _ID_LABELS: tuple[tuple[str, str], ...] = (
     ("IDENTIF_VEHICULOS_NRSERIE_PLACAS",
      r"placas?(?:\s+(?:vehicular(?:es)?|del vehiculo))?|niv|vin"),
     ("IDENTIF_DISPOSITIVOS_NRSERIE",
-     r"(?:no\.?|num\.?|numero)\s*(?:de\s+)?serie|serie\s+(?:no\.?|del (?:equipo|dispositivo))"
-     r"|s/n:|sn:|serial(?:\s+number)?|device serial|(?:con\s+)?serie"),
+     r"serie(?:\s+(?:no\.?|del (?:equipo|dispositivo)))?|s/n:|sn:|serial(?:\s+number)?"),
     ("IDENTIF_BIOMETRICOS",
-     r"huella(?:\s+dactilar)?(?:\s+registrada)?|(?:id\s+)?biometrico|plantilla biometrica"),
+     r"huella(?:\s+dactilar)?(?:\s+registrada)?|biometrico|plantilla biometrica"),
     ("OTRO_NUMERO_IDENTIF",
-     r"(?:no\.?\s*(?:de\s+)?|numero de\s+)?referencia|folio del ministerio publico"
-     r"|carpeta de investigacion|averiguacion previa|acta|oficio"),
+     r"referencia|folio del ministerio publico|carpeta de investigacion|averiguacion previa"
+     r"|acta|oficio"),
 )
-
 #: The value after a label: one code, or digit groups split by spaces or hyphens.
-_LABEL_VALUE = (
-    r"(?P<v>(?=[\w/.-]*\d)[a-z0-9][\w/.-]*(?:[ -]\d[\d-]*)*)"
-)
+_LABEL_VALUE = r"(?P<v>(?=[\w/.-]*\d)[a-z0-9][\w/.-]*(?:[ -]\d[\d-]*)*)"
 _LABEL_GLUE = r"\s*(?:[:#]|n[o°º]\.?|num\.?|numero)?\s*[:#]?\s*"
+_LABELLED = re.compile(
+    r"(?<![a-z0-9])(?:" + "|".join(f"(?P<c{i}>{labels})" for i, (_, labels) in
+                                    enumerate(_ID_LABELS)) + rf")(?![a-z]){_LABEL_GLUE}{_LABEL_VALUE}"
+)
 
 _PHONE_LABEL = re.compile(
     r"(?<![a-z])(?:(?P<fax>fax)|tel(?:efono)?s?|tel\.|cel(?:ular)?|movil|whats?app|contacto"
     r"|lada)\b\.?(?:\s+(?:casa|trabajo|oficina|particular|de contacto|celular))?"
-    r"\s*(?:no\.?)?\s*[:#]?\s*"
+    r"\s*(?:no\.?)?\s*[:#]?\s*(?:al\s+)?"
     r"(?P<v>\+?\(?\d[\d ().-]{5,18}\d)(?:\s*(?:ext|ext\.|extension)\s*\d{1,5})?"
 )
+# Bare phone numbers; the character before is checked in code (faster than a lookbehind).
 _PHONE = re.compile(
-    r"(?<![\w+/.-])(?P<v>(?:\+\s?52[\s.-]?(?:1[\s.-]?)?|0[14]4[\s.-]?|01[\s.-]?)?"
-    r"(?:\(\d{2,3}\)|\d{2,3})[\s.-]?\d{3,4}[\s.-]?\d{4})(?![\w/]|[.-]\d)"
+    r"(?:\+\s?52[\s.-]?(?:1[\s.-]?)?|0[14]4[\s.-]?|01[\s.-]?)?"
+    r"(?:\(\d{2,3}\)|\d{2,3})[\s.-]?\d{3,4}[\s.-]?\d{4}(?![\w/]|[.-]\d)"
 )
 
-_DATE_PATTERNS: tuple[str, ...] = (
-    # 3 de marzo de 2021 / lunes 3 de marzo / 03-mar-2021 / 3 mar. 21
-    rf"(?:{_WEEKDAY}\s*,?\s*)?\b\d{{1,2}}\s*(?:de\s+|[/.-]\s*)?{_MONTH}\b\.?"
-    rf"(?:\s*(?:de(?:l)?\s+|[/.-]\s*|\s)(?:\d{{4}}|'?\d{{2}})(?!\d))?",
-    # marzo de 2021 / marzo 2021 / mar-2021
-    rf"\b{_MONTH}\b\.?\s*(?:de(?:l)?\s+|[/.-]\s*)?(?:19|20)\d{{2}}(?!\d)",
-    # 03/03/2021, 3-3-21, 03.03.2021
-    r"(?<![\d/.-])\d{1,2}\s?[/.-]\s?\d{1,2}\s?[/.-]\s?(?:\d{4}|\d{2})(?![\d/]|[.-]\d)",
-    # 2021-03-03, 2021/03/03
-    r"(?<![\d/.-])(?:19|20)\d{2}[/.-]\d{1,2}[/.-]\d{1,2}(?![\d/]|[.-]\d)",
-    # DICOM DA / DT: 20210303, 20210303121500(.000)
-    r"(?<![\d.])(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?:\d{4,6}(?:\.\d+)?)?"
-    r"(?![\d.]\d)",
+# Dates written with a month name; looked for only near a month word.
+_DATE_TEXT = re.compile(
+    rf"(?:{_WEEKDAY}\s*,?\s*)?(?<![\d])\d{{1,2}}\s*(?:de\s+|[/.-]\s*)?{_MONTH}(?![a-z])\.?"
+    rf"(?:\s*(?:de(?:l)?\s+|[/.-]\s*|\s)(?:\d{{4}}|'?\d{{2}})(?!\d))?"
+    rf"|(?<![a-z]){_MONTH}(?![a-z])\.?\s*(?:de(?:l)?\s+|[/.-]\s*)?(?:19|20)\d{{2}}(?!\d)"
 )
-_DATES = re.compile("|".join(f"(?:{p})" for p in _DATE_PATTERNS))
+# Dates in digits: 03/03/2021, 3-3-21, 2021-03-03, DICOM DA/DT 20210303[121500[.000]].
+_DATE_NUM = re.compile(
+    r"\d{1,2}\s?[/.-]\s?\d{1,2}\s?[/.-]\s?(?:\d{4}|\d{2})(?![\d/]|[.-]\d)"
+    r"|(?:19|20)\d{2}(?:[/.-]\d{1,2}[/.-]\d{1,2}(?![\d/]|[.-]\d)"
+    r"|(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?:\d{4,6}(?:\.\d+)?)?(?![\d.]\d|\d))"
+)
 
-_AGE = re.compile(
-    r"(?:(?<![\d.,])(?P<n>9\d|1[01]\d)\s*(?:anos|ano|a\.(?!\w)|a(?![\w.])))"
-    r"|(?:edad\s*:?\s*(?P<m>(?:9\d|1[01]\d)(?:\s*(?:anos|ano|a\.(?!\w)|a(?![\w.])))?)"
-    r"(?![\d.,]))"
+_AGE = re.compile(r"(?:9\d|1[01]\d)\s*(?:anos|ano|a\.(?!\w)|a(?![\w.]))")
+_AGE_LABEL = re.compile(
+    r"edad\s*:?\s*(?P<m>(?:9\d|1[01]\d)(?:\s*(?:anos|ano|a\.(?!\w)|a(?![\w.])))?)(?![\d.,])"
 )
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"']+")
-_IPV4 = re.compile(r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)"
-                   r"(?![\d]|\.\d)")
-_CURP = re.compile(r"\b[A-Z][AEIOUX][A-Z]{2}\d{6}[HMX][A-Z]{5}[A-Z0-9]\d\b")
-_RFC = re.compile(r"\b[A-ZÑ&]{3,4}\d{6}(?:[A-Z0-9]{3})?\b")
-_ELECTOR = re.compile(r"\b[A-Z]{6}\d{8}[HM]\d{3}\b")
-_NSS = re.compile(r"(?<![\d-])\d{2}[ -]?\d{2}[ -]?\d{2}[ -]?\d{4}[ -]?\d(?![\d]|[ -]\d)")
-_UID = re.compile(r"(?<![\d.])\d+(?:\.\d+){4,}(?![\d])")
-_LONG_NUMBER = re.compile(r"(?<![\w.,/-])(?:[A-Za-z]{1,4}[-]?)?\d{7,}(?![\w,/]|[.-]\d)")
+_URL = re.compile(r"(?:https?://|www\.)[^\s<>\"']+")
+_IPV4 = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?![\d]|\.\d)")
+#: Upper-case codes with digits; told apart by shape below (CURP, RFC, clave de elector).
+_CODE = re.compile(r"[A-ZÑ&]{3,6}\d{6,8}[A-Z0-9]{0,8}")
+_CURP = re.compile(r"[A-Z][AEIOUX][A-Z]{2}\d{6}[HMX][A-Z]{5}[A-Z0-9]\d")
+_RFC = re.compile(r"[A-ZÑ&]{3,4}\d{6}(?:[A-Z0-9]{3})?")
+_ELECTOR = re.compile(r"[A-Z]{6}\d{8}[HM]\d{3}")
+_NSS = re.compile(r"\d{2}[ -]?\d{2}[ -]?\d{2}[ -]?\d{4}[ -]?\d(?![\d]|[ -]\d)")
+_UID = re.compile(r"\d+(?:\.\d+){4,}(?![\d])")
+_LONG_NUMBER = re.compile(r"\d{7,}(?![\w,/]|[.-]\d)")
+_CODE_PREFIX = re.compile(r"[A-Za-z]{1,4}-?$")
 
 _SEX = re.compile(
     r"(?:sexo|genero)\s*:?\s*(?P<v>masculino|femenino|hombre|mujer|varon|[mfh])(?![a-z])"
@@ -208,12 +203,12 @@ _PROFESSION = re.compile(
 )
 
 # Streets: a head word, the street's name, and its number (or "S/N").
-_STREET_HEAD = (
-    r"calle|c\.|av\.|avda\.?|avenida|calz\.|calzada|blvd\.?|boulevard|bulevar|privada|priv\."
-    r"|cerrada|cda\.|callejon|andador|prolongacion|prol\.|circuito|cto\.|retorno|carretera"
-    r"|camino|paseo|periferico|eje(?:\s+vial)?|viaducto|diagonal|manzana|mz\.?"
+_STREET = re.compile(
+    r"(?<![a-z])(?:calle|c\.|av\.|avda\.?|avenida|calz\.|calzada|blvd\.?|boulevard|bulevar"
+    r"|privada|priv\.|cerrada|cda\.|callejon|andador|prolongacion|prol\.|circuito|cto\."
+    r"|retorno|carretera|camino|paseo|periferico|eje(?:\s+vial)?|viaducto|diagonal|manzana"
+    r"|mz\.?)\s+"
 )
-_STREET = re.compile(rf"(?<![a-z])(?:{_STREET_HEAD})\s+")
 _STREET_NUMBER = re.compile(
     r"\s*,?\s*(?:(?:no\.?|num\.?|numero|n[°º]\.?|#)\s*)?(?:\d+[a-z]?(?:-[a-z0-9]+)?|s/n)"
     r"(?:\s*,?\s*(?:int\.?|interior|depto\.?|dpto\.?|edif\.?|piso|lt\.?|lote|mz\.?)\s*[\w-]+)*",
@@ -222,18 +217,18 @@ _ADDRESS_LABEL = re.compile(
     r"(?:domicilio|direccion|dir\.)\s*(?:particular)?\s*:\s*(?P<v>[^,\n;]*\d[^,\n;]*)"
 )
 _AREA_CUE = re.compile(
-    r"(?<![a-z])(?:col\.|col(?= [A-Z])|colonia|fracc\.|fraccionamiento|barrio|unidad habitacional|u\.\s?h\."
-    r"|ejido|localidad|delegacion|alcaldia|mpio\.|municipio(?:\s+de)?|poblacion|residencia)"
-    r"\s*:?\s*"
+    r"(?<![a-z])(?:col\.|col(?= )|colonia|fracc\.|fraccionamiento|barrio|unidad habitacional"
+    r"|u\.\s?h\.|ejido|localidad|delegacion|alcaldia|mpio\.|municipio(?:\s+de)?|poblacion"
+    r"|residencia)\s*:?\s*"
 )
 _POSTCODE = re.compile(r"(?<![a-z])(?:c\.\s?p\.|cp|codigo postal)\s*:?\s*(?P<v>\d{5})(?!\d)")
 
 # Hospitals and health centres: head word plus a name; acronyms need a number.
 _HOSPITAL_HEAD = re.compile(
-    r"(?<![a-z])(?P<h>hospital|clinica|sanatorio|centro medico|instituto nacional|unidad medica"
-    r"|umae|policlinica|nosocomio|hospital general|centro de salud|unidad de medicina familiar"
-    r"|clinica de medicina familiar|consultorio|centro de especialidades|jurisdiccion sanitaria)"
-    r"(?![a-z])"
+    r"(?<![a-z])(?P<h>hospital|clinica de medicina familiar|clinica|sanatorio|centro medico"
+    r"|instituto nacional|unidad medica|umae|policlinica|nosocomio|centro de salud"
+    r"|unidad de medicina familiar|consultorio|centro de especialidades"
+    r"|jurisdiccion sanitaria)(?![a-z])"
 )
 _UNIT_ACRONYM = re.compile(
     r"(?<![a-z])(?P<h>hgz(?:\s?/\s?mf|mf)?|hgr|hgo|hgp|hg|he|umaa|umae|hr|hgs|hp|umf|cmf|cs|csu"
@@ -243,32 +238,118 @@ _HEALTH_CENTRE_HEADS = frozenset(
     {"centro de salud", "unidad de medicina familiar", "clinica de medicina familiar",
      "consultorio", "umf", "cmf", "cs", "csu", "c.s.", "uneme", "jurisdiccion sanitaria"}
 )
-
-# Cues before a run of capitalised words that make it a name even with no list hit.
-_NAME_CUE = re.compile(
-    r"(?:\b(?:dra?|sra?|srita|lic|enf|ing|mtr[ao]|psic|nutr|qfb|tr|mc)\.\s*"
-    r"|\b(?:doctora?|senora?|senorita|don|dona|paciente|pac\.|nombre(?:\s+del\s+paciente)?"
-    r"|nombre\(s\)|apellidos?|familiar|responsable|acompanante|tutora?|esposo|esposa"
-    r"|madre|padre|hij[oa]|herman[oa]|medico(?:\s+(?:tratante|radiologo|solicitante))?"
-    r"|radiolog[oa]|enfermer[oa]|interpreto|elaboro|reviso|valido|autorizo|atendio"
-    r"|a nombre de|firma|referido por|solicitado por|tecnico|residente)\s*:?\s*)$"
+_STATE_ABBREVIATION = re.compile(
+    r",\s*(?P<v>(?:" + "|".join(
+        sorted((re.escape(a.lower()).replace(r"\ ", r"\s?") + r"\.?"
+                for a in lex.STATE_ABBREVIATIONS), key=len, reverse=True)
+    ) + r"))(?![a-z])"
 )
-_CUE_WINDOW = 40
-_STAFF_TRAILER = re.compile(r"^\s*,?\s*\(?(?:ced|cedula|mat\.|matricula|r[1-4]\b|mpss)")
 
-# A capitalised word (also all caps) or a lower-case name particle.
-_WORD = re.compile(r"[^\W\d_][^\W\d_'’]*(?:['’-][^\W\d_]+)*")
-_PARTICLES_LOWER = frozenset({"de", "del", "la", "las", "los", "y"})
-_RUN_GAPS = frozenset({" ", "^", "^^", "  ", ", "})
+#: Key words that announce each keyword-driven rule (folded). Rules run only in a
+#: window around these words, found in one pass, which keeps long texts fast.
+_ANCHORS: dict[str, str] = {
+    "id": "expediente exp nhc n.h.c historia registro mrn id pid patient curp rfc r.f.c clave "
+          "credencial ine ife cic ocr pasaporte folio episodio cuenta accession accesion acceso "
+          "estudio orden solicitud ingreso admision atencion cita nss n.s.s seguridad afiliacion "
+          "poliza beneficiario agregado cedula ced c prof matricula mat empleado trabajador "
+          "placa placas niv vin serie sn serial huella biometrico biometrica referencia "
+          "ministerio carpeta averiguacion acta oficio",
+    "phone": "fax tel telefono telefonos cel celular movil whatsapp whatapp contacto lada",
+    "field": "sexo genero religion lengua grupo etnia pueblo ocupacion profesion oficio dedica "
+             "trabaja labora empleo edad",
+    "street": "calle c av avda avenida calz calzada blvd boulevard bulevar privada priv cerrada "
+              "cda callejon andador prolongacion prol circuito cto retorno carretera camino "
+              "paseo periferico eje viaducto diagonal manzana mz",
+    "area": "domicilio direccion dir col colonia fracc fraccionamiento barrio unidad u.h ejido "
+            "localidad delegacion alcaldia mpio municipio poblacion residencia cp c.p codigo",
+    "org": "hospital clinica sanatorio centro instituto unidad umae policlinica nosocomio "
+           "consultorio jurisdiccion hgz hgr hgo hgp hg he umaa hr hgs hp umf cmf cs csu c.s "
+           "uneme",
+    "month": "enero febrero marzo abril mayo junio julio agosto septiembre setiembre octubre "
+             "noviembre diciembre ene feb mar abr may jun jul ago sep sept set oct nov dic",
+}
+
+
+def _trie_pattern(words: set[str]) -> str:
+    """Return a regular expression matching any of ``words``, factored by prefix."""
+    trie: dict = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict) -> str:
+        alts = [re.escape(ch) + build(node[ch]) for ch in sorted(k for k in node if k)]
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return build(trie)
+
+
+_ANCHOR_FAMILIES: dict[str, frozenset[str]] = {}
+for _family, _words in _ANCHORS.items():
+    for _w in _words.split():
+        _ANCHOR_FAMILIES[_w] = _ANCHOR_FAMILIES.get(_w, frozenset()) | {_family}
+_ANCHOR = re.compile(rf"(?=[a-z])\b{_trie_pattern(set(_ANCHOR_FAMILIES))}(?![a-z])")
+_WINDOW_BEFORE, _WINDOW_AFTER = 30, 100
+
+# Words just before a run of capitalised words that make it a name with no list hit
+# (folded; the last one, two or three words before the run, trailing ":" dropped).
+_NAME_CUES = frozenset(
+    "dr. dra. sr. sra. srita. lic. enf. ing. mtro. mtra. psic. nutr. qfb. tr. mc. "
+    "doctor doctora senor senora senorita don dona paciente pac. nombre nombre(s) nombres "
+    "apellido apellidos familiar responsable acompanante tutor tutora esposo esposa madre "
+    "padre hijo hija hermano hermana medico tratante radiologo radiologa solicitante "
+    "enfermero enfermera interpreto elaboro reviso valido autorizo atendio firma tecnico "
+    "residente suscribe yo testigo".split()
+) | frozenset({"a nombre de", "referido por", "solicitado por", "nombre del paciente"})
+_CUE_WINDOW = 40
+_STAFF_TRAILER = re.compile(r"\s*,?\s*\(?(?:ced|cedula|mat\.|matricula|r[1-4]\b|mpss)")
+_FAMILY_TRAILER = re.compile(r"\s*[,(]\s*(?:su\s+)?([a-z]+)")
+_PATIENT_CUES = frozenset({"PACIENTE", "PAC", "NOMBRE", "SR", "SRA", "SRITA", "DON", "DONA"})
+
+# Runs of capitalised words (names, places, institutions), joined by single spaces, the
+# DICOM PN separator "^", ", " or lower-case particles ("María de la Luz").
+_UPPER = "A-ZÁÉÍÓÚÜÑÀÈÌÒÙ"
+_CAP_WORD = rf"[{_UPPER}][^\W\d_]*(?:['’-][^\W\d_]+)*"
+_CAP_RUN = re.compile(
+    rf"{_CAP_WORD}(?:(?: {{1,2}}|\^{{1,4}}|, )(?:(?:de|del|la|las|los|y) )*{_CAP_WORD})*"
+)
+_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 
 #: Words that end a hospital or street name even when capitalised.
 _ORG_STOP = frozenset(
     _key(w) for w in (
         "Paciente Nombre Fecha Servicio Estudio Médico Dr Dra Edad Sexo Expediente Folio "
         "Tel Teléfono Col Colonia CP Diagnóstico Hallazgos Impresión Se El La En Con Por "
-        "Para Ingresa Acude Refiere Cama Piso Sala Turno Nota"
+        "Para Ingresa Acude Refiere Cama Piso Sala Turno Nota Contacto Reportó Realizó"
     ).split()
 )
+_ORG_TOKEN = re.compile(r"[^\W\d_][\w'’-]*|\d+[A-Za-z]?|n[°º]|#")
+_ORG_GAP = re.compile(r"[ \t]{1,2}")
+#: Abbreviations whose dot does not end a hospital or street name.
+_ABBREVIATIONS = frozenset({"NO", "NUM", "DR", "DRA", "GRAL", "LIC", "STA", "STO", "AV", "PROF",
+                            "ING", "SN", "MZ", "LT", "INT", "COL"})
+_ORG_PARTICLES = frozenset({"DE", "DEL", "LA", "LAS", "LOS", "Y", "EL"})
+
+#: Word-list entries (key form) and their category, for places and institutions.
+_GAZETTEER: dict[str, str] = {}
+for _table, _category in (
+    (lex.HOSPITAL_NAMES, "HOSPITAL"),
+    (lex.INSTITUTIONS, "INSTITUCION"),
+    (lex.PLACES, "TERRITORIO"),
+    (lex.COUNTRIES, "PAIS"),
+):
+    for _entry in _table:
+        _GAZETTEER[_entry] = _category
+_GAZETTEER_PREFIXES = frozenset(
+    " ".join(e.split(" ")[:n]) for e in _GAZETTEER for n in range(1, e.count(" ") + 1)
+)
+_GAZETTEER_FIRST = frozenset(e.split(" ")[0] for e in _GAZETTEER)
+_PLACE_CUE = re.compile(r"(?:\ben|mpio\.|municipio de|edo\.|estado de|ciudad de|,)\s*$")
 
 
 # --- detectors ------------------------------------------------------------------------
@@ -276,69 +357,107 @@ _ORG_STOP = frozenset(
 Candidate = tuple[int, int, str, int]  # start, end, category, priority
 
 
-def _labelled(folded: str) -> Iterator[Candidate]:
-    for category, labels in _ID_LABELS:
-        for m in _LABELLED_RES[category].finditer(folded):
-            start, end = m.span("v")
-            value = folded[start:end].rstrip(".-/")
-            end = start + len(value)
-            if sum(c.isdigit() for c in value) >= 3 and len(value) >= 4:
-                yield start, end, category, _P_LABELLED
+def _windows(folded: str) -> dict[str, list[tuple[int, int]]]:
+    """Return, per keyword family, the merged text windows around its key words."""
+    found: dict[str, list[tuple[int, int]]] = {}
+    size = len(folded)
+    for m in _ANCHOR.finditer(folded):
+        lo, hi = max(0, m.start() - _WINDOW_BEFORE), min(size, m.end() + _WINDOW_AFTER)
+        for family in _ANCHOR_FAMILIES[m.group()]:
+            spans = found.setdefault(family, [])
+            if spans and lo <= spans[-1][1]:
+                spans[-1] = (spans[-1][0], hi)
+            else:
+                spans.append((lo, hi))
+    return found
 
 
-_LABELLED_RES = {
-    category: re.compile(rf"(?<![a-z0-9])(?:{labels})(?![a-z]){_LABEL_GLUE}{_LABEL_VALUE}")
-    for category, labels in _ID_LABELS
-}
+def _in(rx: re.Pattern[str], s: str, windows: list[tuple[int, int]]) -> Iterator[re.Match[str]]:
+    for lo, hi in windows:
+        yield from rx.finditer(s, lo, hi)
 
 
-def _checked_ids(text: str) -> Iterator[Candidate]:
-    for m in _CURP.finditer(text):
-        if _curp.is_valid(m.group()):
-            yield m.start(), m.end(), "ID_SUJETO_ASISTENCIA", _P_CHECKED
-    for m in _RFC.finditer(text):
-        if _rfc.is_valid(m.group()):
-            yield m.start(), m.end(), "ID_SUJETO_ASISTENCIA", _P_CHECKED
-    for m in _ELECTOR.finditer(text):
-        yield m.start(), m.end(), "ID_SUJETO_ASISTENCIA", _P_CHECKED
+def _labelled(folded: str, win: list[tuple[int, int]]) -> Iterator[Candidate]:
+    for m in _in(_LABELLED, folded, win):
+        start, end = m.span("v")
+        value = folded[start:end].rstrip(".-/")
+        if sum(c.isdigit() for c in value) < 3 or len(value) < 4:
+            continue
+        i = next(i for i in range(len(_ID_LABELS)) if m.group(f"c{i}") is not None)
+        yield start, start + len(value), _ID_LABELS[i][0], _P_LABELLED
+
+
+def _free_before(s: str, i: int, bad: str) -> bool:
+    return i == 0 or s[i - 1] not in bad
+
+
+def _codes(text: str) -> Iterator[Candidate]:
+    """CURP and RFC (with their check rules), clave de elector, e-mail, URL, IP, UIDs."""
+    for m in _CODE.finditer(text):
+        s, start, end = m.group(), m.start(), m.end()
+        if (start and text[start - 1].isalnum()) or (end < len(text) and text[end].isalnum()):
+            continue
+        if (_CURP.fullmatch(s) and _curp.is_valid(s)) or (_RFC.fullmatch(s) and _rfc.is_valid(s)) \
+                or _ELECTOR.fullmatch(s):
+            yield start, end, "ID_SUJETO_ASISTENCIA", _P_CHECKED
+    if "@" in text:
+        for m in _EMAIL.finditer(text):
+            yield m.start(), m.end(), "CORREO_ELECTRONICO", _P_CHECKED
+    if "http" in text or "www." in text:
+        for m in _URL.finditer(text):
+            end = m.end()
+            while end > m.start() and text[end - 1] in ".,;:)]":
+                end -= 1
+            yield m.start(), end, "URL_WEB", _P_CHECKED
+
+
+def _numbers(text: str, folded: str) -> Iterator[Candidate]:
+    """Identifiers, phones, dates and ages written in digits, found without key words."""
     for m in _NSS.finditer(text):
-        digits = re.sub(r"\D", "", m.group())
-        if luhn.is_valid(digits):
+        if _free_before(text, m.start(), "0123456789-") and \
+                luhn.is_valid(m.group().replace(" ", "").replace("-", "")):
             yield m.start(), m.end(), "ID_ASEGURAMIENTO", _P_CHECKED - 5
-    for m in _EMAIL.finditer(text):
-        yield m.start(), m.end(), "CORREO_ELECTRONICO", _P_CHECKED
-    for m in _URL.finditer(text):
-        end = m.end()
-        while end > m.start() and text[end - 1] in ".,;:)]":
-            end -= 1
-        yield m.start(), end, "URL_WEB", _P_CHECKED
     for m in _IPV4.finditer(text):
-        yield m.start(), m.end(), "DIREC_PROT_INTERNET", _P_CHECKED
+        if _free_before(text, m.start(), "0123456789.") and \
+                all(int(part) < 256 for part in m.group().split(".")):
+            yield m.start(), m.end(), "DIREC_PROT_INTERNET", _P_CHECKED
     for m in _UID.finditer(text):
-        yield m.start(), m.end(), "OTRO_NUMERO_IDENTIF", _P_GENERIC
+        if _free_before(text, m.start(), "0123456789."):
+            yield m.start(), m.end(), "OTRO_NUMERO_IDENTIF", _P_GENERIC
     for m in _LONG_NUMBER.finditer(text):
-        yield m.start(), m.end(), "OTRO_NUMERO_IDENTIF", _P_GENERIC
-
-
-def _phones(folded: str) -> Iterator[Candidate]:
-    for m in _PHONE_LABEL.finditer(folded):
-        digits = sum(c.isdigit() for c in m.group("v"))
-        if 7 <= digits <= 13:
-            category = "NUMERO_FAX" if m.group("fax") else "NUMERO_TELEFONO"
-            yield m.start("v"), m.end(), category, _P_LABELLED
+        start = m.start()
+        if not _free_before(text, start, "0123456789"):
+            continue
+        prefix = _CODE_PREFIX.search(text, max(0, start - 5), start)
+        if prefix:
+            start = prefix.start()
+        if _free_before(text, start, ".,/-") and (start == 0 or not text[start - 1].isalnum()):
+            yield start, m.end(), "OTRO_NUMERO_IDENTIF", _P_GENERIC
     for m in _PHONE.finditer(folded):
-        digits = sum(c.isdigit() for c in m.group("v"))
-        if digits < 10:
+        if not _free_before(folded, m.start(), "0123456789+/.-abcdefghijklmnopqrstuvwxyz_"):
+            continue
+        if sum(c.isdigit() for c in m.group()) < 10:
             continue
         before = folded[max(0, m.start() - 25):m.start()]
         category = "NUMERO_FAX" if "fax" in before else "NUMERO_TELEFONO"
         yield m.start(), m.end(), category, _P_DATE
+    for m in _DATE_NUM.finditer(folded):
+        if not _free_before(folded, m.start(), "0123456789/.-"):
+            continue
+        if m.group()[:2] not in {"19", "20"} or "/" in m.group() or "-" in m.group() \
+                or "." in m.group()[:5]:
+            if not _valid_numeric_date(m.group()):
+                continue
+        yield m.start(), m.end(), "FECHAS", _P_DATE
+    for m in _AGE.finditer(folded):
+        if _free_before(folded, m.start(), "0123456789.,"):
+            yield m.start(), m.end(), "EDAD_SUJETO_ASISTENCIA", _P_LABELLED
 
 
 def _valid_numeric_date(s: str) -> bool:
     parts = [int(p) for p in re.findall(r"\d+", s)]
     if len(parts) != 3:
-        return True
+        return True  # DICOM DA/DT: the pattern already checks month and day
     if parts[0] > 31:  # year first
         parts = [parts[2], parts[1], parts[0]]
     day, month = parts[0], parts[1]
@@ -347,50 +466,39 @@ def _valid_numeric_date(s: str) -> bool:
     return 1 <= day <= 31 and 1 <= month <= 12
 
 
-def _dates(folded: str) -> Iterator[Candidate]:
-    for m in _DATES.finditer(folded):
-        s = m.group()
-        if s[0].isdigit() and not re.search("[a-z]", s) and not _valid_numeric_date(s):
-            continue
+def _phones(folded: str, win: list[tuple[int, int]]) -> Iterator[Candidate]:
+    for m in _in(_PHONE_LABEL, folded, win):
+        digits = sum(c.isdigit() for c in m.group("v"))
+        if 7 <= digits <= 13:
+            category = "NUMERO_FAX" if m.group("fax") else "NUMERO_TELEFONO"
+            yield m.start("v"), m.end(), category, _P_LABELLED
+
+
+def _text_dates(folded: str, win: list[tuple[int, int]]) -> Iterator[Candidate]:
+    for m in _in(_DATE_TEXT, folded, win):
         end = m.end()
         while folded[end - 1] in " ./-":
             end -= 1
         yield m.start(), end, "FECHAS", _P_DATE
 
 
-def _ages(folded: str) -> Iterator[Candidate]:
-    for m in _AGE.finditer(folded):
-        if m.group("n"):
-            yield m.start(), m.end(), "EDAD_SUJETO_ASISTENCIA", _P_LABELLED
-        else:
-            yield m.start("m"), m.end("m"), "EDAD_SUJETO_ASISTENCIA", _P_LABELLED
-
-
-def _fields(folded: str, text: str) -> Iterator[Candidate]:
-    for m in _SEX.finditer(folded):
+def _fields(folded: str, win: list[tuple[int, int]]) -> Iterator[Candidate]:
+    for m in _in(_SEX, folded, win):
         yield m.start("v"), m.end("v"), "SEXO_SUJETO_ASISTENCIA", _P_LABELLED
-    for m in _PROFESSION.finditer(folded):
+    for m in _in(_AGE_LABEL, folded, win):
+        yield m.start("m"), m.end("m"), "EDAD_SUJETO_ASISTENCIA", _P_LABELLED
+    for m in _in(_PROFESSION, folded, win):
         value = m.group("v")
         if _key(value) not in lex.PROFESSIONS:  # "ama de casa" is one occupation
             value = value.split(" ")[0]
             if _key(value) not in lex.PROFESSIONS:
                 continue
         yield m.start("v"), m.start("v") + len(value), "PROFESION", _P_LABELLED
-    for m in _OTHER_FIELD.finditer(folded):
+    for m in _in(_OTHER_FIELD, folded, win):
         value = m.group("v")
         if value.split(" ")[-1] in {"de", "y", "con"}:
             value = value.rsplit(" ", 1)[0]
         yield m.start("v"), m.start("v") + len(value), "OTROS_SUJETO_ASISTENCIA", _P_LABELLED
-    for m in _POSTCODE.finditer(folded):
-        yield m.start("v"), m.end("v"), "TERRITORIO", _P_LABELLED
-
-
-_ORG_TOKEN = re.compile(r"[^\W\d_][\w'’-]*|\d+[A-Za-z]?|n[°º]|#")
-_ORG_GAP = re.compile(r"[ \t]{1,2}")
-#: Abbreviations whose dot does not end a hospital or street name.
-_ABBREVIATIONS = frozenset({"NO", "NUM", "DR", "DRA", "GRAL", "LIC", "STA", "STO", "AV", "PROF",
-                            "ING", "SN", "MZ", "LT", "INT", "COL"})
-_ORG_PARTICLES = frozenset({"DE", "DEL", "LA", "LAS", "LOS", "Y", "EL"})
 
 
 def _cap_words(text: str, pos: int, limit: int, stop: frozenset[str]) -> int:
@@ -425,8 +533,8 @@ def _cap_words(text: str, pos: int, limit: int, stop: frozenset[str]) -> int:
     return end
 
 
-def _organisations(folded: str, text: str) -> Iterator[Candidate]:
-    for m in _HOSPITAL_HEAD.finditer(folded):
+def _organisations(folded: str, text: str, win: list[tuple[int, int]]) -> Iterator[Candidate]:
+    for m in _in(_HOSPITAL_HEAD, folded, win):
         if not text[m.start()].isupper():
             continue
         head = m.group("h")
@@ -436,13 +544,17 @@ def _organisations(folded: str, text: str) -> Iterator[Candidate]:
             continue  # a bare head word names no place
         category = "CENTRO_SALUD" if head in _HEALTH_CENTRE_HEADS else "HOSPITAL"
         yield m.start(), end, category, _P_ORG
-    for m in _UNIT_ACRONYM.finditer(folded):
+    for m in _in(_UNIT_ACRONYM, folded, win):
         if not text[m.start()].isupper():
             continue
         head = m.group("h").replace(" ", "")
         category = "CENTRO_SALUD" if head in _HEALTH_CENTRE_HEADS else "HOSPITAL"
         yield m.start(), m.end(), category, _P_ORG
-    for m in _STREET.finditer(folded):
+
+
+def _addresses(folded: str, text: str, street: list[tuple[int, int]],
+               area: list[tuple[int, int]]) -> Iterator[Candidate]:
+    for m in _in(_STREET, folded, street):
         if not text[m.start()].isupper():
             continue
         end = _cap_words(text, m.end(), 7, _ORG_STOP)
@@ -452,71 +564,64 @@ def _organisations(folded: str, text: str) -> Iterator[Candidate]:
         if n and n.end() > end:
             end = n.end()
         yield m.start(), end, "CALLE", _P_ORG
-    for m in _ADDRESS_LABEL.finditer(folded):
+    for m in _in(_ADDRESS_LABEL, folded, area):
         start, end = m.span("v")
         value = folded[start:end].rstrip(" .")
         yield start, start + len(value), "CALLE", _P_ORG - 5
-    for m in _AREA_CUE.finditer(folded):
+    for m in _in(_AREA_CUE, folded, area):
         if m.end() >= len(text):
             continue
         end = _cap_words(text, m.end(), 5, _ORG_STOP)
         if end > m.end():
-            yield m.start() + len(m.group()), end, "TERRITORIO", _P_ORG
+            yield m.end(), end, "TERRITORIO", _P_ORG
+    for m in _in(_POSTCODE, folded, area):
+        yield m.start("v"), m.end("v"), "TERRITORIO", _P_LABELLED
 
 
-def _tokens(text: str) -> list[tuple[int, int, str]]:
-    return [(m.start(), m.end(), m.group()) for m in _WORD.finditer(text)]
+Token = tuple[int, int, str, str]  # start, end, word, key (upper case, no accents)
 
 
-def _gazetteer(text: str, folded: str, tokens: list[tuple[int, int, str]]) -> Iterator[Candidate]:
+def _runs(text: str, keyed: str) -> Iterator[list[Token]]:
+    """Yield runs of capitalised words as tokens."""
+    for m in _CAP_RUN.finditer(text):
+        start = m.start()
+        if start and (text[start - 1].isalnum()):
+            continue
+        yield [(start + t.start(), start + t.end(), t.group(),
+                keyed[start + t.start():start + t.end()]) for t in _WORD.finditer(m.group())]
+
+
+def _gazetteer(folded: str, tokens: list[Token]) -> Iterator[Candidate]:
     """Places, countries, institutions and hospital groups from the word lists."""
+    keys = [t[3] for t in tokens]
     n = len(tokens)
     i = 0
     while i < n:
-        s0, _, w0 = tokens[i]
-        if not w0[0].isupper():
+        if keys[i] not in _GAZETTEER_FIRST:
             i += 1
             continue
         hit = None
         key = ""
         for j in range(i, min(n, i + 7)):
-            if j > i:
-                gap = text[tokens[j - 1][1]:tokens[j][0]]
-                if gap not in (" ", ". ", "."):
-                    break
-                key += "." if gap == "." else (". " if gap == ". " else " ")
-            key += _key(tokens[j][2])
-            for table, category in _GAZETTEERS:
-                if key in table:
-                    hit = (j, category, key)
+            key = keys[j] if j == i else f"{key} {keys[j]}"
+            if key in _GAZETTEER:
+                hit = j
+            if key not in _GAZETTEER_PREFIXES:
+                break
         if hit is None:
             i += 1
             continue
-        j, category, key = hit
-        end = tokens[j][1]
-        if end < len(text) and text[end] == "." and key + "." in lex.STATE_ABBREVIATIONS:
-            end += 1
-        before = folded[max(0, s0 - 14):s0]
-        if category == "TERRITORIO" and key in lex.AMBIGUOUS_PLACES:
-            if not re.search(r"(?:\ben|mpio\.|municipio de|edo\.|estado de|ciudad de|,)\s*$",
-                             before):
-                i = j + 1
-                continue
-        if category == "TERRITORIO" and key in lex.STATE_ABBREVIATIONS and key not in lex.PLACES:
-            if not before.rstrip().endswith(","):
-                i = j + 1
-                continue
-        yield s0, end, category, _P_PLACE if category in {"TERRITORIO", "PAIS"} else _P_ORG
-        i = j + 1
-
-
-_GAZETTEERS: tuple[tuple[frozenset[str], str], ...] = (
-    (lex.COUNTRIES, "PAIS"),
-    (lex.PLACES, "TERRITORIO"),
-    (lex.STATE_ABBREVIATIONS, "TERRITORIO"),
-    (lex.INSTITUTIONS, "INSTITUCION"),
-    (lex.HOSPITAL_NAMES, "HOSPITAL"),
-)
+        key = " ".join(keys[i:hit + 1])
+        category = _GAZETTEER[key]
+        start, end = tokens[i][0], tokens[hit][1]
+        if category == "TERRITORIO" and key in lex.AMBIGUOUS_PLACES and \
+                not _PLACE_CUE.search(folded, max(0, start - 14), start):
+            i = hit + 1
+            continue
+        priority = _P_GAZ_MULTI if hit > i else (
+            _P_PLACE if category in {"TERRITORIO", "PAIS"} else _P_ORG)
+        yield start, end, category, priority
+        i = hit + 1
 
 
 def _name_role(folded: str, start: int, end: int) -> str:
@@ -533,56 +638,39 @@ def _name_role(folded: str, start: int, end: int) -> str:
         elif k in _PATIENT_CUES and previous not in {"DEL", "AL", "DE"}:
             role = "NOMBRE_SUJETO_ASISTENCIA"  # not "responsable del paciente"
         previous = k
-    after = folded[end:end + 20]
-    if _STAFF_TRAILER.match(after):
+    if _STAFF_TRAILER.match(folded, end):
         role = "NOMBRE_PERSONAL_SANITARIO"
-    elif (m := _FAMILY_TRAILER.match(after)) and _key(m.group(1)) in lex.FAMILY_CUES:
+    elif (m := _FAMILY_TRAILER.match(folded, end)) and _key(m.group(1)) in lex.FAMILY_CUES:
         role = "FAMILIARES_SUJETO_ASISTENCIA"
     return role
 
 
-_PATIENT_CUES = frozenset({"PACIENTE", "PAC", "NOMBRE", "SR", "SRA", "SRITA", "DON", "DONA"})
-_FAMILY_TRAILER = re.compile(r"\s*[,(]\s*(?:su\s+)?([a-z]+)")
-
-
-def _names(text: str, folded: str, tokens: list[tuple[int, int, str]]) -> Iterator[Candidate]:
-    """Runs of capitalised words that hold names from the lists or follow a name cue."""
-    runs: list[list[tuple[int, int, str]]] = []
-    run: list[tuple[int, int, str]] = []
+def _names(text: str, folded: str, tokens: list[Token]) -> Iterator[Candidate]:
+    """Names in one run of capitalised words: split at clinical words, then scored."""
+    part: list[Token] = []
+    parts = []
     for tok in tokens:
-        s, e, w = tok
-        capital = w[0].isupper()
-        particle = w in _PARTICLES_LOWER or (w.isupper() and _key(w) in lex.NAME_PARTICLES)
-        k = _key(w)
-        if (not capital and not particle) or (capital and k in lex.CLINICAL_WORDS
-                                               and k not in lex.NAME_PARTICLES):
-            if run:
-                runs.append(run)
-            run = []
-            continue
-        if run and text[run[-1][1]:s] not in _RUN_GAPS:
-            runs.append(run)
-            run = []
-        if not run and particle and not capital:
-            continue
-        run.append(tok)
-    if run:
-        runs.append(run)
-
-    for run in runs:
-        # trim particles at both ends; a comma may only join surnames and given names
-        while run and _key(run[-1][2]) in lex.NAME_PARTICLES:
+        k = tok[3]
+        if tok[2][0].isupper() and k in lex.CLINICAL_WORDS and k not in lex.NAME_PARTICLES:
+            if part:
+                parts.append(part)
+            part = []
+        else:
+            part.append(tok)
+    if part:
+        parts.append(part)
+    for run in parts:
+        while run and run[-1][3] in lex.NAME_PARTICLES:
             run = run[:-1]
-        while run and _key(run[0][2]) in lex.NAME_PARTICLES:
+        while run and run[0][3] in lex.NAME_PARTICLES:
             run = run[1:]
-        if not run:
-            continue
-        for part in _split_commas(text, run):
-            yield from _score_run(text, folded, part)
+        if run:
+            for piece in _split_commas(text, run):
+                yield from _score_run(text, folded, piece)
 
 
-def _split_commas(text: str, run: list[tuple[int, int, str]]) -> list[list[tuple[int, int, str]]]:
-    parts: list[list[tuple[int, int, str]]] = [[run[0]]]
+def _split_commas(text: str, run: list[Token]) -> list[list[Token]]:
+    parts: list[list[Token]] = [[run[0]]]
     for prev, tok in zip(run, run[1:], strict=False):
         if text[prev[1]:tok[0]] == ", ":
             parts.append([tok])
@@ -593,10 +681,9 @@ def _split_commas(text: str, run: list[tuple[int, int, str]]) -> list[list[tuple
     return parts
 
 
-def _lexicon_hits(run: list[tuple[int, int, str]]) -> tuple[int, int, int]:
+def _lexicon_hits(run: list[Token]) -> tuple[int, int, int]:
     strong = weak = unknown = 0
-    for _, _, w in run:
-        k = _key(w)
+    for _, _, _, k in run:
         if k in lex.NAME_PARTICLES:
             continue
         if k in lex.SURNAMES or (k in lex.GIVEN_NAMES and k not in lex.AMBIGUOUS_GIVEN):
@@ -608,27 +695,26 @@ def _lexicon_hits(run: list[tuple[int, int, str]]) -> tuple[int, int, int]:
     return strong, weak, unknown
 
 
-def _score_run(text: str, folded: str, run: list[tuple[int, int, str]]) -> Iterator[Candidate]:
+def _score_run(text: str, folded: str, run: list[Token]) -> Iterator[Candidate]:
     start, end = run[0][0], run[-1][1]
-    joined = " ".join(_key(w) for _, _, w in run)
-    if joined in lex.PLACES or joined in lex.COUNTRIES or joined in lex.INSTITUTIONS:
+    joined = " ".join(t[3] for t in run)
+    if joined in _GAZETTEER:
         return
     strong, weak, unknown = _lexicon_hits(run)
-    cued = bool(_NAME_CUE.search(folded[max(0, start - _CUE_WINDOW):start]))
+    cued = _cued(folded, start)
     dicom_pn = "^" in text[start:end]
     words = strong + weak + unknown
     if dicom_pn:
         accept, priority = True, _P_PN
     elif cued and words <= 6:
-        accept, priority = any(len(w) > 1 for _, _, w in run), _P_CUED
+        accept, priority = any(len(t[2]) > 1 for t in run), _P_CUED
     elif strong + weak >= 2 and strong >= 1:
         accept, priority = unknown <= strong + weak, _P_NAME
     elif strong >= 1 and words >= 2:
         # one known name beside unknown capitalised words: "Juan Xicoténcatl"
         accept, priority = unknown <= 2 and not _all_caps_line(text, start), _P_NAME
     elif strong == 1 and words == 1:
-        k = _key(run[0][2])
-        accept = k in lex.GIVEN_NAMES and not run[0][2].isupper()
+        accept = run[0][3] in lex.GIVEN_NAMES and not run[0][2].isupper()
         priority = _P_NAME - 5
     else:
         accept, priority = False, 0
@@ -636,6 +722,14 @@ def _score_run(text: str, folded: str, run: list[tuple[int, int, str]]) -> Itera
         if cued and words > 4 and not dicom_pn:
             end = run[min(len(run), 4) - 1][1]
         yield start, end, _name_role(folded, start, end), priority
+
+
+def _cued(folded: str, start: int) -> bool:
+    words = folded[max(0, start - _CUE_WINDOW):start].rstrip(" :\t\n").split()[-3:]
+    return bool(words) and (
+        words[-1] in _NAME_CUES or " ".join(words[-2:]) in _NAME_CUES
+        or " ".join(words) in _NAME_CUES
+    )
 
 
 def _all_caps_line(text: str, pos: int) -> bool:
@@ -669,35 +763,41 @@ def find_phi(text: str) -> list[Span]:
     if not text:
         return []
     folded = text.translate(_FOLD)
-    tokens = _tokens(text)
+    win = _windows(folded)
+    none: list[tuple[int, int]] = []
     candidates: list[Candidate] = []
-    for found in (
-        _checked_ids(text),
-        _labelled(folded),
-        _phones(folded),
-        _dates(folded),
-        _ages(folded),
-        _fields(folded, text),
-        _organisations(folded, text),
-        _gazetteer(text, folded, tokens),
-        _names(text, folded, tokens),
-    ):
-        candidates.extend(found)
+    candidates.extend(_codes(text))
+    candidates.extend(_numbers(text, folded))
+    candidates.extend(_labelled(folded, win.get("id", none)))
+    candidates.extend(_phones(folded, win.get("phone", none)))
+    candidates.extend(_text_dates(folded, win.get("month", none)))
+    candidates.extend(_fields(folded, win.get("field", none)))
+    candidates.extend(_organisations(folded, text, win.get("org", none)))
+    candidates.extend(_addresses(folded, text, win.get("street", none), win.get("area", none)))
+    if "," in text:
+        candidates.extend((m.start("v"), m.end("v"), "TERRITORIO", _P_PLACE)
+                          for m in _STATE_ABBREVIATION.finditer(folded)
+                          if text[m.start("v")].isupper())
+    for tokens in _runs(text, text.translate(_KEY)):
+        if len(tokens) == 1 and tokens[0][3] in lex.CLINICAL_WORDS:
+            continue  # "El", "Se", "Hallazgos": the commonest runs, never an entity
+        candidates.extend(_gazetteer(folded, tokens))
+        candidates.extend(_names(text, folded, tokens))
     return _resolve(candidates, len(text))
 
 
 def _resolve(candidates: list[Candidate], size: int) -> list[Span]:
     """Keep the best candidates that do not overlap: priority first, then length."""
-    candidates.sort(key=lambda c: (-c[3], -(c[1] - c[0]), c[0]))
+    candidates.sort(key=lambda c: (-c[3], c[0] - c[1], c[0]))
     taken = bytearray(size)  # 1 where a kept span already lies
-    spans: list[Span] = []
+    kept: list[tuple[int, int, str]] = []
     for start, end, category, _ in candidates:
         if end <= start or 1 in taken[start:end]:
             continue
         taken[start:end] = b"\x01" * (end - start)
-        spans.append(Span(start, end, category))
-    spans.sort()
-    return spans
+        kept.append((start, end, category))
+    kept.sort()
+    return [Span(*k) for k in kept]
 
 
 def redact(
