@@ -1,0 +1,71 @@
+"""Small helpers shared by the integration tests."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable
+from typing import TypeVar
+
+from client.gateway import GatewayError
+from client.profile import Profile
+from network import nodes
+from network.process import pid_of, port_open, start, stop
+from network.topology import Orderer, Peer, Topology
+
+T = TypeVar("T")
+
+
+def request_id(prefix: str = "t") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:16]}"
+
+
+def heartbeat(profile: Profile) -> dict:
+    """Submit a Heartbeat and wait for its commit; return the status as a dict."""
+    with profile.contract() as contract:
+        commit = contract.submit_async("Heartbeat", arguments=[request_id("hb")])
+        status = commit.status()
+        status.raise_for_status()
+        return {"tx_id": commit.transaction_id, "block": status.block_number,
+                "result": json.loads(commit.result)}
+
+
+def retry(what: Callable[[], T], timeout: float = 90, interval: float = 1) -> T:
+    """Call ``what`` until it returns without a GatewayError (faults take time to heal)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return what()
+        except GatewayError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(interval)
+
+
+def raft_leader(topo: Topology) -> Orderer:
+    """The orderer whose Prometheus metrics say it leads the channel's Raft cluster."""
+    for o in topo.orderers:
+        url = f"http://{o.host}:{o.operations_port}/metrics"
+        with urllib.request.urlopen(url, timeout=3) as r:  # noqa: S310 (loopback)
+            for line in r.read().decode().splitlines():
+                if line.startswith("consensus_etcdraft_is_leader") and \
+                        f'channel="{topo.channel}"' in line and line.endswith(" 1"):
+                    return o
+    raise AssertionError("no Raft leader reported by any orderer")
+
+
+def stop_node(node_of: Orderer | Peer) -> None:
+    node = nodes.orderer_node(node_of) if isinstance(node_of, Orderer) else nodes.peer_node(node_of)
+    assert stop(node)
+    assert pid_of(node) is None
+
+
+def start_node(node_of: Orderer | Peer) -> None:
+    node = nodes.orderer_node(node_of) if isinstance(node_of, Orderer) else nodes.peer_node(node_of)
+    start(node, node_of.host)
+    deadline = time.monotonic() + 30
+    while not port_open(node_of.host, node_of.port):
+        assert time.monotonic() < deadline, f"{node.name} did not come back"
+        time.sleep(0.2)
