@@ -33,9 +33,9 @@ def test_submit_and_evaluate_through_each_orgs_gateway(profiles, org):
 
 
 def test_user_without_role_attribute_is_refused(profiles):
-    with profiles("hospital", "norole1").contract() as contract:
-        with pytest.raises(EndorseError) as err:
-            contract.submit_transaction("Heartbeat", request_id())
+    contract_of = profiles("hospital", "norole1").contract()
+    with contract_of as contract, pytest.raises(EndorseError) as err:
+        contract.submit_transaction("Heartbeat", request_id())
     message = str(err.value)
     assert "traza.role" in message and "caller has none" in message
     assert err.value.transaction_id
