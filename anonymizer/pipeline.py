@@ -92,11 +92,6 @@ def _read(data: bytes, name: str) -> pydicom.FileDataset:
     image = "Rows" in ds or "Image Storage" in UID(ds.get("SOPClassUID", "")).name
     if image and not ({0x7FE00010, 0x7FE00008, 0x7FE00009} & set(ds.keys())):
         raise InputError(f"{name}: image without pixel data (truncated?)")
-    try:
-        # Decode every element now so truncation shows up here, not half-way through the walk.
-        ds.walk(lambda _ds, _elem: None)
-    except Exception as exc:
-        raise InputError(f"{name}: truncated or malformed DICOM ({type(exc).__name__})") from None
     if "PixelData" in ds and not UID(ts).is_encapsulated:
         from pydicom.pixels.utils import get_expected_length
 
@@ -168,7 +163,13 @@ def deidentify_bytes(
     report = Report(prof.id, prof.version, EDITION, input_sha256=hashlib.sha256(data).hexdigest())
     ctx = Context(prof, secret, donor, report, engines.redact, engines.find_text_boxes,
                   engines.mask)
-    deidentify_dataset(ds, ctx)
+    try:
+        deidentify_dataset(ds, ctx)
+    except DeidError:
+        raise
+    except Exception as exc:
+        # Values are decoded lazily during the walk: a malformed one surfaces here.
+        raise InputError(f"{name}: malformed DICOM ({type(exc).__name__})") from None
     buf = io.BytesIO()
     ts = ds.file_meta.TransferSyntaxUID
     try:
