@@ -236,8 +236,11 @@ def main(argv: list[str] | None = None) -> int:
 
     results: list[LevelResult] = []
     all_records: list[dict[str, object]] = []
-    for concurrency in args.concurrency:
-        for client in args.clients:
+    for index, concurrency in enumerate(args.concurrency):
+        # Alternate which client goes first, so a drift in the machine's load (other work,
+        # the ledger growing) does not always favour the same one.
+        order = args.clients if index % 2 == 0 else list(reversed(args.clients))
+        for client in order:
             print(
                 f"{client}: {concurrency} submitters, {args.warmup:g} s warm-up + "
                 f"{args.duration:g} s ...",
