@@ -165,8 +165,8 @@ def deidentify_bytes(
                   engines.mask)
     try:
         deidentify_dataset(ds, ctx)
-    except DeidError:
-        raise
+    except DeidError as exc:
+        raise type(exc)(f"{name}: {exc}") from None
     except Exception as exc:
         # Values are decoded lazily during the walk: a malformed one surfaces here.
         raise InputError(f"{name}: malformed DICOM ({type(exc).__name__})") from None

@@ -303,8 +303,36 @@ def test_ct_is_not_sent_to_ocr():
 def test_at_risk_image_without_ocr_engine_is_refused():
     from anonymizer.errors import PixelCleaningError
 
-    with pytest.raises(PixelCleaningError, match="no OCR engine"):
-        deid(synth.make_dataset(modality="US"), engines=Engines(fakes.redact, None, None))
+    with pytest.raises(PixelCleaningError, match="^a.dcm: .*no OCR engine"):
+        deid(synth.make_dataset(modality="US"), engines=Engines(fakes.redact, None, None),
+             name="a.dcm")
+
+
+def test_rt_structure_set_references_follow_the_images():
+    ds = synth.make_dataset(7)
+    contour_image = _item(ReferencedSOPClassUID=ds.SOPClassUID,
+                          ReferencedSOPInstanceUID=synth.sop_uid(1))
+    series = _item(SeriesInstanceUID=synth.SERIES_UID, ContourImageSequence=[contour_image])
+    study = _item(ReferencedSOPClassUID="1.2.840.10008.3.1.2.3.1",
+                  ReferencedSOPInstanceUID=synth.STUDY_UID, RTReferencedSeriesSequence=[series])
+    ds.ReferencedFrameOfReferenceSequence = [_item(FrameOfReferenceUID=synth.FRAME_UID,
+                                                   RTReferencedStudySequence=[study])]
+    _, _, rt = deid(ds)
+    _, _, image = deid(synth.make_dataset(1))
+    ref = rt.ReferencedFrameOfReferenceSequence[0]
+    assert ref.FrameOfReferenceUID == image.FrameOfReferenceUID
+    st = ref.RTReferencedStudySequence[0]
+    assert st.ReferencedSOPInstanceUID == image.StudyInstanceUID
+    assert st.RTReferencedSeriesSequence[0].SeriesInstanceUID == image.SeriesInstanceUID
+    img = st.RTReferencedSeriesSequence[0].ContourImageSequence[0]
+    assert img.ReferencedSOPInstanceUID == image.SOPInstanceUID
+
+
+def _item(**kw):
+    item = Dataset()
+    for k, v in kw.items():
+        setattr(item, k, v)
+    return item
 
 
 @pytest.mark.parametrize(
