@@ -4,7 +4,7 @@ For each output file (same relative path as its input) the scorer checks:
 
 - leaks: every planted PHI spelling, encoded as UTF-8, Latin-1 and UTF-16 (LE/BE), searched
   case-insensitively in the file's bytes (a deflated body is inflated first); a burned-in
-  text box whose ink is still there counts as a ``pixel`` leak;
+  text box whose ink is still there, or that tesseract can still read, is a ``pixel`` leak;
 - original instance UIDs still present (reported apart from PHI leaks);
 - references: every referenced UID in SR/RT resolves to the output value of its target;
   study and series grouping preserved; SOP class kept;
@@ -17,6 +17,8 @@ For each output file (same relative path as its input) the scorer checks:
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+import shutil
 import zlib
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -36,6 +38,38 @@ ENCODINGS = ("utf-8", "latin-1", "utf-16-le", "utf-16-be")
 INK = 0.25  # a pixel is ink when it differs from the box's median by this share of the range
 RESIDUAL = 0.10  # a box is masked when less than this share of its ink is left
 OUTSIDE_TOLERANCE = 0.02  # share of the range a lossy re-encode may move a pixel
+OCR_MATCH = 0.5  # similarity of OCR output to the planted text that counts as readable
+
+
+def ocr_engine() -> str | None:
+    """Return the tesseract version used to re-read masked boxes, or None if absent."""
+    if not shutil.which("tesseract"):
+        return None
+    try:
+        import pytesseract
+
+        return f"tesseract {pytesseract.get_tesseract_version()}"
+    except Exception:  # noqa: BLE001 - no OCR means the ink check alone
+        return None
+
+
+def _alnum(text: str) -> str:
+    return "".join(c for c in text.upper() if c.isalnum())
+
+
+def _ocr_reads(frame: np.ndarray, box: list[int], span: float, text: str) -> bool:
+    """True when tesseract still reads (most of) ``text`` inside ``box`` of ``frame``."""
+    import pytesseract
+    from PIL import Image
+
+    x0, y0, x1, y1 = box
+    crop = _luma(frame)[max(0, y0 - 3):y1 + 3, max(0, x0 - 3):x1 + 3]
+    grey = np.clip(crop / span * 255, 0, 255).astype("u1")
+    if np.median(grey) < 128:  # tesseract prefers dark text on a light ground
+        grey = 255 - grey
+    img = Image.fromarray(grey).resize((grey.shape[1] * 3, grey.shape[0] * 3), Image.LANCZOS)
+    read = pytesseract.image_to_string(img, config="--psm 7")
+    return difflib.SequenceMatcher(None, _alnum(read), _alnum(text)).ratio() >= OCR_MATCH
 
 
 @dataclass
@@ -53,7 +87,10 @@ class FileScore:
     broken_refs: list[str] = field(default_factory=list)
     class_kept: bool = False
     markers: bool = False
+    identity_removed: bool = False
+    method_codes: bool = False
     boxes_masked: int = 0
+    boxes_ocr_readable: int = 0
     boxes_total: int = 0
     pixels_identical: bool | None = None
     outside_kept: bool | None = None
@@ -178,13 +215,19 @@ def _same(a: Any, b: Any) -> bool:
 
 
 class Scorer:
-    """Scores output folders of several tools against one corpus and manifest."""
+    """Scores output folders of several tools against one corpus and manifest.
 
-    def __init__(self, corpus_dir: Path | str, manifest: Manifest | None = None) -> None:
+    With ``ocr`` (default) and tesseract installed, every box that looks masked is also read
+    back with OCR; text still readable there is a pixel leak.
+    """
+
+    def __init__(self, corpus_dir: Path | str, manifest: Manifest | None = None, *,
+                 ocr: bool = True) -> None:
         self.corpus = Path(corpus_dir)
         self.manifest = manifest or Manifest.load(self.corpus / "manifest.json")
         self._input_pixels: dict[str, np.ndarray | None] = {}
         self._patterns: dict[tuple[str, str], list[tuple[str, bytes]]] = {}
+        self.ocr = ocr_engine() if ocr else None
 
     def _labels(self, entry: dict[str, Any]) -> dict[str, dict[str, Any]]:
         return self.manifest.labels_for(entry)
@@ -214,8 +257,9 @@ class Scorer:
             outputs[entry["id"]] = ds
             self._leaks(fs, entry, raw, ds)
             fs.class_kept = str(ds.get("SOPClassUID", "")) == entry["sop_class_uid"]
-            method = ds.get("DeidentificationMethodCodeSequence")
-            fs.markers = ds.get("PatientIdentityRemoved") == "YES" and bool(method)
+            fs.identity_removed = ds.get("PatientIdentityRemoved") == "YES"
+            fs.method_codes = bool(ds.get("DeidentificationMethodCodeSequence"))
+            fs.markers = fs.identity_removed and fs.method_codes
             self._pixels(fs, entry, ds)
             for key, value in entry["retain"].items():
                 fs.retain_total += 1
@@ -270,6 +314,12 @@ class Scorer:
         fs.boxes_total = len(boxes)
         for b in boxes:
             if usable and _masked(before[b["frame"]], after[b["frame"]], b["box"], span):
+                if self.ocr and _ocr_reads(after[b["frame"]], b["box"], span, b["text"]):
+                    fs.boxes_ocr_readable += 1
+                    fs.leaks.append({"label": f"burned:{b['text']}", "kind": "pixel",
+                                     "paths": [f"PixelData[frame {b['frame']}] box {b['box']} "
+                                               "(read by OCR)"]})
+                    continue
                 fs.boxes_masked += 1
             elif after is None and "PixelData" not in ds:
                 fs.boxes_masked += 1  # pixels dropped: text gone (retention says the rest)
@@ -343,6 +393,10 @@ class Scorer:
             "class_uids_kept": sum(s.class_kept for s in ok),
             "dates": self._dates(outputs),
             "markers": sum(s.markers for s in ok),
+            "identity_removed": sum(s.identity_removed for s in ok),
+            "method_codes": sum(s.method_codes for s in ok),
+            "ocr": self.ocr,
+            "boxes_ocr_readable": sum(s.boxes_ocr_readable for s in ok),
             "boxes_masked": sum(s.boxes_masked for s in ok),
             "boxes_total": sum(len(e["burned_in"]) for e in self.manifest.files),
             "text_free_identical": [sum(identical), len(identical)],
