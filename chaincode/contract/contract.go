@@ -6,6 +6,7 @@ package contract
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
@@ -41,7 +42,7 @@ func (c *DonationContract) GetEvaluateTransactions() []string {
 	return []string{
 		"GetDonation", "GetHistory", "GetLifecycle", "GetConsent", "QueryByState",
 		"QueryByOrg", "QueryByDateRange", "CountByStateAndOrg", "VerifyDonorCommitment",
-		"GetDonorLink",
+		"GetDonorLink", "GetHeartbeat",
 	}
 }
 
@@ -267,7 +268,7 @@ func putJSON(stub shim.ChaincodeStubInterface, object string, attrs []string, v 
 		return err
 	}
 	if err := stub.PutState(key, raw); err != nil {
-		return fmt.Errorf("failed to write %s %v: %w", object, attrs, err)
+		return fmt.Errorf("failed to write %s %s: %w", object, strings.Join(attrs, "~"), err)
 	}
 	return nil
 }

@@ -153,10 +153,18 @@ func TestQueryArgumentsAreValidated(t *testing.T) {
 		{func(ctx ctxT) (string, error) { return e.cc.QueryByState(ctx, "STORED", "ten", "") }, "invalid pageSize: want a whole number from 1 to 200"},
 		{func(ctx ctxT) (string, error) { return e.cc.QueryByState(ctx, "STORED", "10", "%%%") }, `invalid bookmark: pass back the bookmark of the previous page, or ""`},
 		{func(ctx ctxT) (string, error) { return e.cc.QueryByOrg(ctx, "AcmeMSP", "10", "") }, "invalid mspId: want one of UniversityMSP, HospitalMSP, IMSSMSP"},
-		{func(ctx ctxT) (string, error) { return e.cc.QueryByDateRange(ctx, "01/03/2026", "2026-03-31", "10", "") }, "invalid fromDay: want a day as YYYY-MM-DD"},
-		{func(ctx ctxT) (string, error) { return e.cc.QueryByDateRange(ctx, "2026-02-30", "2026-03-31", "10", "") }, "invalid fromDay: want a day as YYYY-MM-DD"},
-		{func(ctx ctxT) (string, error) { return e.cc.QueryByDateRange(ctx, "2026-03-31", "2026-03-01", "10", "") }, "invalid range: toDay 2026-03-01 is before fromDay 2026-03-31"},
-		{func(ctx ctxT) (string, error) { return e.cc.QueryByDateRange(ctx, "2025-01-01", "2026-03-01", "10", "") }, "invalid range: at most 366 days per query"},
+		{func(ctx ctxT) (string, error) {
+			return e.cc.QueryByDateRange(ctx, "01/03/2026", "2026-03-31", "10", "")
+		}, "invalid fromDay: want a day as YYYY-MM-DD"},
+		{func(ctx ctxT) (string, error) {
+			return e.cc.QueryByDateRange(ctx, "2026-02-30", "2026-03-31", "10", "")
+		}, "invalid fromDay: want a day as YYYY-MM-DD"},
+		{func(ctx ctxT) (string, error) {
+			return e.cc.QueryByDateRange(ctx, "2026-03-31", "2026-03-01", "10", "")
+		}, "invalid range: toDay 2026-03-01 is before fromDay 2026-03-31"},
+		{func(ctx ctxT) (string, error) {
+			return e.cc.QueryByDateRange(ctx, "2025-01-01", "2026-03-01", "10", "")
+		}, "invalid range: at most 366 days per query"},
 		{func(ctx ctxT) (string, error) { return e.cc.GetDonation(ctx, "d-none") }, "donation d-none does not exist"},
 		{func(ctx ctxT) (string, error) { return e.cc.GetHistory(ctx, "d-none") }, "donation d-none does not exist"},
 		{func(ctx ctxT) (string, error) { return e.cc.GetConsent(ctx, "Ana María") }, "invalid donationId: want an id of 1-64 characters a-z, 0-9 and '-'"},
