@@ -436,18 +436,26 @@ def _clean_overlay(ds: Dataset, group: int, walker: Walker) -> None:
     found = False
     for i, frame in enumerate(frames):
         image = (frame.astype(np.uint8) * 255)
-        boxes = [tuple(int(v) for v in _box(b)) for b in ctx.find_text_boxes(image)]
+        boxes = _find(ctx, image, {})
         if boxes:
             masked = ctx.mask(image, boxes)
             image = image if masked is None else masked
             frames[i] = (image > 0).astype(frames.dtype)
-            ctx.report.pixel_masks.append(PixelMask(i, tuple(boxes), "overlay"))
+            ctx.report.pixel_masks.append(PixelMask(i, tuple(_box(b) for b in boxes), "overlay"))
             found = True
     if found:
         tag = Tag(group, 0x3000)
         old = ds[tag].value
         ds[tag].value = pack_bits(frames.reshape(-1))
         walker._record(_tag_str(int(tag)), ds[tag], "C", "overlay_masked", old)
+
+
+def _find(ctx: Context, frame: Any, options: dict[str, Any]) -> list[Any]:
+    assert ctx.find_text_boxes is not None
+    try:
+        return list(ctx.find_text_boxes(frame, **options))
+    except Exception as exc:  # the OCR engine's own errors say what is missing
+        raise PixelCleaningError(f"OCR failed: {type(exc).__name__}: {exc}") from None
 
 
 def _box(b: Any) -> Box:
@@ -491,15 +499,17 @@ def clean_pixels(ds: FileDataset, ctx: Context) -> bool:
         ) from None
     frames_n = int(ds.get("NumberOfFrames", 1) or 1)
     frames = arr if frames_n > 1 else arr[None]
+    options = {"monochrome1": True} if ds.get("PhotometricInterpretation") == "MONOCHROME1" \
+        else {}
     changed = False
     for i in range(frames.shape[0]):
-        boxes = [_box(b) for b in ctx.find_text_boxes(frames[i])]
+        boxes = _find(ctx, frames[i], options)
         if not boxes:
             continue
         masked = ctx.mask(frames[i], boxes)
         if masked is not None:  # a masker may work in place and return nothing
             frames[i] = masked
-        ctx.report.pixel_masks.append(PixelMask(i, tuple(boxes)))
+        ctx.report.pixel_masks.append(PixelMask(i, tuple(_box(b) for b in boxes)))
         changed = True
     if not changed:
         return False

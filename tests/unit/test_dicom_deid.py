@@ -398,3 +398,25 @@ def test_character_set_survives_round_trip():
     assert "tórax" in out.StudyDescription
     raw = pydicom.dcmread(io.BytesIO(synth.to_bytes(out)))
     assert raw.SeriesDescription == "Tórax simple"
+
+
+def test_real_ocr_engine_masks_burned_in_text():
+    import shutil
+
+    if shutil.which("tesseract") is None:
+        pytest.skip("tesseract not installed (Debian tesseract-ocr, tesseract-ocr-spa)")
+    ocr = pytest.importorskip("anonymizer.ocr")
+    from PIL import ImageDraw, ImageFont
+
+    ds = synth.make_dataset(3, modality="US", frames=2, rows=240, cols=320)
+    arr = ds.pixel_array.copy()
+    img = Image.fromarray(arr[0])
+    ImageDraw.Draw(img).text((10, 10), "GARCIA 15/03/2024", fill=(255, 255, 255),
+                             font=ImageFont.load_default(size=18))
+    arr[0] = np.asarray(img)
+    ds.PixelData = arr.tobytes()
+    _, report, out = deid(ds, engines=Engines(fakes.redact, ocr.find_text_boxes, ocr.mask))
+    assert [m.frame for m in report.pixel_masks] == [0]  # frame 1 has no text
+    assert out.BurnedInAnnotation == "NO"
+    assert out.pixel_array[0, 8:32, 8:200].max() < 255
+    assert np.array_equal(out.pixel_array[1], arr[1])

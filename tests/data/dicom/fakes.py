@@ -34,7 +34,7 @@ def redact(text: str) -> tuple[str, list[Span]]:
     return _PATTERN.sub("[DATO]", text), spans
 
 
-def find_text_boxes(frame: np.ndarray) -> list[tuple[int, int, int, int]]:
+def find_text_boxes(frame: np.ndarray, **_options: object) -> list[tuple[int, int, int, int]]:
     """Return the label box if the frame holds the synthetic label value."""
     return [LABEL_BOX] if int(frame.max()) in synth.LABEL.values() else []
 
