@@ -46,11 +46,15 @@ func TestLinkDonorWritesOnlyTheIntakeCollection(t *testing.T) {
 	require.NoError(t, err)
 	require.JSONEq(t, string(e.ledger.Private("intakeHospital", linkKeyD1)), got)
 
-	// Same link again: nothing written, marked as replayed.
+	// Same link again: the same value rewritten (so the collection policy,
+	// not the chaincode policy, validates it), marked as replayed.
+	before := e.ledger.Private("intakeHospital", linkKeyD1)
 	out, err = linkDonor(e, hospitalSvc, "d-link", transient(linkJSON("d-link")))
 	require.NoError(t, err)
 	require.True(t, decode[contract.Evidence](t, out).Data.Link.Replayed)
-	require.Zero(t, e.last.PrivateWrites())
+	require.Equal(t, 1, e.last.PrivateWrites())
+	require.Empty(t, e.last.Writes())
+	require.Equal(t, before, e.ledger.Private("intakeHospital", linkKeyD1))
 
 	// A different link for the same donation is refused.
 	other := strings.Replace(linkJSON("d-link"), "contact-d-link", "contact-other", 1)
