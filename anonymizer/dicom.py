@@ -19,8 +19,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydicom.datadict import dictionary_has_tag
-from pydicom.dataelem import DataElement
+from pydicom.datadict import dictionary_has_tag, dictionary_VR
+from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset, FileDataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence as DicomSequence
@@ -192,6 +192,8 @@ class Walker:
             group, element = tag >> 16, tag & 0xFFFF
             if tag in MARKERS and not prefix:
                 continue
+            if not group & 1 and self._keep_raw(ds, tag, group, element):
+                continue
             elem = ds[tag]
             path = f"{prefix}{elem.keyword or _tag_str(tag)}"
             if group & 1:
@@ -222,6 +224,22 @@ class Walker:
             group, block = tag >> 16, tag & 0xFF
             if (group, block) not in kept_blocks:
                 self._remove(ds, ds[tag], f"{prefix}{_tag_str(tag)}", "X")
+
+    def _keep_raw(self, ds: Dataset, tag: int, group: int, element: int) -> bool:
+        # Most elements are kept as they are: deciding that from the tag and the raw VR
+        # spares decoding them and lets pydicom write their original bytes.
+        raw = ds.get_item(tag)
+        if not isinstance(raw, RawDataElement) or element == 0 or 0x5000 <= group <= 0x501E:
+            return False
+        if 0x6000 <= group <= 0x601E or tag == PIXEL_DATA:
+            return True  # handled by clean_overlays / clean_pixels
+        vr = raw.VR or (dictionary_VR(tag) if dictionary_has_tag(tag) else None)
+        if vr is None or vr in ("SQ", "UN") or " or " in vr:
+            return False
+        action = self.ctx.profile.action_for(tag)
+        if action is None:
+            return dictionary_has_tag(tag) and vr not in UNLISTED_RULES
+        return action == "K" and tag != PATIENT_AGE
 
     def _private_kept(self, ds: Dataset, group: int, element: int) -> bool:
         if Option.RETAIN_SAFE_PRIVATE not in self.options:
