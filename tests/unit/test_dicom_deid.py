@@ -420,3 +420,31 @@ def test_real_ocr_engine_masks_burned_in_text():
     assert out.BurnedInAnnotation == "NO"
     assert out.pixel_array[0, 8:32, 8:200].max() < 255
     assert np.array_equal(out.pixel_array[1], arr[1])
+
+
+@pytest.mark.parametrize(
+    ("charset", "name", "codec"),
+    [
+        (["", "ISO 2022 IR 87"], "ヤマダ^タロウ", "iso2022_jp"),
+        (["", "ISO 2022 IR 149"], "김^희중", "euc_kr"),  # KS X 1001 in G1, as EUC-KR
+        ("ISO_IR 144", "Иванов^Иван", "iso8859_5"),
+        ("GB18030", "王^小明", "gb18030"),
+        ("ISO_IR 192", "GARCÍA^LÓPEZ^MARÍA", "utf-8"),
+        ("ISO_IR 100", "GARCÍA^LÓPEZ^MARÍA", "latin-1"),
+    ],
+)
+def test_names_in_every_character_set_are_removed(charset, name, codec):
+    ds = synth.make_dataset()
+    ds.SpecificCharacterSet = charset
+    ds.PatientName = name
+    ds.OperatorsName = name
+    ds.AcquisitionContextSequence[0].ContentSequence[0].ContentSequence[0].PersonName = name
+    data = synth.to_bytes(ds)
+    family = name.split("^")[0]
+    encoded = family.encode(codec)
+    if codec.startswith("iso2022"):
+        encoded = encoded.split(b"\x1b")[1][2:]  # the JIS bytes after ESC $ B
+    assert encoded in data
+    out, _, result = deid(data)
+    assert encoded not in out
+    assert result.SpecificCharacterSet == charset
