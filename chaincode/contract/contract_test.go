@@ -184,6 +184,7 @@ var badInputs = []struct {
 	{contract.Register, `{"commitment":"María López"}`, "invalid commitment: want a SHA-256 as 64 lowercase hex digits"},
 	{contract.Register, `{"commitment":"` + strings.ToUpper(h("x")) + `"}`, "invalid commitment: want a SHA-256 as 64 lowercase hex digits"},
 	{contract.Register, `{"commitment":"` + h("x") + `","name":"María López"}`, `invalid registration: unknown field "name" (only ids, hashes, enums, numbers and short codes are accepted)`},
+	{contract.Register, `{"commitment":"` + h("x") + `","María López <maria@example.mx>":1}`, `invalid registration: unknown field (name not shown) (only ids, hashes, enums, numbers and short codes are accepted)`},
 	{contract.Register, `{"commitment":"` + h("x") + `"} {"x":1}`, "invalid registration: trailing data after the JSON object"},
 	{contract.Register, `María`, "invalid registration: not valid JSON (offset 1)"},
 	{contract.Register, `{"commitment":12}`, `invalid registration: field "commitment" must be string`},
@@ -381,5 +382,33 @@ func TestNoPersonalDataReachesTheLedger(t *testing.T) {
 		}
 		var fields map[string]json.RawMessage
 		require.NoError(t, json.Unmarshal(ev.Payload, &fields))
+	}
+}
+
+// TestRevocationAtEveryOpenStateThenErase revokes at each state before STORED
+// and erases exactly the staged objects the donation lists.
+func TestRevocationAtEveryOpenStateThenErase(t *testing.T) {
+	open := []contract.State{contract.Registered, contract.Consented, contract.Acquired, contract.Deidentified,
+		contract.Diagnosed, contract.UnderReview, contract.ChangesRequested, contract.Accepted}
+	for _, s := range open {
+		t.Run(string(s), func(t *testing.T) {
+			e := newEnv(t)
+			e.must("d-rev", pathTo(s)...)
+			_, err := e.step(hospitalSvc, contract.Revoke, "d-rev")
+			require.NoError(t, err)
+			d := decode[contract.Donation](t, mustQuery(t, e, hospitalOp, "d-rev"))
+			require.Equal(t, contract.Revoked, d.State)
+			data, err := json.Marshal(map[string]any{"deletedSha256": d.StagedSHA256, "keyDestroyed": len(d.OriginalSHA256) > 0})
+			require.NoError(t, err)
+			out, err := e.stepWith(univOp, contract.Erase, "d-rev", string(data))
+			require.NoError(t, err)
+			ev := decode[contract.Evidence](t, out)
+			require.Equal(t, contract.Erased, ev.To)
+			require.ElementsMatch(t, d.StagedSHA256, ev.Data.Deletion.DeletedSHA256)
+			require.True(t, ev.Data.Deletion.LinkPurged)
+			require.Equal(t, []string{"intakeHospital/\x00link\x00d-rev\x00"}, purged(e))
+			_, err = e.step(hospitalSvc, contract.Revoke, "d-rev")
+			require.EqualError(t, err, "donation d-rev is ERASED: step Revoke needs state REGISTERED or CONSENTED or ACQUIRED or DEIDENTIFIED or DIAGNOSED or UNDER_REVIEW or CHANGES_REQUESTED or ACCEPTED")
+		})
 	}
 }

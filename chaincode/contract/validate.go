@@ -8,6 +8,7 @@ import (
 	"io"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -20,6 +21,8 @@ var (
 	sha256Pattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
 	codePattern   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,15}$`)
 	dayPattern    = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`)
+	// fieldNamePattern: unknown JSON keys are echoed in errors only if they look like field names.
+	fieldNamePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,31}$`)
 )
 
 const (
@@ -134,7 +137,13 @@ func describeJSONError(err error) string {
 	case errors.As(err, &syntaxErr):
 		return fmt.Sprintf("not valid JSON (offset %d)", syntaxErr.Offset)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return strings.TrimPrefix(err.Error(), "json: ") + " (only ids, hashes, enums, numbers and short codes are accepted)"
+		name, _ := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
+		if !fieldNamePattern.MatchString(name) {
+			name = "(name not shown)" // a key can carry personal data too
+		} else {
+			name = strconv.Quote(name)
+		}
+		return "unknown field " + name + " (only ids, hashes, enums, numbers and short codes are accepted)"
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return "not valid JSON (truncated)"
 	default:
