@@ -22,6 +22,9 @@ const (
 	maxRangeDays = 366
 )
 
+// countPageSize is the page of CountByStateAndOrg's index scan (a variable for tests).
+var countPageSize int32 = 10000
+
 // DonationSummary is one row of QueryByState and QueryByOrg.
 type DonationSummary struct {
 	DonationID string `json:"donationId"`
@@ -332,30 +335,41 @@ func nextDayWithEntries(stub shim.ChaincodeStubInterface, day, end time.Time) (s
 // CountByStateAndOrg counts donations per (state, intake org) by scanning the
 // state~org~donation index: no counter keys, because a shared counter would be
 // written by every transition and make unrelated donations conflict (MVCC).
-// The scan is O(donations) and runs only on evaluate.
+// The scan is O(donations), paginated, and runs only on evaluate.
 func (c *DonationContract) CountByStateAndOrg(ctx contractapi.TransactionContextInterface) (string, error) {
 	if _, err := readerOf(ctx); err != nil {
 		return "", err
 	}
 	stub := ctx.GetStub()
-	it, err := stub.GetStateByPartialCompositeKey(stateIndex, []string{})
-	if err != nil {
-		return "", fmt.Errorf("failed to scan index %s: %w", stateIndex, err)
-	}
-	defer it.Close()
 	n := map[[2]string]int{}
 	out := Counts{Counts: []Count{}}
-	for it.HasNext() {
-		kv, err := it.Next()
+	// Paginated, because a plain scan stops at the peer's totalQueryLimit
+	// (core.yaml ledger.state.totalQueryLimit, 100000 by default).
+	for bookmark := ""; ; {
+		it, md, err := stub.GetStateByPartialCompositeKeyWithPagination(stateIndex, []string{}, countPageSize, bookmark)
 		if err != nil {
 			return "", fmt.Errorf("failed to scan index %s: %w", stateIndex, err)
 		}
-		_, parts, err := stub.SplitCompositeKey(kv.GetKey())
-		if err != nil || len(parts) != 3 {
-			return "", fmt.Errorf("index %s has a malformed key", stateIndex)
+		fetched := int32(0)
+		for it.HasNext() {
+			kv, err := it.Next()
+			if err != nil {
+				it.Close()
+				return "", fmt.Errorf("failed to scan index %s: %w", stateIndex, err)
+			}
+			_, parts, err := stub.SplitCompositeKey(kv.GetKey())
+			if err != nil || len(parts) != 3 {
+				it.Close()
+				return "", fmt.Errorf("index %s has a malformed key", stateIndex)
+			}
+			n[[2]string{parts[0], parts[1]}]++
+			out.Total++
+			fetched++
 		}
-		n[[2]string{parts[0], parts[1]}]++
-		out.Total++
+		it.Close()
+		if bookmark = md.GetBookmark(); fetched < countPageSize || bookmark == "" {
+			break
+		}
 	}
 	for _, s := range States {
 		for _, m := range Members {
