@@ -10,7 +10,7 @@ from pathlib import Path
 from client.profile import Profile
 
 from .python_load import ClientRun
-from .stats import Record
+from .stats import Record, step_times
 
 __all__ = ["LOADGEN_DIR", "build", "run_go"]
 
@@ -91,6 +91,9 @@ def run_go(
         out = json.loads(done.stdout)
     except json.JSONDecodeError as error:
         raise RuntimeError(f"the Go load generator printed no JSON result: {error}") from error
-    records = [Record(float(s), float(lat), str(kind)) for s, lat, kind in out["records"]]
+    records = [
+        Record(float(start), float(latency), str(kind), step_times([float(t) for t in steps]))
+        for start, latency, kind, steps in out["records"]
+    ]
     exhausted = len(records) >= max_tx
     return ClientRun(records, float(out["wall_seconds"]), float(out["cpu_seconds"])), exhausted

@@ -13,7 +13,7 @@ from client.gateway import Contract
 from client.profile import Profile
 
 from .kinds import failure_kind
-from .stats import OK, Record
+from .stats import OK, Record, step_times
 
 __all__ = ["CONNECTION_MODES", "ClientRun", "probe", "run_python"]
 
@@ -60,10 +60,34 @@ class _Budget:
         return self._left <= 0
 
 
-def submit_one(contract: Contract, function: str, request_id: str) -> str:
-    """Submit ``function(request_id)``, wait for its commit status; return the outcome kind."""
-    commit = contract.submit_async(function, arguments=[request_id])
-    status = commit.status()
+def submit_one(contract: Contract, function: str, request_id: str, steps: list[float]) -> str:
+    """Submit ``function(request_id)`` and wait for its commit status; return the outcome kind.
+
+    Runs the steps :meth:`Contract.submit_async` runs, then ``status()``, and appends the
+    seconds each step took to ``steps`` (endorse with building and signing the proposal;
+    submit with signing the transaction; commit status), so a failure leaves the steps reached.
+    """
+    t = time.perf_counter()
+
+    def lap() -> None:
+        nonlocal t
+        now = time.perf_counter()
+        steps.append(now - t)
+        t = now
+
+    proposal = contract.new_proposal(function, arguments=[request_id])
+    try:
+        transaction = proposal.endorse()
+    finally:
+        lap()
+    try:
+        commit = transaction.submit()
+    finally:
+        lap()
+    try:
+        status = commit.status()
+    finally:
+        lap()
     return OK if status.successful else f"commit:{status.code}"
 
 
@@ -118,15 +142,17 @@ def run_python(
             # Bounded: stops at the duration or once max_tx transactions have started.
             while time.perf_counter() - began < duration and budget.take():
                 start = time.perf_counter()
+                steps: list[float] = []
                 try:
-                    kind = submit_one(contract, function, REQUEST_PREFIX + uuid.uuid4().hex)
+                    kind = submit_one(contract, function, REQUEST_PREFIX + uuid.uuid4().hex, steps)
                 except Exception as error:  # any failure is a measured outcome, not a crash
                     kind = failure_kind(error)
                     with lock:
                         if kind not in reported:
                             reported.add(kind)
                             print(f"python: first {kind}: {error}", file=sys.stderr)
-                mine.append(Record(start - began, time.perf_counter() - start, kind))
+                latency = time.perf_counter() - start
+                mine.append(Record(start - began, latency, kind, step_times(steps)))
                 if kind != OK:
                     time.sleep(FAILURE_PAUSE)
             with lock:

@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from .stats import LevelStats
+from .stats import STEPS, LevelStats
 
 __all__ = ["REFERENCE", "REFERENCE_SETUP", "LevelResult", "format_table", "ratio"]
 
@@ -72,9 +72,10 @@ def format_table(results: Sequence[LevelResult], *, title: str = "") -> str:
     """Return the results as a fixed-width text table, one row per concurrency level.
 
     Columns: per client committed tx/s, p50 and p99 latency (ms) and failures; then the
-    Python/Go ratios of tx/s and p50 (tx/s ratio below 1 means Python commits less). A second
-    block gives the average cores busy per node group during each run, and the footer the
-    reference figures (:data:`REFERENCE`). A level run by one client only shows ``-`` for the
+    Python/Go ratios of tx/s and p50 (tx/s ratio below 1 means Python commits less). Then
+    blocks with the average cores busy per node group during each run, the median time of
+    each submit step, the failures by kind, and the footer with the reference figures
+    (:data:`REFERENCE`). A level run by one client only shows ``-`` for the
     other.
     """
     by_key = {(r.client, r.concurrency): r for r in results}
@@ -114,6 +115,18 @@ def format_table(results: Sequence[LevelResult], *, title: str = "") -> str:
             if result is None:
                 continue
             cells = "".join(f"{_cores(result.cpu, g):>10}" for g in CPU_GROUPS)
+            lines.append(f"{level:>10}  {client:<7}{cells}")
+
+    lines.append("")
+    lines.append("Median ms by step of the valid transactions (where the latency goes):")
+    lines.append(f"{'submitters':>10}  {'run':<7}" + "".join(f"{step:>15}" for step in STEPS))
+    for level in levels:
+        for client in ("python", "go"):
+            result = by_key.get((client, level))
+            if result is None:
+                continue
+            p50 = result.stats.step_p50
+            cells = "".join(f"{_ms(p50.get(step)):>15}" for step in STEPS)
             lines.append(f"{level:>10}  {client:<7}{cells}")
 
     failures = sorted(

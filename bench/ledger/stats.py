@@ -11,9 +11,12 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["OK", "LevelStats", "Record", "percentile", "summarize"]
+__all__ = ["OK", "STEPS", "LevelStats", "Record", "percentile", "step_times", "summarize"]
 
 OK = "ok"
+
+# The steps of a submit, in order (Fabric Gateway: Endorse, Submit, CommitStatus).
+STEPS = ("endorse", "submit", "commit_status")
 
 
 @dataclass(frozen=True)
@@ -29,11 +32,14 @@ class Record:
     kind : str
         ``"ok"`` for a transaction committed as valid, else ``"<step>:<code>"``, e.g.
         ``"endorse:DEADLINE_EXCEEDED"`` or ``"commit:MVCC_READ_CONFLICT"``.
+    steps : tuple of float
+        Seconds of each of :data:`STEPS` (0 for a step not reached or not measured).
     """
 
     start: float
     latency: float
     kind: str = OK
+    steps: tuple[float, ...] = (0.0, 0.0, 0.0)
 
     @property
     def end(self) -> float:
@@ -58,6 +64,9 @@ class LevelStats:
         Failed transactions started inside the window, by kind.
     window : float
         Length of the measured window in seconds.
+    step_p50 : dict of str to float
+        Median seconds of each of :data:`STEPS` over the valid transactions started inside
+        the window (empty without any).
     """
 
     committed: int
@@ -66,6 +75,7 @@ class LevelStats:
     p99: float | None
     failures: dict[str, int] = field(default_factory=dict)
     window: float = 0.0
+    step_p50: dict[str, float] = field(default_factory=dict)
 
     @property
     def failed(self) -> int:
@@ -94,6 +104,13 @@ def percentile(values: Sequence[float], p: float) -> float:
     return ordered[rank - 1]
 
 
+def step_times(values: Sequence[float]) -> tuple[float, ...]:
+    """Return the seconds of each of :data:`STEPS`, padding steps not reached with 0."""
+    if len(values) > len(STEPS):
+        raise ValueError(f"at most {len(STEPS)} step times, got {len(values)}")
+    return tuple(values) + (0.0,) * (len(STEPS) - len(values))
+
+
 def summarize(records: Iterable[Record], *, warmup: float, duration: float) -> LevelStats:
     """Return the figures of the records inside the window ``[warmup, warmup + duration]``.
 
@@ -114,6 +131,7 @@ def summarize(records: Iterable[Record], *, warmup: float, duration: float) -> L
     end = warmup + duration
     committed = 0
     latencies: list[float] = []
+    steps: list[tuple[float, ...]] = []
     failures: Counter[str] = Counter()
     for record in records:
         if record.kind == OK and warmup <= record.end < end:
@@ -122,6 +140,7 @@ def summarize(records: Iterable[Record], *, warmup: float, duration: float) -> L
             continue
         if record.kind == OK:
             latencies.append(record.latency)
+            steps.append(record.steps)
         else:
             failures[record.kind] += 1
     return LevelStats(
@@ -131,4 +150,7 @@ def summarize(records: Iterable[Record], *, warmup: float, duration: float) -> L
         p99=percentile(latencies, 99) if latencies else None,
         failures=dict(sorted(failures.items())),
         window=duration,
+        step_p50={name: percentile([s[i] for s in steps], 50) for i, name in enumerate(STEPS)}
+        if steps
+        else {},
     )

@@ -8,7 +8,7 @@ import pytest
 from bench.ledger.cpu import CpuSample, group_of
 from bench.ledger.kinds import failure_kind
 from bench.ledger.report import REFERENCE, LevelResult, format_table, ratio
-from bench.ledger.stats import LevelStats, Record, percentile, summarize
+from bench.ledger.stats import LevelStats, Record, percentile, step_times, summarize
 from client.gateway import CommitError, CommitStatusError, EndorseError, SubmitError
 
 
@@ -88,6 +88,36 @@ def test_summarize_without_successes_has_no_latency():
     assert stats.failures == {"submit:UNAVAILABLE": 1}
 
 
+def test_summarize_step_medians_of_valid_transactions():
+    records = [
+        Record(1.0, 0.6, steps=(0.1, 0.0, 0.5)),
+        Record(1.0, 0.4, steps=(0.3, 0.0, 0.1)),
+        Record(1.0, 0.2, steps=(0.2, 0.0, 0.0)),
+        Record(1.0, 9.0, "endorse:ABORTED", steps=(9.0, 0.0, 0.0)),  # failed: left out
+        Record(0.1, 0.2, steps=(8.0, 8.0, 8.0)),  # warm-up: left out
+    ]
+    stats = summarize(records, warmup=0.5, duration=5)
+    assert stats.step_p50 == {"endorse": 0.2, "submit": 0.0, "commit_status": 0.1}
+    assert summarize([], warmup=0, duration=1).step_p50 == {}
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ([], (0.0, 0.0, 0.0)),
+        ([0.5], (0.5, 0.0, 0.0)),
+        ([0.5, 0.1, 0.2], (0.5, 0.1, 0.2)),
+    ],
+)
+def test_step_times_pads_steps_not_reached(values, expected):
+    assert step_times(values) == expected
+
+
+def test_step_times_refuses_extra_steps():
+    with pytest.raises(ValueError, match="at most 3 step times"):
+        step_times([0.1, 0.2, 0.3, 0.4])
+
+
 def test_summarize_closed_loop_throughput():
     # 4 submitters each committing every 0.25 s for 12 s: 16 tx/s in any window.
     records = [Record(k * 0.25, 0.25) for k in range(48) for _ in range(4)]
@@ -132,8 +162,15 @@ def test_ratio(numerator, denominator, expected):
 
 
 def _result(client, level, tps, p50, p99, failures=None, cpu=None):
+    steps = {"endorse": 0.1, "submit": 0.02, "commit_status": p50 - 0.12} if p50 else {}
     stats = LevelStats(
-        committed=int(tps * 20), tps=tps, p50=p50, p99=p99, failures=failures or {}, window=20
+        committed=int(tps * 20),
+        tps=tps,
+        p50=p50,
+        p99=p99,
+        failures=failures or {},
+        window=20,
+        step_p50=steps,
     )
     return LevelResult(client, level, stats, cpu or {})
 
@@ -164,8 +201,12 @@ def test_table_rows_and_ratios():
                                "0.80", "1.24"]  # fmt: skip
     assert "32  python endorse:DEADLINE_EXCEEDED: 2" in table
     # CPU block: given groups shown, missing ones as "-"
-    cpu_rows = [line.split() for line in lines if line.split()[:2] == ["1", "python"]]
-    assert cpu_rows == [["1", "python", "0.40", "-", "-", "0.05"]]
+    # then step block: medians in ms, "-" without valid transactions.
+    python_rows = [line.split() for line in lines if line.split()[:2] == ["1", "python"]]
+    assert python_rows == [
+        ["1", "python", "0.40", "-", "-", "0.05"],
+        ["1", "python", "100", "20", "161"],
+    ]
 
 
 def test_table_levels_sorted_and_missing_client_dashed():

@@ -8,12 +8,13 @@
 // Output (one JSON object on stdout):
 //
 //	{"client": "go", "concurrency": 8, "connections": "shared", "wall_seconds": 22.1,
-//	 "cpu_seconds": 3.2, "records": [[start, latency, kind], ...]}
+//	 "cpu_seconds": 3.2, "records": [[start, latency, kind, [endorse, submit, commit]], ...]}
 //
 // wall_seconds and cpu_seconds run from the first submit (after connecting) to the last
 // submitter stopping. start is seconds since the first submit, latency the seconds from the start of endorsement to the
 // commit status, kind "ok" or "<step>:<code>" (endorse, submit, commit_status with the gRPC code;
-// commit with the transaction validation code), named as the Python runner names them.
+// commit with the transaction validation code), named as the Python runner names them; then
+// the seconds of each step (0 for a step not reached).
 package main
 
 import (

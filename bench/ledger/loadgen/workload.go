@@ -24,15 +24,18 @@ import (
 // connection does not turn the loop into a busy one (the Python runner waits as long).
 const failurePause = 100 * time.Millisecond
 
-// record is one transaction: start (s since the run began), latency (s), kind.
+// record is one transaction: start (s since the run began), latency (s), kind, and the
+// seconds of its endorse, submit and commit status steps.
 type record struct {
 	start, latency float64
 	kind           string
+	steps          [3]float64
 }
 
-// MarshalJSON writes a record as a compact [start, latency, kind] array.
+// MarshalJSON writes a record as a compact [start, latency, kind, [endorse, submit, commit]]
+// array.
 func (r record) MarshalJSON() ([]byte, error) {
-	return json.Marshal([]any{r.start, r.latency, r.kind})
+	return json.Marshal([]any{r.start, r.latency, r.kind, r.steps})
 }
 
 // run starts cfg.concurrency submitters and returns their records once all have stopped.
@@ -102,11 +105,12 @@ func run(cfg config) (*result, error) {
 			// Bounded: stops at the duration or once max-tx transactions have started.
 			for time.Since(began) < cfg.duration && issued.Add(1) <= cfg.maxTx {
 				t0 := time.Now()
-				kind := submit(contract, cfg.function, cfg.prefix+newID())
+				kind, steps := submit(contract, cfg.function, cfg.prefix+newID())
 				mine = append(mine, record{
 					start:   t0.Sub(began).Seconds(),
 					latency: time.Since(t0).Seconds(),
 					kind:    kind,
+					steps:   steps,
 				})
 				if kind != "ok" {
 					time.Sleep(failurePause)
@@ -132,20 +136,41 @@ func run(cfg config) (*result, error) {
 	return out, nil
 }
 
-// submit endorses, submits and waits for the commit status of one transaction; returns its kind.
-func submit(contract *client.Contract, function, requestID string) string {
-	_, commit, err := contract.SubmitAsync(function, client.WithArguments(requestID))
+// submit runs one transaction step by step, as SubmitAsync then Status do: endorse (with
+// building and signing the proposal), submit (signing the transaction, handing it to the
+// orderers), commit status. Returns its kind and the seconds each step took (zero for steps
+// not reached).
+func submit(contract *client.Contract, function, requestID string) (string, [3]float64) {
+	var steps [3]float64
+	t := time.Now()
+	lap := func(i int) {
+		now := time.Now()
+		steps[i] = now.Sub(t).Seconds()
+		t = now
+	}
+	proposal, err := contract.NewProposal(function, client.WithArguments(requestID))
 	if err != nil {
-		return reportFailure(err)
+		return reportFailure(err), steps
+	}
+	transaction, err := proposal.Endorse()
+	lap(0)
+	if err != nil {
+		return reportFailure(err), steps
+	}
+	commit, err := transaction.Submit()
+	lap(1)
+	if err != nil {
+		return reportFailure(err), steps
 	}
 	st, err := commit.Status()
+	lap(2)
 	if err != nil {
-		return reportFailure(err)
+		return reportFailure(err), steps
 	}
 	if !st.Successful {
-		return "commit:" + st.Code.String()
+		return "commit:" + st.Code.String(), steps
 	}
-	return "ok"
+	return "ok", steps
 }
 
 // reported holds the failure kinds already written to stderr.
