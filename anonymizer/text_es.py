@@ -140,10 +140,8 @@ _ID_LABELS: tuple[tuple[str, str], ...] = (
 #: The value after a label: one code, or digit groups split by spaces or hyphens.
 _LABEL_VALUE = r"(?P<v>(?=[\w/.-]*\d)[a-z0-9][\w/.-]*(?:[ -]\d[\d-]*)*)"
 _LABEL_GLUE = r"\s*(?:[:#]|n[o°º]\.?|num\.?|numero)?\s*[:#]?\s*"
-_LABELLED = re.compile(
-    r"(?<![a-z0-9])(?:" + "|".join(f"(?P<c{i}>{labels})" for i, (_, labels) in
-                                    enumerate(_ID_LABELS)) + rf")(?![a-z]){_LABEL_GLUE}{_LABEL_VALUE}"
-)
+_LABELS = "|".join(f"(?P<c{i}>{labels})" for i, (_, labels) in enumerate(_ID_LABELS))
+_LABELLED = re.compile(rf"(?<![a-z0-9])(?:{_LABELS})(?![a-z]){_LABEL_GLUE}{_LABEL_VALUE}")
 
 _PHONE_LABEL = re.compile(
     r"(?<![a-z])(?:(?P<fax>fax)|tel(?:efono)?s?|tel\.|cel(?:ular)?|movil|whats?app|contacto"
@@ -298,14 +296,6 @@ _WINDOW_BEFORE, _WINDOW_AFTER = 30, 100
 
 # Words just before a run of capitalised words that make it a name with no list hit
 # (folded; the last one, two or three words before the run, trailing ":" dropped).
-_NAME_CUES = frozenset(
-    "dr. dra. sr. sra. srita. lic. enf. ing. mtro. mtra. psic. nutr. qfb. tr. mc. "
-    "doctor doctora senor senora senorita don dona paciente pac. nombre nombre(s) nombres "
-    "apellido apellidos familiar responsable acompanante tutor tutora esposo esposa madre "
-    "padre hijo hija hermano hermana medico tratante radiologo radiologa solicitante "
-    "enfermero enfermera interpreto elaboro reviso valido autorizo atendio firma tecnico "
-    "residente suscribe yo testigo".split()
-) | frozenset({"a nombre de", "referido por", "solicitado por", "nombre del paciente"})
 _CUE_WINDOW = 40
 _STAFF_TRAILER = re.compile(r"\s*,?\s*\(?(?:ced|cedula|mat\.|matricula|r[1-4]\b|mpss)")
 _FAMILY_TRAILER = re.compile(r"\s*[,(]\s*(?:su\s+)?([a-z]+)")
@@ -320,14 +310,6 @@ _CAP_RUN = re.compile(
 )
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 
-#: Words that end a hospital or street name even when capitalised.
-_ORG_STOP = frozenset(
-    _key(w) for w in (
-        "Paciente Nombre Fecha Servicio Estudio Médico Dr Dra Edad Sexo Expediente Folio "
-        "Tel Teléfono Col Colonia CP Diagnóstico Hallazgos Impresión Se El La En Con Por "
-        "Para Ingresa Acude Refiere Cama Piso Sala Turno Nota Contacto Reportó Realizó"
-    ).split()
-)
 _ORG_TOKEN = re.compile(r"[^\W\d_][\w'’-]*|\d+[A-Za-z]?|n[°º]|#")
 _ORG_GAP = re.compile(r"[ \t]{1,2}")
 #: Abbreviations whose dot does not end a hospital or street name.
@@ -444,10 +426,8 @@ def _numbers(text: str, folded: str) -> Iterator[Candidate]:
     for m in _DATE_NUM.finditer(folded):
         if not _free_before(folded, m.start(), "0123456789/.-"):
             continue
-        if m.group()[:2] not in {"19", "20"} or "/" in m.group() or "-" in m.group() \
-                or "." in m.group()[:5]:
-            if not _valid_numeric_date(m.group()):
-                continue
+        if not _valid_numeric_date(m.group()):
+            continue
         yield m.start(), m.end(), "FECHAS", _P_DATE
     for m in _AGE.finditer(folded):
         if _free_before(folded, m.start(), "0123456789.,"):
@@ -539,7 +519,7 @@ def _organisations(folded: str, text: str, win: list[tuple[int, int]]) -> Iterat
             continue
         head = m.group("h")
         gap = _ORG_GAP.match(text, m.end())
-        end = max(m.end(), _cap_words(text, gap.end(), 9, _ORG_STOP)) if gap else m.end()
+        end = max(m.end(), _cap_words(text, gap.end(), 9, lex.ORG_STOP)) if gap else m.end()
         if end == m.end() and head in {"hospital", "clinica", "consultorio", "sanatorio"}:
             continue  # a bare head word names no place
         category = "CENTRO_SALUD" if head in _HEALTH_CENTRE_HEADS else "HOSPITAL"
@@ -557,7 +537,7 @@ def _addresses(folded: str, text: str, street: list[tuple[int, int]],
     for m in _in(_STREET, folded, street):
         if not text[m.start()].isupper():
             continue
-        end = _cap_words(text, m.end(), 7, _ORG_STOP)
+        end = _cap_words(text, m.end(), 7, lex.ORG_STOP)
         if end == m.end():
             continue
         n = _STREET_NUMBER.match(folded, end)
@@ -571,7 +551,7 @@ def _addresses(folded: str, text: str, street: list[tuple[int, int]],
     for m in _in(_AREA_CUE, folded, area):
         if m.end() >= len(text):
             continue
-        end = _cap_words(text, m.end(), 5, _ORG_STOP)
+        end = _cap_words(text, m.end(), 5, lex.ORG_STOP)
         if end > m.end():
             yield m.end(), end, "TERRITORIO", _P_ORG
     for m in _in(_POSTCODE, folded, area):
@@ -726,9 +706,10 @@ def _score_run(text: str, folded: str, run: list[Token]) -> Iterator[Candidate]:
 
 def _cued(folded: str, start: int) -> bool:
     words = folded[max(0, start - _CUE_WINDOW):start].rstrip(" :\t\n").split()[-3:]
+    cues = lex.NAME_CUES
     return bool(words) and (
-        words[-1] in _NAME_CUES or " ".join(words[-2:]) in _NAME_CUES
-        or " ".join(words) in _NAME_CUES
+        _key(words[-1]) in cues or _key(" ".join(words[-2:])) in cues
+        or _key(" ".join(words)) in cues
     )
 
 

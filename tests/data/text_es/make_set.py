@@ -26,18 +26,23 @@ HERE = Path(__file__).parent
 
 # --- pools --------------------------------------------------------------------------
 
-DEV_GIVEN = ("María José Juan Luis Carlos Ana Sofía Jorge Patricia Verónica Alejandro "
+
+def _split(words: str) -> list[str]:
+    return words.split()
+
+
+DEV_GIVEN = _split("María José Juan Luis Carlos Ana Sofía Jorge Patricia Verónica Alejandro "
              "Guadalupe Fernando Leticia Rafael Adriana Ernesto Claudia Rodrigo Silvia "
-             "Miguel Ángel Mariana Gerardo Teresa").split()
-DEV_SURNAMES = ("Hernández García Martínez López González Pérez Rodríguez Sánchez Ramírez "
+             "Miguel Ángel Mariana Gerardo Teresa")
+DEV_SURNAMES = _split("Hernández García Martínez López González Pérez Rodríguez Sánchez Ramírez "
                 "Flores Gómez Morales Vázquez Jiménez Gutiérrez Mendoza Aguilar Ortiz "
-                "Castillo Chávez Ramos Herrera Medina Salazar Estrada").split()
-TEST_GIVEN = ("Yatziri Tonatiuh Itzayana Cuauhtémoc Citlalli Xóchitl Axel Ximena Santiago "
+                "Castillo Chávez Ramos Herrera Medina Salazar Estrada")
+TEST_GIVEN = _split("Yatziri Tonatiuh Itzayana Cuauhtémoc Citlalli Xóchitl Axel Ximena Santiago "
               "Valeria Emiliano Regina Nayeli Osvaldo Brenda Heriberto Zoila Anselmo "
-              "Eréndira Dagoberto Marisela Rosendo Yuridia Cecilia").split()
-TEST_SURNAMES = ("Tzompantzi Xicoténcatl Huitzil Cuautle Olguín Zamudio Arizmendi Villaseñor "
+              "Eréndira Dagoberto Marisela Rosendo Yuridia Cecilia")
+TEST_SURNAMES = _split("Tzompantzi Xicoténcatl Huitzil Cuautle Olguín Zamudio Arizmendi Villaseñor "
                  "Tecpanécatl Mazariegos Quintanilla Bocanegra Ledezma Echeverría Palafox "
-                 "Garduño Sosa Trejo Ávila Cervantes Barragán Galindo Peralta Nava").split()
+                 "Garduño Sosa Trejo Ávila Cervantes Barragán Galindo Peralta Nava")
 
 DEV_HOSPITALS = ["Hospital General de Zona No. 32", "Hospital General de México",
                  "Centro Médico Nacional Siglo XXI", "Hospital Ángeles Pedregal",
@@ -68,8 +73,8 @@ COUNTRIES = ["México", "Guatemala", "Estados Unidos", "Honduras", "España"]
 PROFESSIONS = ["albañil", "comerciante", "profesora", "chofer", "campesino", "contador",
                "enfermera", "ama de casa", "mecánico", "estudiante"]
 OTROS = ["Testigo de Jehová", "católica", "náhuatl", "tsotsil", "mixteco"]
-MONTHS = ("enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre "
-          "diciembre").split()
+MONTHS = _split("enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre "
+          "diciembre")
 STATE_CODES = ["DF", "MC", "JC", "NL", "PL", "VZ", "OC", "GT"]
 
 
@@ -141,7 +146,9 @@ class Gen:
     def email(self):
         g, s1, _ = self.person()
         user = plain(f"{g.split()[0]}.{s1}").lower()
-        return f"{user}{self.r.randint(1, 99)}@{self.c(['gmail.com', 'hotmail.com', 'imss.gob.mx', 'yahoo.com.mx'])}"
+        number = self.r.randint(1, 99)
+        domain = self.c(["gmail.com", "hotmail.com", "imss.gob.mx", "yahoo.com.mx"])
+        return f"{user}{number}@{domain}"
 
     def url(self):
         return self.c(["https://expediente.hgz32.mx/paciente/88123", "www.clinicasantafe.com.mx",
@@ -196,7 +203,8 @@ class Gen:
         return f"{''.join(self.r.choice(L) for _ in range(3))}-{self.digits(3)}-{self.r.choice(L)}"
 
     def serie(self):
-        return self.c([f"PJN{self.digits(6)}H", f"SN{self.digits(8)}", f"A{self.digits(5)}-{self.digits(4)}"])
+        return self.c([f"PJN{self.digits(6)}H", f"SN{self.digits(8)}",
+                       f"A{self.digits(5)}-{self.digits(4)}"])
 
 
 def plain(s: str) -> str:
@@ -321,7 +329,8 @@ DEV_TEMPLATES = [
     ("ficha", "Responsable del paciente: {F} (esposa). Tel. {TEL}. Religión: {OTROS}. "
      "País de nacimiento: {PAIS}."),
     ("ocr", "{INST=INSTITUTO MEXICANO DEL SEGURO SOCIAL}\nHOJA DE REFERENCIA\nNOMBRE: {Psf}\n"
-     "NSS: {NSS}  AGREGADO MEDICO: {BEN}\nUNIDAD: {UNIT}\nFECHA: {Dn}\nMEDICO: {S} MATRICULA {MAT}"),
+     "NSS: {NSS}  AGREGADO MEDICO: {BEN}\nUNIDAD: {UNIT}\nFECHA: {Dn}\n"
+     "MEDICO: {S} MATRICULA {MAT}"),
     ("ocr", "CONSENTIMIENTO INFORMADO\nYo {P}, con credencial INE {INE}, autorizo el "
      "procedimiento en {HOSP} el dia {D}. Testigo (hermano): {F}"),
     ("carta", "Se envía a {P} de {AGE} al servicio de Cardiología del {HOSP}. Contacto del "
@@ -381,7 +390,8 @@ TEST_TEMPLATES = [
      "Signo de Homans negativo. Enfermedad de Graves en tratamiento."),
     ("radiologia", "USG OBSTÉTRICO: embarazo de 32 SDG por FUM {Dn}. Paciente {Pshort}. "
      "Folio {FOLIO}. Elaboró: {S}."),
-    ("ocr", "{HOSP=HOSPITAL GENERAL DE TEXCOCO}\nNOMBRE: {Psf}   EDAD: {AGE}   SEXO: {SEX}\nEXPEDIENTE {EXP}\n"
+    ("ocr", "{HOSP=HOSPITAL GENERAL DE TEXCOCO}\nNOMBRE: {Psf}   EDAD: {AGE}   SEXO: {SEX}\n"
+     "EXPEDIENTE {EXP}\n"
      "DOMICILIO {STREET}, {CITY}\nTEL {TEL}"),
     ("sr", "Comparación: estudio del {D} en {HOSP}. Lesión estable. Firma electrónica: {S}, "
      "{EMAIL}."),
