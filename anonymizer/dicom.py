@@ -13,6 +13,7 @@ data elements); PS3.3 C.12.1 (SOP Common: de-identification attributes).
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 from collections.abc import Callable, Sequence
@@ -35,6 +36,7 @@ from anonymizer.uids import UIDMapper, patient_pseudonym
 
 PATIENT_ID = 0x00100020
 PATIENT_AGE = 0x00101010
+PATIENT_BIRTH_DATE = 0x00100030
 PIXEL_DATA = 0x7FE00010
 SPECIFIC_CHARACTER_SET = 0x00080005
 # Markers written by the engine (PS3.3 C.12.1 / C.7.1.1); never acted on by the walk.
@@ -163,6 +165,7 @@ class Walker:
         self.ctx = ctx
         self.options = ctx.profile.options
         self.safe = {(s.creator, s.group, s.element) for s in ctx.profile.safe_private}
+        self.latest_date = ""
         self.clean_text = bool(
             self.options & {Option.CLEAN_DESCRIPTORS, Option.CLEAN_STRUCTURED_CONTENT}
         )
@@ -346,17 +349,23 @@ class Walker:
         if _is_empty(elem.value):
             return
         if vr in ("DA", "DT"):
-            self._shift(elem, path)
+            self._shift(ds, elem, path)
         elif vr in TEXT_VRS:
             self._redact(elem, path)
         elif vr == "AE":
             self._dummy(elem, path)
         # TM and the SH timezone offset are kept: whole-day shifts leave times valid.
 
-    def _shift(self, elem: DataElement, path: str) -> None:
+    def _shift(self, ds: Dataset, elem: DataElement, path: str) -> None:
         if Option.RETAIN_LONGITUDINAL_FULL_DATES in self.options:
             return
         if Option.RETAIN_LONGITUDINAL_MODIFIED_DATES not in self.options:
+            return
+        if int(elem.tag) == PATIENT_BIRTH_DATE and _over_89(self.latest_date, str(elem.value)):
+            # Safe Harbor: a birth date that shows an age over 89 is not kept, even shifted.
+            old = elem.value
+            elem.value = ""
+            self._record(path, elem, "Z", "emptied", old)
             return
         shift = dates.shift_da if elem.VR == "DA" else dates.shift_dt
         old = elem.value
@@ -390,6 +399,25 @@ class Walker:
         if changed:
             elem.value = new if len(new) > 1 else new[0]
             self._record(path, elem, "C", "text_clean", old)
+
+
+def latest_date(ds: Dataset) -> str:
+    """Return the latest of the study, series, acquisition and content dates (``""`` if none)."""
+    return max((str(ds.get(k, "") or "") for k in ("StudyDate", "SeriesDate",
+                                                     "AcquisitionDate", "ContentDate")),
+               default="")
+
+
+def _over_89(latest: str, birth: str) -> bool:
+    # Ages come from the original dates, read before the walk shifted any of them.
+    try:
+        born = dt.date(int(birth[:4]), int(birth[4:6]), int(birth[6:8]))
+        seen = dt.date(int(latest[:4]), int(latest[4:6]), int(latest[6:8])) if latest else \
+            dt.date.today()
+    except ValueError:
+        return True  # cannot tell: do not keep it
+    years = seen.year - born.year - ((seen.month, seen.day) < (born.month, born.day))
+    return years > 89
 
 
 def resolve(action: str, vr: str, tag: int = 0) -> str:
@@ -582,6 +610,7 @@ def deidentify_dataset(ds: FileDataset, ctx: Context) -> Report:
     Instance UID, so they stay equal.
     """
     walker = Walker(ctx)
+    walker.latest_date = latest_date(ds)
     _walk_file_meta(ds, walker)
     clean_overlays(ds, walker)
     walker.walk(ds)

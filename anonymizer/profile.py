@@ -89,6 +89,9 @@ class Profile:
         Root of the replacement UIDs (``2.25`` = UUID-derived, PS3.5 B.2).
     safe_private
         The private attributes kept under Retain Safe Private; nothing else private is kept.
+    overrides
+        Deliberate departures from Table E.1-1, tag -> action, each one documented where the
+        profile is defined.
     """
 
     id: str
@@ -96,13 +99,17 @@ class Profile:
     options: frozenset[Option] = frozenset()
     uid_root: str = "2.25"
     safe_private: tuple[SafePrivate, ...] = field(default=())
+    overrides: tuple[tuple[int, str], ...] = field(default=())
 
     def has(self, option: Option) -> bool:
         """Return True if ``option`` is part of this profile."""
         return option in self.options
 
     def action_for(self, tag: int) -> str | None:
-        """Return this profile's Table E.1-1 action for ``tag`` (see :func:`action_for`)."""
+        """Return this profile's action for ``tag``: its override, else :func:`action_for`."""
+        for key, action in self.overrides:
+            if key == tag:
+                return action
         return action_for(tag, self.options)
 
     def codes(self) -> list[tuple[str, str]]:
@@ -174,9 +181,16 @@ _LIBRARY_OPTIONS = frozenset(
     }
 )
 
+# Table E.1-1 empties Patient's Birth Date (Z) under every option. The library shifts it
+# with the donor's date offset instead (C), so that the interval from birth to each study is
+# kept, as the data library needs for age-dependent research; a birth date that shows an age
+# over 89 is still emptied (HIPAA Safe Harbor).
+_LIBRARY_OVERRIDES = ((0x00100030, "C"),)
+
 PROFILES: dict[str, Profile] = {
     "basic": Profile(id="basic", version="1"),
-    "library": Profile(id="library", version="1", options=_LIBRARY_OPTIONS),
+    "library": Profile(id="library", version="2", options=_LIBRARY_OPTIONS,
+                       overrides=_LIBRARY_OVERRIDES),
 }
 
 

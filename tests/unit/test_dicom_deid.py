@@ -134,7 +134,24 @@ def test_patient_id_becomes_the_donors_pseudonym():
     _, _, a = deid(synth.make_dataset(1))
     _, _, b = deid(synth.make_dataset(2))
     assert a.PatientID == b.PatientID == patient_pseudonym(SECRET, "donante-1")
-    assert a.PatientName == "" and a.PatientBirthDate == ""
+    assert a.PatientName == ""
+
+
+def test_birth_date_shifted_with_the_studies_in_the_library_emptied_in_basic():
+    _, report, lib = deid(synth.make_dataset())
+    offset = dates.donor_offset(SECRET, "donante-1")
+    assert lib.PatientBirthDate == dates.shift_da(synth.BIRTH, offset)
+    assert any(a.keyword == "PatientBirthDate" and a.operation == "date_shift"
+               for a in report.attributes)
+    _, _, basic = deid(synth.make_dataset(), profile="basic")
+    assert basic.PatientBirthDate == ""
+
+
+def test_birth_date_showing_an_age_over_89_is_emptied():
+    ds = synth.make_dataset()
+    ds.PatientBirthDate = "19300101"
+    _, _, out = deid(ds)
+    assert out.PatientBirthDate == ""
 
 
 def test_dates_shift_by_one_offset_per_donor_keeping_intervals_and_times():
@@ -372,7 +389,7 @@ def test_report_has_no_values_and_a_stable_hash():
     text = r1.to_json()
     assert leaks(text.encode()) == []
     assert r1.sha256() == r2.sha256() and len(r1.sha256()) == 64
-    assert r1.profile_id == "library" and r1.profile_version == "1" and r1.edition == "2024b"
+    assert r1.profile_id == "library" and r1.profile_version == "2" and r1.edition == "2024b"
     counts = r1.counts()
     assert counts["uid"] >= 6 and counts["date_shift"] >= 4 and counts["text_spans"] > 10
     summary = r1.summary_es()

@@ -117,6 +117,14 @@ def test_unknown_profile(name, message):
         get_profile(name)
 
 
+def test_library_overrides_birth_date_only():
+    library = get_profile("library")
+    assert library.action_for(0x00100030) == "C"
+    assert action_for(0x00100030, library.options) == "Z"
+    assert get_profile("basic").action_for(0x00100030) == "Z"
+    assert [tag for tag, _ in library.overrides] == [0x00100030]
+
+
 def test_profile_with_changes():
     p = get_profile("library", uid_root="1.2.484.1")
     assert p.uid_root == "1.2.484.1" and p.id == "library"
