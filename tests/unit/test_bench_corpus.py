@@ -6,12 +6,13 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pydicom
 import pytest
 from pydicom.dataset import Dataset
 
 from bench.deid.corpus import MANIFEST_NAME, MIN_FILES, Manifest, generate_corpus
-from bench.deid.score import Scorer
+from bench.deid.score import Scorer, ocr_engine
 
 SMALL = MIN_FILES
 
@@ -125,7 +126,7 @@ def test_manifest_lists_phi_refs_and_boxes(corpus):
 
 def test_scorer_finds_every_planted_fact_in_the_input(corpus):
     root, manifest = corpus
-    result = Scorer(root, manifest).score(root)
+    result = Scorer(root, manifest, ocr=False).score(root)
     planted = sum(len(f["phi"]) for f in manifest.files)
     boxes = sum(len(f["burned_in"]) for f in manifest.files)
     assert result["leaks"] == planted + boxes
@@ -137,7 +138,7 @@ def test_scorer_finds_every_planted_fact_in_the_input(corpus):
 
 def test_scorer_finds_no_leak_once_phi_is_removed(corpus, blank):
     root, manifest = corpus
-    result = Scorer(root, manifest).score(blank)
+    result = Scorer(root, manifest, ocr=False).score(blank)
     assert result["files_failed"] == 0
     assert result["leaks"] == 0, result["leaks_by_kind"]
     assert result["boxes_masked"] == result["boxes_total"] > 0
@@ -172,7 +173,7 @@ def test_scorer_locates_a_single_leak(corpus, blank, tmp_path, where, expected_p
     else:
         ds.add_new(0x00131001, "UN", curp.encode("utf-16-le"))
     ds.save_as(out / entry["path"])
-    result = Scorer(root, manifest).score(out)
+    result = Scorer(root, manifest, ocr=False).score(out)
     assert result["leaks"] == 1
     leak = next(f for f in result["per_file"] if f["leaks"])["leaks"][0]
     assert leak["paths"] == [expected_path]
@@ -189,7 +190,7 @@ def test_scorer_reports_broken_references_and_failed_files(corpus, blank, tmp_pa
     ds.save_as(out / rt["path"])
     dx = next(f for f in manifest.files if f["kind"] == "dx")
     (out / dx["path"]).write_bytes(b"not dicom")
-    result = Scorer(root, manifest).score(out)
+    result = Scorer(root, manifest, ocr=False).score(out)
     assert result["broken_refs"] == 1
     assert result["files_failed"] == 1
 
@@ -200,6 +201,28 @@ def test_scorer_sees_text_left_in_pixels(corpus, blank, tmp_path):
     shutil.copytree(blank, out)
     us = next(f for f in manifest.files if f["kind"] == "us")
     shutil.copy(root / us["path"], out / us["path"])  # original pixels, text and all
-    result = Scorer(root, manifest).score(out)
+    result = Scorer(root, manifest, ocr=False).score(out)
     assert result["boxes_masked"] == result["boxes_total"] - len(us["burned_in"])
     assert result["leaks_by_kind"]["pixel"] == len(us["burned_in"])
+
+
+@pytest.mark.skipif(ocr_engine() is None, reason="tesseract not installed")
+def test_ocr_catches_faint_text_the_ink_check_lets_through(corpus, blank, tmp_path):
+    root, manifest = corpus
+    out = tmp_path / "out"
+    shutil.copytree(blank, out)
+    us = next(f for f in manifest.files if f["kind"] == "us")
+    original = pydicom.dcmread(root / us["path"]).pixel_array.astype(np.float64)
+    ds = pydicom.dcmread(out / us["path"])
+    arr = ds.pixel_array.astype(np.float64)
+    box = us["burned_in"][0]["box"]
+    x0, y0, x1, y1 = box
+    region = original[y0:y1, x0:x1]
+    ground = np.median(region, axis=(0, 1))
+    arr[y0:y1, x0:x1] = ground + (region - ground) * 0.15  # faint, still legible
+    ds.PixelData = arr.round().astype(ds.pixel_array.dtype).tobytes()
+    ds.save_as(out / us["path"])
+    assert Scorer(root, manifest, ocr=False).score(out)["leaks"] == 0
+    result = Scorer(root, manifest).score(out)
+    assert result["boxes_ocr_readable"] == 1
+    assert result["leaks_by_kind"] == {"pixel": 1}
