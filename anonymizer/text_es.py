@@ -310,7 +310,7 @@ _CAP_RUN = re.compile(
 )
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 
-_ORG_TOKEN = re.compile(r"[^\W\d_][\w'’-]*|\d+[A-Za-z]?|n[°º]|#")
+_ORG_TOKEN = re.compile(r"[Ss]/[Nn]|[^\W\d_][\w'’-]*|\d+[A-Za-z]?(?:-[A-Za-z0-9]+)?|n[°º]|#")
 _ORG_GAP = re.compile(r"[ \t]{1,2}")
 #: Abbreviations whose dot does not end a hospital or street name.
 _ABBREVIATIONS = frozenset({"NO", "NUM", "DR", "DRA", "GRAL", "LIC", "STA", "STO", "AV", "PROF",
@@ -498,6 +498,8 @@ def _cap_words(text: str, pos: int, limit: int, stop: frozenset[str]) -> int:
             break
         if k in stop or k in lex.INSTITUTIONS:
             break
+        if word[0].isdigit() and len(word.split("-")[0]) > 3:
+            break  # unit numbers are short; a long number is a date or an identifier
         i = m.end()
         if k not in _ORG_PARTICLES:
             end = i
@@ -514,22 +516,23 @@ def _cap_words(text: str, pos: int, limit: int, stop: frozenset[str]) -> int:
 
 
 def _organisations(folded: str, text: str, win: list[tuple[int, int]]) -> Iterator[Candidate]:
-    for m in _in(_HOSPITAL_HEAD, folded, win):
-        if not text[m.start()].isupper():
-            continue
-        head = m.group("h")
-        gap = _ORG_GAP.match(text, m.end())
-        end = max(m.end(), _cap_words(text, gap.end(), 9, lex.ORG_STOP)) if gap else m.end()
-        if end == m.end() and head in {"hospital", "clinica", "consultorio", "sanatorio"}:
+    units = [(m.start(), m.end(), m.group("h").replace(" ", ""))
+             for m in _in(_UNIT_ACRONYM, folded, win) if text[m.start()].isupper()]
+    heads = [(m.start(), m.end(), m.group("h"))
+             for m in _in(_HOSPITAL_HEAD, folded, win) if text[m.start()].isupper()]
+    starts = sorted(s for s, _, _ in units + heads)
+    for start, head_end, head in heads:
+        gap = _ORG_GAP.match(text, head_end)
+        end = max(head_end, _cap_words(text, gap.end(), 9, lex.ORG_STOP)) if gap else head_end
+        if end == head_end and head in {"hospital", "clinica", "consultorio", "sanatorio"}:
             continue  # a bare head word names no place
+        if any(start < s < end for s in starts):
+            continue  # a form label before the unit's own name: "CLINICA UMF No. 7"
         category = "CENTRO_SALUD" if head in _HEALTH_CENTRE_HEADS else "HOSPITAL"
-        yield m.start(), end, category, _P_ORG
-    for m in _in(_UNIT_ACRONYM, folded, win):
-        if not text[m.start()].isupper():
-            continue
-        head = m.group("h").replace(" ", "")
+        yield start, end, category, _P_ORG
+    for start, end, head in units:
         category = "CENTRO_SALUD" if head in _HEALTH_CENTRE_HEADS else "HOSPITAL"
-        yield m.start(), m.end(), category, _P_ORG
+        yield start, end, category, _P_ORG
 
 
 def _addresses(folded: str, text: str, street: list[tuple[int, int]],
@@ -656,7 +659,10 @@ def _split_commas(text: str, run: list[Token]) -> list[list[Token]]:
             parts.append([tok])
         else:
             parts[-1].append(tok)
-    if len(parts) == 2 and all(_lexicon_hits(p)[0] >= 1 for p in parts):
+    if len(parts) == 2 and _lexicon_hits(parts[0])[0] >= 1 and (
+        _lexicon_hits(parts[1])[0] >= 1
+        or (len(parts[0]) == 2 and len(parts[1]) <= 3 and text[run[0][0]:run[-1][1]].isupper())
+    ):
         return [run]  # "PÉREZ LÓPEZ, MARÍA": one name written surname first
     return parts
 
