@@ -6,10 +6,12 @@ Usage::
 
 For each concurrency level N, N submitters (threads for Python, goroutines for Go) submit the
 trivial ``Heartbeat`` transaction (one unique request id; one key written, one event) in a
-closed loop through the first peer of ``--org`` as its ``--user``, for ``--warmup`` +
-``--duration`` seconds or ``--max-tx`` transactions, whichever comes first. Each transaction's
-end-to-end latency (endorse -> commit status) and outcome is recorded; committed tx/s and
-p50/p99 come from :mod:`bench.ledger.stats` for both clients. The network must be up
+closed loop through the first peer of ``--org`` as its ``--user``. ``--duration`` measured
+seconds per level and client are split into ``--rounds`` rounds that alternate which client
+goes first; each round runs ``--warmup`` seconds (not counted) plus its share of the duration,
+or stops at ``--max-tx`` transactions. Each transaction's end-to-end latency (endorse -> commit
+status), step times and outcome are recorded; committed tx/s and p50/p99 come from
+:mod:`bench.ledger.stats` for both clients. The network must be up
 (``traza network up``); the benchmark never starts, stops or resets it.
 
 Writes ``bench/out/ledger/results.json`` (figures) and ``records.json`` (every transaction).
@@ -23,7 +25,7 @@ import platform
 import subprocess
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from client.gateway import GatewayError
@@ -31,7 +33,7 @@ from client.profile import Profile
 
 from . import cpu, go_load, python_load
 from .report import REFERENCE, REFERENCE_SETUP, LevelResult, format_table
-from .stats import summarize
+from .stats import Record, summarize_rounds
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT_DIR = ROOT / "bench" / "out"
@@ -83,7 +85,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--duration",
         type=_seconds,
         default=20.0,
-        help="measured seconds per level and client (default 20)",
+        help="measured seconds per level and client, split over the rounds (default 20)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="rounds per level, alternating which client goes first (default 2)",
     )
     parser.add_argument(
         "--warmup",
@@ -129,6 +137,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--warmup must be 0..60 seconds")
     if not 1 <= args.max_tx <= 1_000_000:
         parser.error("--max-tx must be 1..1000000")
+    if not 1 <= args.rounds <= 20:
+        parser.error("--rounds must be 1..20")
     if not 0 <= args.pause <= 60:
         parser.error("--pause must be 0..60 seconds")
     return args
@@ -157,6 +167,7 @@ def setup_of(args: argparse.Namespace, profile: Profile) -> dict[str, object]:
         "chaincode_package": deployment.get("package_id"),
         "function": args.function,
         "duration": args.duration,
+        "rounds": args.rounds,
         "warmup": args.warmup,
         "max_tx": args.max_tx,
         "connections": args.connections,
@@ -174,19 +185,42 @@ def _cpu_count() -> int | None:
     return os.cpu_count()
 
 
-def run_level(
+def _per_round(args: argparse.Namespace) -> float:
+    """Measured seconds of one round."""
+    return args.duration / args.rounds
+
+
+@dataclass
+class _Tally:
+    """What one client gathered at one level over its rounds."""
+
+    rounds: list[list[Record]] = field(default_factory=list)
+    node_busy: dict[str, float] = field(default_factory=dict)
+    node_wall: float = 0.0
+    client_cpu: float = 0.0
+    client_wall: float = 0.0
+
+    def result(self, client: str, concurrency: int, args: argparse.Namespace) -> LevelResult:
+        stats = summarize_rounds(self.rounds, warmup=args.warmup, duration=_per_round(args))
+        cores = {g: busy / self.node_wall for g, busy in self.node_busy.items() if self.node_wall}
+        if self.client_wall > 0 and self.client_cpu >= 0:
+            cores["client"] = self.client_cpu / self.client_wall
+        return LevelResult(client, concurrency, stats, cores)
+
+
+def run_round(
     client: str,
     concurrency: int,
     args: argparse.Namespace,
     profile: Profile,
     binary: Path | None,
-) -> tuple[LevelResult, list[dict[str, object]]]:
-    """Run one client at one level; return its figures and raw records."""
+    tally: _Tally,
+) -> None:
+    """Run one client at one level for one round (warm-up + measured part); add to ``tally``."""
     pids = cpu.node_pids(NODES_DIR)
-    total = args.warmup + args.duration
     options = dict(
         concurrency=concurrency,
-        duration=total,
+        duration=args.warmup + _per_round(args),
         max_tx=args.max_tx,
         connections=args.connections,
         function=args.function,
@@ -198,18 +232,20 @@ def run_level(
         assert binary is not None
         run, capped = go_load.run_go(binary, profile, **options)
     wall = time.perf_counter() - t0
-    cores = cpu.sample(pids).cores_since(before, wall)
-    if run.cpu >= 0 and run.wall > 0:
-        cores["client"] = run.cpu / run.wall
+    # Only groups read at both ends count; a group lost mid-run drops out of the average.
+    for group, cores in cpu.sample(pids).cores_since(before, wall).items():
+        tally.node_busy[group] = tally.node_busy.get(group, 0.0) + cores * wall
+    tally.node_wall += wall
+    if run.cpu >= 0:
+        tally.client_cpu += run.cpu
+        tally.client_wall += run.wall
+    tally.rounds.append(run.records)
     if capped:
         print(
             f"warning: {client} at {concurrency} hit --max-tx {args.max_tx} before the "
             "duration: its tx/s is underestimated",
             file=sys.stderr,
         )
-    stats = summarize(run.records, warmup=args.warmup, duration=args.duration)
-    records = [{"client": client, "concurrency": concurrency, **asdict(r)} for r in run.records]
-    return LevelResult(client, concurrency, stats, cores), records
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -237,30 +273,41 @@ def main(argv: list[str] | None = None) -> int:
     results: list[LevelResult] = []
     all_records: list[dict[str, object]] = []
     for index, concurrency in enumerate(args.concurrency):
-        # Alternate which client goes first, so a drift in the machine's load (other work,
-        # the ledger growing) does not always favour the same one.
-        order = args.clients if index % 2 == 0 else list(reversed(args.clients))
-        for client in order:
-            print(
-                f"{client}: {concurrency} submitters, {args.warmup:g} s warm-up + "
-                f"{args.duration:g} s ...",
-                file=sys.stderr,
-                flush=True,
-            )
-            result, records = run_level(client, concurrency, args, profile, binary)
+        tallies = {client: _Tally() for client in args.clients}
+        for round_ in range(args.rounds):
+            # Alternate which client goes first, so a drift in the machine's load (other
+            # work, the ledger growing) does not always favour the same one.
+            flip = (index + round_) % 2 == 1
+            order = list(reversed(args.clients)) if flip else args.clients
+            for client in order:
+                print(
+                    f"{client}: {concurrency} submitters, round {round_ + 1}/{args.rounds}: "
+                    f"{args.warmup:g} s warm-up + {_per_round(args):g} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                run_round(client, concurrency, args, profile, binary, tallies[client])
+                all_records.extend(
+                    {"client": client, "concurrency": concurrency, "round": round_, **asdict(r)}
+                    for r in tallies[client].rounds[-1]
+                )
+                time.sleep(args.pause)
+        for client in args.clients:
+            result = tallies[client].result(client, concurrency, args)
             s = result.stats
             p50 = f"{s.p50 * 1000:.0f}" if s.p50 is not None else "-"
             print(
-                f"  {s.tps:.1f} tx/s, p50 {p50} ms, {s.failed} failed", file=sys.stderr, flush=True
+                f"  {client} at {concurrency}: {s.tps:.1f} tx/s, p50 {p50} ms, {s.failed} failed",
+                file=sys.stderr,
+                flush=True,
             )
             results.append(result)
-            all_records.extend(records)
-            time.sleep(args.pause)
 
     title = (
         f"Ledger benchmark: {args.function} through {profile.server_name} "
-        f"({profile.peer}) as {args.user}@{profile.msp_id}; {args.duration:g} s window "
-        f"after {args.warmup:g} s warm-up, {args.connections} connection(s)"
+        f"({profile.peer}) as {args.user}@{profile.msp_id}; per client and level "
+        f"{args.rounds} round(s) of {args.warmup:g} s warm-up + {_per_round(args):g} s "
+        f"measured; {args.connections} connection(s)"
     )
     print(format_table(results, title=title))
 

@@ -11,7 +11,16 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["OK", "STEPS", "LevelStats", "Record", "percentile", "step_times", "summarize"]
+__all__ = [
+    "OK",
+    "STEPS",
+    "LevelStats",
+    "Record",
+    "percentile",
+    "step_times",
+    "summarize",
+    "summarize_rounds",
+]
 
 OK = "ok"
 
@@ -112,7 +121,7 @@ def step_times(values: Sequence[float]) -> tuple[float, ...]:
 
 
 def summarize(records: Iterable[Record], *, warmup: float, duration: float) -> LevelStats:
-    """Return the figures of the records inside the window ``[warmup, warmup + duration]``.
+    """Return the figures of the records inside the window ``[warmup, warmup + duration)``.
 
     Transactions that start during the warm-up (connections opening, caches filling) are left
     out; throughput counts the valid commits that arrive inside the window, so in-flight
@@ -124,6 +133,24 @@ def summarize(records: Iterable[Record], *, warmup: float, duration: float) -> L
     ValueError
         If ``duration`` is not positive or ``warmup`` is negative.
     """
+    return summarize_rounds([records], warmup=warmup, duration=duration)
+
+
+def summarize_rounds(
+    rounds: Sequence[Iterable[Record]], *, warmup: float, duration: float
+) -> LevelStats:
+    """Return the figures of several rounds, each with its own clock and the same window.
+
+    Each round's records count as in :func:`summarize`; commits and failures add up,
+    latencies are pooled and the window is ``duration`` times the number of rounds.
+
+    Raises
+    ------
+    ValueError
+        If there is no round, ``duration`` is not positive or ``warmup`` is negative.
+    """
+    if not rounds:
+        raise ValueError("no rounds to summarize")
     if duration <= 0:
         raise ValueError(f"duration must be positive, got {duration}")
     if warmup < 0:
@@ -133,23 +160,25 @@ def summarize(records: Iterable[Record], *, warmup: float, duration: float) -> L
     latencies: list[float] = []
     steps: list[tuple[float, ...]] = []
     failures: Counter[str] = Counter()
-    for record in records:
-        if record.kind == OK and warmup <= record.end < end:
-            committed += 1
-        if not warmup <= record.start < end:
-            continue
-        if record.kind == OK:
-            latencies.append(record.latency)
-            steps.append(record.steps)
-        else:
-            failures[record.kind] += 1
+    for records in rounds:
+        for record in records:
+            if record.kind == OK and warmup <= record.end < end:
+                committed += 1
+            if not warmup <= record.start < end:
+                continue
+            if record.kind == OK:
+                latencies.append(record.latency)
+                steps.append(record.steps)
+            else:
+                failures[record.kind] += 1
+    window = duration * len(rounds)
     return LevelStats(
         committed=committed,
-        tps=committed / duration,
+        tps=committed / window,
         p50=percentile(latencies, 50) if latencies else None,
         p99=percentile(latencies, 99) if latencies else None,
         failures=dict(sorted(failures.items())),
-        window=duration,
+        window=window,
         step_p50={name: percentile([s[i] for s in steps], 50) for i, name in enumerate(STEPS)}
         if steps
         else {},

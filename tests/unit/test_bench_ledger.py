@@ -8,7 +8,14 @@ import pytest
 from bench.ledger.cpu import CpuSample, group_of
 from bench.ledger.kinds import failure_kind
 from bench.ledger.report import REFERENCE, LevelResult, format_table, ratio
-from bench.ledger.stats import LevelStats, Record, percentile, step_times, summarize
+from bench.ledger.stats import (
+    LevelStats,
+    Record,
+    percentile,
+    step_times,
+    summarize,
+    summarize_rounds,
+)
 from client.gateway import CommitError, CommitStatusError, EndorseError, SubmitError
 
 
@@ -133,6 +140,28 @@ def test_summarize_closed_loop_throughput():
 def test_summarize_refuses_bad_window(warmup, duration, message):
     with pytest.raises(ValueError, match=message):
         summarize([], warmup=warmup, duration=duration)
+    with pytest.raises(ValueError, match=message):
+        summarize_rounds([[]], warmup=warmup, duration=duration)
+
+
+def test_summarize_rounds_pools_rounds_on_their_own_clocks():
+    first = [Record(1.0 + k, 0.5) for k in range(4)]  # commits at 1.5, 2.5, 3.5, 4.5
+    second = [Record(1.0, 0.9), Record(1.0, 2.0, "submit:UNAVAILABLE"), Record(0.2, 0.2)]
+    stats = summarize_rounds([first, second], warmup=1.0, duration=4.0)
+    assert stats.window == 8.0
+    assert stats.committed == 5
+    assert stats.tps == pytest.approx(5 / 8)
+    assert stats.p50 == 0.5 and stats.p99 == 0.9
+    assert stats.failures == {"submit:UNAVAILABLE": 1}
+    # one round gives what summarize gives
+    assert summarize_rounds([first], warmup=1.0, duration=4.0) == summarize(
+        first, warmup=1.0, duration=4.0
+    )
+
+
+def test_summarize_rounds_needs_a_round():
+    with pytest.raises(ValueError, match="no rounds"):
+        summarize_rounds([], warmup=0, duration=1)
 
 
 @pytest.mark.parametrize(
