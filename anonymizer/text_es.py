@@ -88,6 +88,24 @@ def _key(word: str) -> str:
     return word.translate(_KEY)
 
 
+def _byte_table(table: dict[int, int]) -> bytes:
+    return bytes(table.get(i, i) for i in range(256))
+
+
+_FOLD_BYTES = _byte_table(_FOLD)
+_KEY_BYTES = _byte_table(_KEY)
+
+
+def _view(text: str, table: bytes) -> str:
+    """Return ``text`` mapped through a one-byte ``table``, same length.
+
+    Through Latin-1 bytes because ``bytes.translate`` runs in C at memory speed where
+    ``str.translate`` looks each character up in a dict; characters outside Latin-1
+    become ``?``, which no rule looks for.
+    """
+    return text.encode("latin-1", "replace").translate(table).decode("latin-1")
+
+
 # --- rule tables ----------------------------------------------------------------------
 
 # Priorities: higher wins an overlap; equal priority, the longer span wins.
@@ -184,6 +202,7 @@ _ELECTOR = re.compile(r"[A-Z]{6}\d{8}[HM]\d{3}")
 _NSS = re.compile(r"\d{2}[ -]?\d{2}[ -]?\d{2}[ -]?\d{4}[ -]?\d(?![\d]|[ -]\d)")
 _UID = re.compile(r"\d+(?:\.\d+){4,}(?![\d])")
 _LONG_NUMBER = re.compile(r"\d{7,}(?![\w,/]|[.-]\d)")
+_NUMERIC_RUN = re.compile(r"\d[\d ()./:-]{4,}")
 _CODE_PREFIX = re.compile(r"[A-Za-z]{1,4}-?$")
 
 _SEX = re.compile(
@@ -296,6 +315,7 @@ _WINDOW_BEFORE, _WINDOW_AFTER = 30, 100
 
 # Words just before a run of capitalised words that make it a name with no list hit
 # (folded; the last one, two or three words before the run, trailing ":" dropped).
+_NAME_CUES = frozenset(c.lower() for c in lex.NAME_CUES)  # folded, like the text
 _CUE_WINDOW = 40
 _STAFF_TRAILER = re.compile(r"\s*,?\s*\(?(?:ced|cedula|mat\.|matricula|r[1-4]\b|mpss)")
 _FAMILY_TRAILER = re.compile(r"\s*[,(]\s*(?:su\s+)?([a-z]+)")
@@ -393,20 +413,44 @@ def _codes(text: str) -> Iterator[Candidate]:
             yield m.start(), end, "URL_WEB", _P_CHECKED
 
 
+def _numeric_windows(text: str) -> list[tuple[int, int]]:
+    """Return merged windows around runs of at least five digits and separators."""
+    windows: list[tuple[int, int]] = []
+    size = len(text)
+    for m in _NUMERIC_RUN.finditer(text):
+        lo, hi = max(0, m.start() - 5), min(size, m.end() + 3)
+        if windows and lo <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], hi)
+        else:
+            windows.append((lo, hi))
+    return windows
+
+
 def _numbers(text: str, folded: str) -> Iterator[Candidate]:
-    """Identifiers, phones, dates and ages written in digits, found without key words."""
-    for m in _NSS.finditer(text):
+    """Identifiers, phones, dates and ages written in digits, found without key words.
+
+    Every pattern here but the age needs five digits or separators in a row, so they
+    run only inside the windows where such runs are (most numbers in clinical text are
+    short: "15 mm", "120/80").
+    """
+    for m in _AGE.finditer(folded):
+        if _free_before(folded, m.start(), "0123456789.,"):
+            yield m.start(), m.end(), "EDAD_SUJETO_ASISTENCIA", _P_LABELLED
+    win = _numeric_windows(text)
+    if not win:
+        return
+    for m in _in(_NSS, text, win):
         if _free_before(text, m.start(), "0123456789-") and \
                 luhn.is_valid(m.group().replace(" ", "").replace("-", "")):
             yield m.start(), m.end(), "ID_ASEGURAMIENTO", _P_CHECKED - 5
-    for m in _IPV4.finditer(text):
+    for m in _in(_IPV4, text, win):
         if _free_before(text, m.start(), "0123456789.") and \
                 all(int(part) < 256 for part in m.group().split(".")):
             yield m.start(), m.end(), "DIREC_PROT_INTERNET", _P_CHECKED
-    for m in _UID.finditer(text):
+    for m in _in(_UID, text, win):
         if _free_before(text, m.start(), "0123456789."):
             yield m.start(), m.end(), "OTRO_NUMERO_IDENTIF", _P_GENERIC
-    for m in _LONG_NUMBER.finditer(text):
+    for m in _in(_LONG_NUMBER, text, win):
         start = m.start()
         if not _free_before(text, start, "0123456789"):
             continue
@@ -415,7 +459,7 @@ def _numbers(text: str, folded: str) -> Iterator[Candidate]:
             start = prefix.start()
         if _free_before(text, start, ".,/-") and (start == 0 or not text[start - 1].isalnum()):
             yield start, m.end(), "OTRO_NUMERO_IDENTIF", _P_GENERIC
-    for m in _PHONE.finditer(folded):
+    for m in _in(_PHONE, folded, win):
         if not _free_before(folded, m.start(), "0123456789+/.-abcdefghijklmnopqrstuvwxyz_"):
             continue
         if sum(c.isdigit() for c in m.group()) < 10:
@@ -423,15 +467,12 @@ def _numbers(text: str, folded: str) -> Iterator[Candidate]:
         before = folded[max(0, m.start() - 25):m.start()]
         category = "NUMERO_FAX" if "fax" in before else "NUMERO_TELEFONO"
         yield m.start(), m.end(), category, _P_DATE
-    for m in _DATE_NUM.finditer(folded):
+    for m in _in(_DATE_NUM, folded, win):
         if not _free_before(folded, m.start(), "0123456789/.-"):
             continue
         if not _valid_numeric_date(m.group()):
             continue
         yield m.start(), m.end(), "FECHAS", _P_DATE
-    for m in _AGE.finditer(folded):
-        if _free_before(folded, m.start(), "0123456789.,"):
-            yield m.start(), m.end(), "EDAD_SUJETO_ASISTENCIA", _P_LABELLED
 
 
 def _valid_numeric_date(s: str) -> bool:
@@ -567,11 +608,16 @@ Token = tuple[int, int, str, str]  # start, end, word, key (upper case, no accen
 def _runs(text: str, keyed: str) -> Iterator[list[Token]]:
     """Yield runs of capitalised words as tokens."""
     for m in _CAP_RUN.finditer(text):
-        start = m.start()
+        start, end = m.span()
         if start and (text[start - 1].isalnum()):
             continue
+        run = m.group()
+        if " " not in run and "^" not in run:  # one word, the commonest run
+            if keyed[start:end] not in lex.CLINICAL_WORDS:
+                yield [(start, end, run, keyed[start:end])]
+            continue
         yield [(start + t.start(), start + t.end(), t.group(),
-                keyed[start + t.start():start + t.end()]) for t in _WORD.finditer(m.group())]
+                keyed[start + t.start():start + t.end()]) for t in _WORD.finditer(run)]
 
 
 def _gazetteer(folded: str, tokens: list[Token]) -> Iterator[Candidate]:
@@ -712,10 +758,9 @@ def _score_run(text: str, folded: str, run: list[Token]) -> Iterator[Candidate]:
 
 def _cued(folded: str, start: int) -> bool:
     words = folded[max(0, start - _CUE_WINDOW):start].rstrip(" :\t\n").split()[-3:]
-    cues = lex.NAME_CUES
     return bool(words) and (
-        _key(words[-1]) in cues or _key(" ".join(words[-2:])) in cues
-        or _key(" ".join(words)) in cues
+        words[-1] in _NAME_CUES or " ".join(words[-2:]) in _NAME_CUES
+        or " ".join(words) in _NAME_CUES
     )
 
 
@@ -749,7 +794,7 @@ def find_phi(text: str) -> list[Span]:
         raise TypeError(f"find_phi expects str, got {type(text).__name__}")
     if not text:
         return []
-    folded = text.translate(_FOLD)
+    folded = _view(text, _FOLD_BYTES)
     win = _windows(folded)
     none: list[tuple[int, int]] = []
     candidates: list[Candidate] = []
@@ -765,9 +810,7 @@ def find_phi(text: str) -> list[Span]:
         candidates.extend((m.start("v"), m.end("v"), "TERRITORIO", _P_PLACE)
                           for m in _STATE_ABBREVIATION.finditer(folded)
                           if text[m.start("v")].isupper())
-    for tokens in _runs(text, text.translate(_KEY)):
-        if len(tokens) == 1 and tokens[0][3] in lex.CLINICAL_WORDS:
-            continue  # "El", "Se", "Hallazgos": the commonest runs, never an entity
+    for tokens in _runs(text, _view(text, _KEY_BYTES)):
         candidates.extend(_gazetteer(folded, tokens))
         candidates.extend(_names(text, folded, tokens))
     return _resolve(candidates, len(text))
