@@ -282,7 +282,8 @@ def _safe_member(name: str) -> PurePosixPath | None:
     return p
 
 
-def _collect(src: Path, tmp: Path) -> tuple[list[tuple[Path, str]], list[FileResult]]:
+def _collect(src: Path, tmp: Path, max_bytes: int = DEFAULT_MAX_BYTES,
+             ) -> tuple[list[tuple[Path, str]], list[FileResult]]:
     """Return (path, relative name) pairs to process, and errors for refused zip members."""
     if src.is_dir():
         files = sorted(p for p in src.rglob("*") if p.is_file())
@@ -297,11 +298,24 @@ def _collect(src: Path, tmp: Path) -> tuple[list[tuple[Path, str]], list[FileRes
                 if rel is None:
                     errors.append(FileResult(info.filename, error="unsafe path in zip, skipped"))
                     continue
+                if info.file_size > max_bytes:
+                    # Checked before extracting, so a zip bomb never reaches the disk.
+                    errors.append(FileResult(rel.as_posix(), error=(
+                        f"{rel.as_posix()}: {info.file_size} bytes is over the limit of "
+                        f"{max_bytes}")))
+                    continue
                 target = tmp / rel
                 target.parent.mkdir(parents=True, exist_ok=True)
+                written = 0
                 with zf.open(info) as f, target.open("wb") as out:
-                    while chunk := f.read(1 << 20):
+                    while written <= max_bytes and (chunk := f.read(1 << 20)):
+                        written += len(chunk)
                         out.write(chunk)
+                if written > max_bytes:  # the header's size was a lie
+                    target.unlink()
+                    errors.append(FileResult(rel.as_posix(), error=(
+                        f"{rel.as_posix()}: over the limit of {max_bytes} bytes")))
+                    continue
                 items.append((target, rel.as_posix()))
         return items, errors
     if src.is_file():
@@ -336,7 +350,7 @@ def run(
     reports = Path(report_dir) if report_dir else None
     jobs = max(1, jobs or os.cpu_count() or 1)
     with tempfile.TemporaryDirectory(prefix="traza-deid-") as tmp:
-        items, refused = _collect(src, Path(tmp))
+        items, refused = _collect(src, Path(tmp), max_bytes)
         single = src.is_file() and not zipfile.is_zipfile(src)
         work = []
         for path, rel in items:

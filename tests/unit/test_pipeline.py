@@ -134,6 +134,18 @@ def test_run_over_a_zip(tmp_path):
     assert not (tmp_path / "fuera.dcm").exists()
 
 
+def test_zip_member_over_the_limit_is_not_extracted(tmp_path):
+    archive = tmp_path / "bomba.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("ceros.dcm", b"\0" * 200_000)
+        zf.writestr("ok.dcm", GOOD)
+    result = run(archive, tmp_path / "out", jobs=1, secret=SECRET, donor="d",
+                 engines=fakes.ENGINES, max_bytes=100_000)
+    assert [r.error for r in result.failed] == [
+        "ceros.dcm: 200000 bytes is over the limit of 100000"]
+    assert [r.name for r in result.results if r.ok] == ["ok.dcm"]
+
+
 def test_run_on_a_single_file(tmp_path):
     src = tmp_path / "a.dcm"
     src.write_bytes(GOOD)
