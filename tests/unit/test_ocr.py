@@ -149,9 +149,9 @@ def test_box_pad_clips_to_frame() -> None:
 
 
 @needs_tesseract
-@pytest.mark.parametrize("colour", [False, True])
-def test_boxes_cover_burned_in_text_and_mask_removes_it(colour: bool) -> None:
-    frame, truth = _with_text(_ultrasound())
+@pytest.mark.parametrize(("colour", "size"), [(False, 10), (False, 14), (False, 28), (True, 14)])
+def test_boxes_cover_burned_in_text_and_mask_removes_it(colour: bool, size: int) -> None:
+    frame, truth = _with_text(_ultrasound(), size=size)
     if colour:
         frame = np.stack([frame, frame, np.zeros_like(frame)], axis=2)  # yellow text
     boxes = ocr.find_text_boxes(frame)
