@@ -71,6 +71,8 @@ DUMMY: dict[str, Any] = {
     "UV": 0,
 }
 BINARY_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
+STRING_VRS = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST",
+                        "TM", "UC", "UI", "UR", "UT"})
 TEXT_VRS = frozenset({"LO", "LT", "SH", "ST", "UT", "UC", "PN"})
 FREE_TEXT_VRS = frozenset({"LT", "ST", "UT", "UC"})
 # UIDs that name classes or encodings, not instances: kept wherever they appear.
@@ -279,7 +281,7 @@ class Walker:
         elif action == "Z":
             if not _is_empty(elem.value):
                 old = elem.value
-                elem.value = None if vr in BINARY_VRS else ""
+                elem.value = "" if vr in STRING_VRS else None
                 self._record(path, elem, "Z", "emptied", old)
         elif action == "D":
             self._dummy(elem, path)

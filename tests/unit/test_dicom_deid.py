@@ -465,3 +465,15 @@ def test_names_in_every_character_set_are_removed(charset, name, codec):
     out, _, result = deid(data)
     assert encoded not in out
     assert result.SpecificCharacterSet == charset
+
+
+
+def test_zero_length_on_a_numeric_vr_is_written_empty():
+    from anonymizer.dicom import Context, Walker
+    from anonymizer.report import Report
+
+    ds = synth.make_dataset()
+    walker = Walker(Context(get_profile("basic"), SECRET, "d", Report("basic", "1", "2024b")))
+    walker.apply(ds, ds["Rows"], "Rows", "Z")
+    assert ds.Rows is None
+    assert synth.read(synth.to_bytes(ds))["Rows"].is_empty
