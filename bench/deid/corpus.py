@@ -57,7 +57,8 @@ from stdnum.mx import rfc as stdnum_rfc
 
 MANIFEST_NAME = "manifest.json"
 DEFAULT_FILES = 80
-MIN_FILES = 23
+FIXED_FILES = 14  # RT, 3 SR, 3 US, 2 OT, 2 XA, CR, DX, ES
+MIN_FILES = FIXED_FILES + 8
 
 # --------------------------------------------------------------------------- donors
 
@@ -324,11 +325,10 @@ class Manifest:
 
 def _split_counts(n_files: int) -> tuple[int, int, int, int]:
     """Slices of the four scalable series (CT A, MR T1, MR T2, CT B) for ``n_files``."""
-    fixed = 15
-    rest = max(n_files, MIN_FILES) - fixed
-    ct_a = max(2, rest * 4 // 10)
-    mr = max(2, rest * 2 // 10)
+    rest = max(n_files, MIN_FILES) - FIXED_FILES
+    ct_a, mr = max(2, rest * 4 // 10), max(2, rest * 2 // 10)
     ct_b = max(2, rest - ct_a - 2 * mr)
+    ct_a -= ct_a + 2 * mr + ct_b - rest  # give back what the floors of 2 took
     return ct_a, mr, mr, ct_b
 
 
@@ -1027,7 +1027,7 @@ def generate_corpus(out_dir: Path | str, *, n_files: int = DEFAULT_FILES, seed: 
         Folder to write into (created); files go to ``<donor>/<study>/<kind>_<n>.dcm`` and the
         manifest to ``manifest.json``.
     n_files : int
-        Target size; at least 23 (one of each kind). The CT and MR series absorb the rest.
+        Target size; at least 22 (one of each kind). The CT and MR series absorb the rest.
     seed : int
         Seed of UIDs, pixel noise and accession numbers; the same seed writes the same bytes.
     quiet : bool

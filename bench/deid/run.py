@@ -234,6 +234,14 @@ def _table(rows: list[dict[str, Any]], jobs: int) -> str:
             by = r["score"]["leaks_by_kind"]
             out.append(f"  {r['tool']:<17}" + "  ".join(f"{KIND_SHORT[k]}={by.get(k, 0)}"
                                                        for k in kinds))
+    peers = [r for r in rows if r.get("score") and r["tool"] != "traza"]
+    if base and peers:
+        fewest = min(peers, key=lambda r: r["score"]["leaks"])
+        fastest = max(peers, key=lambda r: r["files_per_s"])
+        out.append(f"traza: {base['score']['leaks']} leaks vs {fewest['score']['leaks']} for "
+                   f"the best peer ({fewest['tool']}); {base['files_per_s']:.1f} files/s = "
+                   f"{base['files_per_s'] / fastest['files_per_s']:.2f}x the fastest peer "
+                   f"({fastest['tool']}, {fastest['files_per_s']:.1f} files/s)")
     ocr = next((r["score"]["ocr"] for r in rows if r.get("score")), None)
     out.append(f"(all tools: {jobs} worker process(es) on {os.cpu_count()} cores; files/s: "
                "wall clock, best of the repeats, process start-up included; masked boxes "
