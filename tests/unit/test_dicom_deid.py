@@ -477,3 +477,57 @@ def test_zero_length_on_a_numeric_vr_is_written_empty():
     walker.apply(ds, ds["Rows"], "Rows", "Z")
     assert ds.Rows is None
     assert synth.read(synth.to_bytes(ds))["Rows"].is_empty
+
+
+# Public text attributes of several kinds (listed X/Z/D/C and unlisted) that can carry PHI.
+_CARRIERS = [("PatientName", "PN"), ("OperatorsName", "PN"), ("PersonName", "PN"),
+             ("InstitutionName", "LO"), ("StudyDescription", "LO"), ("TextValue", "UT"),
+             ("ImageComments", "LT"), ("DerivationDescription", "ST"), ("StationName", "SH"),
+             ("AccessionNumber", "SH"), ("PatientComments", "LT"), ("ContentLabel", "CS"),
+             ("ReasonForTheRequestedProcedure", "LO")]
+_CONTAINERS = ["ContentSequence", "ReferencedImageSequence", "RequestAttributesSequence",
+               "AcquisitionContextSequence", "ConceptNameCodeSequence", "SourceImageSequence",
+               "PurposeOfReferenceCodeSequence", "ReferencedSeriesSequence"]
+
+
+def _random_tree(rng, depth: int, marks: list[str]) -> Dataset:
+    item = Dataset()
+    for _ in range(int(rng.integers(1, 4))):
+        keyword, vr = _CARRIERS[int(rng.integers(len(_CARRIERS)))]
+        mark = f"PHI{len(marks):03d}GARCIA"
+        marks.append(mark)
+        if vr != "CS":
+            setattr(item, keyword, mark)
+    if rng.random() < 0.5:
+        mark = f"PRV{len(marks):03d}LOPEZ"
+        marks.append(mark)
+        item.add_new(0x00330010 if rng.random() < 0.5 else 0x00331001, "LO", mark)
+    if depth:
+        for _ in range(int(rng.integers(1, 3))):
+            name = _CONTAINERS[int(rng.integers(len(_CONTAINERS)))]
+            setattr(item, name, [_random_tree(rng, depth - 1, marks)])
+    return item
+
+
+def _marking_redact(text: str):
+    import re
+
+    spans = [fakes.Span(m.start(), m.end(), "OTROS") for m in
+             re.finditer(r"(PHI|PRV)\d{3}\w+", text)]
+    return re.sub(r"(PHI|PRV)\d{3}\w+", "[DATO]", text), spans
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("profile", ["library", "basic"])
+def test_random_nested_trees_leak_nothing(seed, profile):
+    rng = np.random.default_rng(seed)
+    ds = synth.make_dataset()
+    marks: list[str] = []
+    for element in _random_tree(rng, depth=int(rng.integers(1, 6)), marks=marks):
+        ds.add(element)
+    data = synth.to_bytes(ds)
+    out, _, _ = deid(data, profile=profile,
+                     engines=Engines(_marking_redact, fakes.find_text_boxes, fakes.mask))
+    present = [m for m in marks if m.encode() in data]
+    assert present, "the tree must carry marks"
+    assert [m for m in present if m.encode() in out] == []
