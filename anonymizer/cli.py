@@ -9,7 +9,7 @@ import click
 from tqdm import tqdm
 
 from anonymizer.errors import DeidError
-from anonymizer.pipeline import FileResult, run
+from anonymizer.pipeline import DEFAULT_MAX_BYTES, FileResult, run
 from anonymizer.profile import PROFILES
 
 SECRET_ENV = "TRAZA_DEID_SECRET"
@@ -42,9 +42,12 @@ def _secret(secret_file: Path | None) -> bytes:
               help=f"Key for UIDs, pseudonyms and date offsets [or env {SECRET_ENV}].")
 @click.option("--donor", required=True, envvar="TRAZA_DEID_DONOR",
               help="Donor or donation id scoping UIDs, pseudonym and date offset (not PHI).")
+@click.option("--max-size", "max_mb", type=click.IntRange(min=1), default=DEFAULT_MAX_BYTES >> 20,
+              show_default=True, help="Refuse files (and zip members) bigger than this, in MiB.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def deid(input_path: Path, output: Path, profile: str, report_dir: Path | None,
-         jobs: int | None, secret_file: Path | None, donor: str, quiet: bool) -> None:
+         jobs: int | None, secret_file: Path | None, donor: str, max_mb: int,
+         quiet: bool) -> None:
     """De-identify DICOM INPUT (a file, folder or zip) into OUTPUT, keeping relative names.
 
     Exits 1 if any file failed; the others are still written.
@@ -65,7 +68,8 @@ def deid(input_path: Path, output: Path, profile: str, report_dir: Path | None,
 
     try:
         result = run(input_path, output, profile=profile, report_dir=report_dir, jobs=jobs,
-                     secret=secret, donor=donor, progress=done, on_start=start)
+                     secret=secret, donor=donor, max_bytes=max_mb << 20, progress=done,
+                     on_start=start)
     except DeidError as exc:
         raise click.ClickException(str(exc)) from None
     finally:

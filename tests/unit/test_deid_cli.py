@@ -66,6 +66,14 @@ def test_usage_errors(tmp_path, inputs, args, env, message):
     assert not (tmp_path / "out").exists()
 
 
+def test_max_size(tmp_path, inputs):
+    (inputs / "grande.dcm").write_bytes(b"\0" * (2 << 20))
+    res = invoke(inputs, tmp_path / "out", "--donor", "D-1", "--jobs", 1, "--max-size", 1,
+                 env={"TRAZA_DEID_SECRET": SECRET})
+    assert res.exit_code == 1
+    assert "error: grande.dcm: 2097152 bytes is over the limit of 1048576" in res.output
+
+
 def test_donor_is_required(tmp_path, inputs):
     res = invoke(inputs, tmp_path / "out", env={"TRAZA_DEID_SECRET": SECRET})
     assert res.exit_code == 2 and "--donor" in res.output
