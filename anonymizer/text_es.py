@@ -315,7 +315,7 @@ _WINDOW_BEFORE, _WINDOW_AFTER = 30, 100
 
 # Words just before a run of capitalised words that make it a name with no list hit
 # (folded; the last one, two or three words before the run, trailing ":" dropped).
-_NAME_CUES = frozenset(c.lower() for c in lex.NAME_CUES)  # folded, like the text
+_NAME_CUES = frozenset(c.lower() for c in lex.NAME_CUES | lex.FAMILY_CUES)  # folded
 _CUE_WINDOW = 40
 _STAFF_TRAILER = re.compile(r"\s*,?\s*\(?(?:ced|cedula|mat\.|matricula|r[1-4]\b|mpss)")
 _FAMILY_TRAILER = re.compile(r"\s*[,(]\s*(?:su\s+)?([a-z]+)")
@@ -330,7 +330,8 @@ _CAP_RUN = re.compile(
 )
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 
-_ORG_TOKEN = re.compile(r"[Ss]/[Nn]|[^\W\d_][\w'’-]*|\d+[A-Za-z]?(?:-[A-Za-z0-9]+)?|n[°º]|#")
+_ORG_TOKEN = re.compile(r"[Ss]/[Nn]|[^\W\d_][\w'’-]*|\d+[A-Za-z]?(?:-[A-Za-z]{1,2})?|n[°º]|#")
+_DATE_AHEAD = re.compile(r"[/.:-]\d")
 _ORG_GAP = re.compile(r"[ \t]{1,2}")
 #: Abbreviations whose dot does not end a hospital or street name.
 _ABBREVIATIONS = frozenset({"NO", "NUM", "DR", "DRA", "GRAL", "LIC", "STA", "STO", "AV", "PROF",
@@ -539,8 +540,9 @@ def _cap_words(text: str, pos: int, limit: int, stop: frozenset[str]) -> int:
             break
         if k in stop or k in lex.INSTITUTIONS:
             break
-        if word[0].isdigit() and len(word.split("-")[0]) > 3:
-            break  # unit numbers are short; a long number is a date or an identifier
+        if word[0].isdigit() and (len(word.split("-")[0]) > 3
+                                  or _DATE_AHEAD.match(text, m.end())):
+            break  # unit numbers are short; "2021" or "25/05" start a date or an identifier
         i = m.end()
         if k not in _ORG_PARTICLES:
             end = i
@@ -735,6 +737,11 @@ def _score_run(text: str, folded: str, run: list[Token]) -> Iterator[Candidate]:
     strong, weak, unknown = _lexicon_hits(run)
     cued = _cued(folded, start)
     dicom_pn = "^" in text[start:end]
+    if dicom_pn:  # FAMILY^GIVEN^MIDDLE: words after the last component are not the name
+        last = max(i for i, t in enumerate(run) if "^" in text[t[1]:t[1] + 1]
+                   or (i > 0 and "^" in text[run[i - 1][1]:t[0]]))
+        run = run[:last + 3]
+        end = run[-1][1]
     words = strong + weak + unknown
     if dicom_pn:
         accept, priority = True, _P_PN

@@ -351,6 +351,18 @@ DEV_TEMPLATES = [
      "DOMICILIO {STREET} COL {COL} CP {CP}\nTEL {TEL}"),
     ("sr", "Hallazgo: nódulo hepático de 12 mm en segmento VI. Comparado con estudio de {Dm} "
      "realizado en {HOSP}. Reportó {S}."),
+    # second batch: narrative, PHI-free clinical text, prescriptions
+    ("nota", "Paciente femenina de {AGE}, viuda, vive con su sobrina {F} en {CITY}. Se comenta "
+     "con el Dr. {Sshort} de Geriatría. Demencia tipo Alzheimer en tratamiento con Donepezilo."),
+    ("radiologia", "Ultrasonido renal: riñón derecho de 10.2 x 4.5 cm, izquierdo de 10.8 x 5.1 "
+     "cm, sin litiasis ni hidronefrosis. Vejiga con pared regular. Próstata de 25 cc."),
+    ("receta", "RECETA\n{HOSP}\nNombre: {P}  Edad: {AGE}\nParacetamol 500 mg cada 8 horas por "
+     "5 días. Ketorolaco 10 mg cada 12 horas.\n{S}\nCédula profesional {CED}"),
+    ("carta", "{CITY}, {STATE}, a {D}.\nA quien corresponda: se hace constar que {P} estuvo "
+     "hospitalizada en este {HOSP} del {Dn} al {Dn}."),
+    ("dicom", "STATION CT01 OPERATOR {Spn} PROTOCOL TORAX ALTA RESOLUCION"),
+    ("ficha", "Contacto de emergencia: {F} (hermana), celular {TEL}, correo {EMAIL}. Domicilio: "
+     "{STREET}, Col. {COL}, C.P. {CP}, {CITY}."),
 ]
 
 TEST_TEMPLATES = [
@@ -395,6 +407,20 @@ TEST_TEMPLATES = [
      "DOMICILIO {STREET}, {CITY}\nTEL {TEL}"),
     ("sr", "Comparación: estudio del {D} en {HOSP}. Lesión estable. Firma electrónica: {S}, "
      "{EMAIL}."),
+    # second batch, written before the detector was run on it
+    ("nota", "Masculino de {AGE} con EPOC e insuficiencia cardiaca. Lo acompaña su nieta "
+     "{F}. Se comenta el caso con la Dra. {Sshort} de Neumología."),
+    ("radiologia", "Tomografía de abdomen con contraste: hígado con lesión hipodensa en "
+     "segmento VII compatible con quiste simple, Bosniak I. Vía biliar sin dilatación. "
+     "Apéndice cecal sin alteraciones. Aorta de calibre normal."),
+    ("receta", "Tratamiento: Metformina 850 mg cada 12 horas, Losartán 50 mg cada 24 horas, "
+     "Omeprazol 20 mg en ayuno. Control en 3 meses con BH, QS y HbA1c. Médico: Dr. {S}."),
+    ("carta", "{CITY}, {STATE}, {D}. Se refiere a {P} al servicio de Ginecología del "
+     "{HOSP}. Atentamente, Dr. {Sshort}."),
+    ("ocr", "RECETA MEDICA\n{HOSP}\nPACIENTE: {Psf}   EDAD: {AGE}\nFECHA: {Dn}\nDR. {S}\n"
+     "CED. PROF. {CED}"),
+    ("nota", "El {D} acude {Pshort} a urgencias tras caída de su propia altura en su domicilio "
+     "de {CITY}. Refiere dolor en cadera derecha. Radiografía con fractura transtrocantérica."),
 ]
 
 
