@@ -67,3 +67,18 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "tests/integration" in str(item.fspath):
             item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def as_(fabric: topology.Topology):
+    """``as_(org, user)`` -> context manager yielding a :class:`client.donations.Donations`."""
+    from contextlib import contextmanager
+
+    from client.donations import Donations
+
+    @contextmanager
+    def open_as(org: str, user: str = "service1", **options):
+        with Profile.local(org, user).contract() as contract:
+            yield Donations(contract, **options)
+
+    return open_as
