@@ -96,6 +96,11 @@ _FOLD_BYTES = _byte_table(_FOLD)
 _KEY_BYTES = _byte_table(_KEY)
 
 
+#: 0 or 1 between letters, or ending a word of letters: an OCR misreading of O or l.
+#: Codes keep their digits: in a CURP or RFC a 0/1 always has a digit beside it.
+_OCR_DIGIT = re.compile(r"(?<=[^\W\d_])[01](?=[^\W\d_])|(?<=[^\W\d_]{2})[01](?![\w])")
+
+
 def _view(text: str, table: bytes) -> str:
     """Return ``text`` mapped through a one-byte ``table``, same length.
 
@@ -801,6 +806,9 @@ def find_phi(text: str) -> list[Span]:
         raise TypeError(f"find_phi expects str, got {type(text).__name__}")
     if not text:
         return []
+    original = text
+    if _OCR_DIGIT.search(text):  # "L0PEZ", "Xa1apa": read OCR digits in words as letters
+        text = _OCR_DIGIT.sub(lambda m: "O" if m.group() == "0" else "l", text)
     folded = _view(text, _FOLD_BYTES)
     win = _windows(folded)
     none: list[tuple[int, int]] = []
@@ -820,7 +828,7 @@ def find_phi(text: str) -> list[Span]:
     for tokens in _runs(text, _view(text, _KEY_BYTES)):
         candidates.extend(_gazetteer(folded, tokens))
         candidates.extend(_names(text, folded, tokens))
-    return _resolve(candidates, len(text))
+    return _resolve(candidates, len(original))
 
 
 def _resolve(candidates: list[Candidate], size: int) -> list[Span]:

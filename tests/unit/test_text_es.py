@@ -77,6 +77,16 @@ CASES = [
     ("Sexo: Femenino", "Femenino", "SEXO_SUJETO_ASISTENCIA"),
     ("Ocupación: ama de casa", "ama de casa", "PROFESION"),
     ("Religión: Testigo de Jehová", "Testigo de Jehová", "OTROS_SUJETO_ASISTENCIA"),
+    # OCR text: digits read for letters, capitals without accents
+    ("NOMBRE: HERNANDEZ L0PEZ, MARIA", "HERNANDEZ L0PEZ, MARIA", "NOMBRE_SUJETO_ASISTENCIA"),
+    ("originaria de Xa1apa", "Xa1apa", "TERRITORIO"),
+    ("DR. JUAN RAMOS CED PR0F 7654321", "7654321", "ID_TITULACION_PERSONAL_SANITARIO"),
+    # a DICOM PN inside a descriptor ends with its components
+    ("OPERATOR RAMOS CHAVEZ^ALEJANDRO PROTOCOL TORAX", "RAMOS CHAVEZ^ALEJANDRO",
+     "NOMBRE_PERSONAL_SANITARIO"),
+    ("Lo acompaña su nieta Itzel Tzompantzi.", "Itzel Tzompantzi",
+     "FAMILIARES_SUJETO_ASISTENCIA"),
+    ("Sanatorio Durango del 25/05/2005 al 12-06-2005", "Sanatorio Durango", "HOSPITAL"),
 ]
 
 
