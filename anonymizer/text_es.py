@@ -616,9 +616,15 @@ def _runs(text: str, keyed: str) -> Iterator[list[Token]]:
     """Yield runs of capitalised words as tokens."""
     for m in _CAP_RUN.finditer(text):
         start, end = m.span()
-        if start and (text[start - 1].isalnum()):
+        if start and text[start - 1].isalnum():
             continue
         run = m.group()
+        if end < len(text) and text[end].isalnum():  # the last word is part of a code: "SSA3"
+            cut = max(run.rfind(" "), run.rfind("^"))
+            if cut <= 0:
+                continue
+            run = run[:cut].rstrip(" ,^")
+            end = start + len(run)
         if " " not in run and "^" not in run:  # one word, the commonest run
             if keyed[start:end] not in lex.CLINICAL_WORDS:
                 yield [(start, end, run, keyed[start:end])]

@@ -87,6 +87,7 @@ CASES = [
     ("Lo acompaña su nieta Itzel Tzompantzi.", "Itzel Tzompantzi",
      "FAMILIARES_SUJETO_ASISTENCIA"),
     ("Sanatorio Durango del 25/05/2005 al 12-06-2005", "Sanatorio Durango", "HOSPITAL"),
+    ("Abril Pérez López acude en abril 2021.", "Abril Pérez López", "NOMBRE_SUJETO_ASISTENCIA"),
 ]
 
 
@@ -110,6 +111,8 @@ CLEAN = [
     "TAC CRANEO SIMPLE. RM COLUMNA LUMBAR T1 T2 STIR SAGITAL AXIAL.",
     "Paciente de 45 años con hipertensión arterial de 10 años de evolución.",
     "Se realiza USG de hígado y vías biliares en fase arterial.",
+    "Conforme a la NOM-004-SSA3-2012 del expediente clínico. Secuencia T2W1 y HbA1c 7.1.",
+    "Valoración por Cardiología y Medicina Interna. Escala de Braden 14, Norton 12.",
 ]
 
 
