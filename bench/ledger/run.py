@@ -152,6 +152,26 @@ def _version(command: list[str]) -> str:
     return done.stdout.strip() or "unknown"
 
 
+def fabric_setup() -> dict[str, str]:
+    """Return the peer's Fabric version and the channel's BatchTimeout ("unknown" if unread)."""
+    from network import binaries, topology
+
+    version = "unknown"
+    try:
+        peer = binaries.path("peer")
+    except Exception:  # a missing binary only costs the label
+        peer = None
+    if peer:
+        for line in _version([peer, "version"]).splitlines():
+            if line.strip().startswith("Version:"):
+                version = line.split(":", 1)[1].strip()
+    try:
+        batch_timeout = str(topology.load().batch_timeout)
+    except Exception:
+        batch_timeout = "unknown"
+    return {"fabric": version, "batch_timeout": batch_timeout}
+
+
 def setup_of(args: argparse.Namespace, profile: Profile) -> dict[str, object]:
     """Return what the figures depend on, for results.json."""
     import grpc
@@ -176,6 +196,7 @@ def setup_of(args: argparse.Namespace, profile: Profile) -> dict[str, object]:
         "grpcio": grpc.__version__,
         "go": _version(["go", "env", "GOVERSION"]),
         "fabric_gateway_go": "v1.10.0",
+        **fabric_setup(),
     }
 
 
@@ -303,11 +324,14 @@ def main(argv: list[str] | None = None) -> int:
             )
             results.append(result)
 
+    fabric = fabric_setup()
+    connection = "one shared connection" if args.connections == "shared" else "one connection each"
     title = (
-        f"Ledger benchmark: {args.function} through {profile.server_name} "
-        f"({profile.peer}) as {args.user}@{profile.msp_id}; per client and level "
-        f"{args.rounds} round(s) of {args.warmup:g} s warm-up + {_per_round(args):g} s "
-        f"measured; {args.connections} connection(s)"
+        f"Ledger benchmark: {args.function} through {profile.server_name} ({profile.peer}) "
+        f"as {args.user}@{profile.msp_id}\n"
+        f"Fabric {fabric['fabric']}, BatchTimeout {fabric['batch_timeout']}; per client and "
+        f"level {args.rounds} round(s) of {args.warmup:g} s warm-up + {_per_round(args):g} s "
+        f"measured; submitters use {connection}\n"
     )
     print(format_table(results, title=title))
 
