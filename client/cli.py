@@ -6,6 +6,8 @@ import click
 
 from network.cli import network
 
+from .demo import demo
+
 
 @click.group(
     context_settings={"auto_envvar_prefix": "TRAZA", "help_option_names": ["-h", "--help"]}
@@ -16,6 +18,7 @@ def cli() -> None:
 
 
 cli.add_command(network)
+cli.add_command(demo)
 try:
     from anonymizer.cli import deid
 except ImportError:  # the anonymizer's CLI is optional for ledger-only installs

@@ -31,6 +31,7 @@ class Deployment:
     version: str
     sequence: int
     package_id: str
+    collections_sha256: str = ""
 
 
 def cc_dir() -> Path:
@@ -39,6 +40,12 @@ def cc_dir() -> Path:
 
 def state_file() -> Path:
     return cc_dir() / "deployment.json"
+
+
+def collections_sha256() -> str:
+    """Hash of the private data collections config the definition must carry."""
+    path = CHAINCODE_SRC / "collections_config.json"
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else ""
 
 
 def deployed() -> Deployment | None:
@@ -153,15 +160,12 @@ def deploy(topo: Topology, version: str | None = None, sequence: int | None = No
     build_server()
     current = committed(topo)
     dep = deployed()
-    if (
-        version is None
-        and sequence is None
-        and current
-        and dep
-        and dep.sequence == current["sequence"]
-    ):
-        start_servers(topo, dep)
-        return dep
+    if version is None and sequence is None and current and dep and \
+            dep.sequence == current["sequence"]:
+        if dep.collections_sha256 == collections_sha256():
+            start_servers(topo, dep)
+            return dep
+        version = dep.version  # the collections changed: same package, next sequence
     version = version or topo.chaincode["version"]
     sequence = sequence or ((current["sequence"] + 1) if current else topo.chaincode["sequence"])
     pkg, package_id = package(topo, version)
@@ -171,7 +175,8 @@ def deploy(topo: Topology, version: str | None = None, sequence: int | None = No
         except NetworkError as e:
             if "already successfully installed" not in str(e):
                 raise
-    dep = Deployment(version=version, sequence=sequence, package_id=package_id)
+    dep = Deployment(version=version, sequence=sequence, package_id=package_id,
+                     collections_sha256=collections_sha256())
     for org in topo.orgs:  # a new package id means a restart of every server
         stop(server_node(topo, org, dep))
     start_servers(topo, dep)
