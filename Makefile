@@ -20,11 +20,11 @@ setup: $(VENV)/.installed system binaries
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev,bench,postgres]'
+	$(BIN)/pip install -q -e '.[dev,bench]'
 	touch $@
 
 system:
-	bash scripts/install-system.sh $(if $(CI),--postgres,)
+	bash scripts/install-system.sh
 
 binaries:
 	bash scripts/install-binaries.sh

@@ -2,10 +2,8 @@
 # Install the Debian packages Traza needs, only those missing (apt-get update first).
 #   tesseract-ocr, tesseract-ocr-spa : offline OCR of burned-in text (anonymizer/ocr.py)
 #   dicom3tools                       : dciodvfy, validates de-identified DICOM in tests
-#   postgresql                        : only with --postgres (CI runs the SQL tests on it)
 set -euo pipefail
 pkgs=(tesseract-ocr tesseract-ocr-spa dicom3tools)
-[[ "${1:-}" == "--postgres" ]] && pkgs+=(postgresql)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
