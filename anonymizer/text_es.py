@@ -11,6 +11,32 @@ views of the text (the original, and a lower-case accent-free copy of the same l
 for keywords), identifiers checked with python-stdnum (CURP, RFC) or Luhn (IMSS NSS),
 and names found as runs of capitalised words scored against the lists in
 :mod:`anonymizer._es_lexicon`. Overlaps are resolved by rule priority, then length.
+Keyword rules run only in windows around their key words, found in one pass.
+
+Mexican identifiers and their MEDDOCAN type:
+
+=================================================  =================================
+CURP, RFC, clave de elector / CIC / OCR (INE),     ID_SUJETO_ASISTENCIA
+expediente, NHC, registro, ID, pasaporte
+folio, episodio, cuenta, accession, orden,         ID_CONTACTO_ASISTENCIAL
+solicitud, ingreso, cita
+NSS (IMSS, Luhn), afiliación, póliza               ID_ASEGURAMIENTO
+beneficiario, agregado médico, folio INSABI        NUMERO_BENEF_PLAN_SALUD
+cédula profesional / de especialidad               ID_TITULACION_PERSONAL_SANITARIO
+matrícula, número de empleado                      ID_EMPLEO_PERSONAL_SANITARIO
+placas, NIV/VIN                                    IDENTIF_VEHICULOS_NRSERIE_PLACAS
+número de serie (equipos, implantes)               IDENTIF_DISPOSITIVOS_NRSERIE
+huella dactilar, ID biométrico                     IDENTIF_BIOMETRICOS
+referencia, carpeta de investigación, UIDs,        OTRO_NUMERO_IDENTIF
+long unlabelled numbers
+colonia, municipio, alcaldía, C.P., city, state    TERRITORIO
+religión, lengua indígena, grupo étnico            OTROS_SUJETO_ASISTENCIA
+=================================================  =================================
+
+Ages are reported only from 90 years (HIPAA Safe Harbor); sex only as a form field
+(``Sexo: F``); bare years are kept. Names are found when capitalised (any case of
+upper-case text), after a cue (``Dr.``, ``Nombre:``, ``su hija``) or with a word from
+the lists; a lower-case name with no cue is missed.
 """
 
 from __future__ import annotations
@@ -321,6 +347,7 @@ _WINDOW_BEFORE, _WINDOW_AFTER = 30, 100
 # Words just before a run of capitalised words that make it a name with no list hit
 # (folded; the last one, two or three words before the run, trailing ":" dropped).
 _NAME_CUES = frozenset(c.lower() for c in lex.NAME_CUES | lex.FAMILY_CUES)  # folded
+_NAME_WORDS = lex.SURNAMES | lex.GIVEN_NAMES
 _CUE_WINDOW = 40
 _STAFF_TRAILER = re.compile(r"\s*,?\s*\(?(?:ced|cedula|mat\.|matricula|r[1-4]\b|mpss)")
 _FAMILY_TRAILER = re.compile(r"\s*[,(]\s*(?:su\s+)?([a-z]+)")
@@ -399,9 +426,9 @@ def _free_before(s: str, i: int, bad: str) -> bool:
     return i == 0 or s[i - 1] not in bad
 
 
-def _codes(text: str) -> Iterator[Candidate]:
-    """CURP and RFC (with their check rules), clave de elector, e-mail, URL, IP, UIDs."""
-    for m in _CODE.finditer(text):
+def _codes(text: str, win: list[tuple[int, int]]) -> Iterator[Candidate]:
+    """CURP and RFC (with their check rules), clave de elector, e-mail and URL."""
+    for m in _in(_CODE, text, win):
         s, start, end = m.group(), m.start(), m.end()
         if (start and text[start - 1].isalnum()) or (end < len(text) and text[end].isalnum()):
             continue
@@ -424,7 +451,11 @@ def _numeric_windows(text: str) -> list[tuple[int, int]]:
     windows: list[tuple[int, int]] = []
     size = len(text)
     for m in _NUMERIC_RUN.finditer(text):
-        lo, hi = max(0, m.start() - 5), min(size, m.end() + 3)
+        # back to the start of the word: codes such as CURP put up to six letters first
+        lo, hi = max(0, m.start() - 7), min(size, m.end() + 3)
+        floor = max(0, lo - 12)
+        while lo > floor and text[lo - 1].isalnum():
+            lo -= 1
         if windows and lo <= windows[-1][1]:
             windows[-1] = (windows[-1][0], hi)
         else:
@@ -432,7 +463,7 @@ def _numeric_windows(text: str) -> list[tuple[int, int]]:
     return windows
 
 
-def _numbers(text: str, folded: str) -> Iterator[Candidate]:
+def _numbers(text: str, folded: str, win: list[tuple[int, int]]) -> Iterator[Candidate]:
     """Identifiers, phones, dates and ages written in digits, found without key words.
 
     Every pattern here but the age needs five digits or separators in a row, so they
@@ -442,9 +473,6 @@ def _numbers(text: str, folded: str) -> Iterator[Candidate]:
     for m in _AGE.finditer(folded):
         if _free_before(folded, m.start(), "0123456789.,"):
             yield m.start(), m.end(), "EDAD_SUJETO_ASISTENCIA", _P_LABELLED
-    win = _numeric_windows(text)
-    if not win:
-        return
     for m in _in(_NSS, text, win):
         if _free_before(text, m.start(), "0123456789-") and \
                 luhn.is_valid(m.group().replace(" ", "").replace("-", "")):
@@ -689,6 +717,10 @@ def _name_role(folded: str, start: int, end: int) -> str:
 
 def _names(text: str, folded: str, tokens: list[Token]) -> Iterator[Candidate]:
     """Names in one run of capitalised words: split at clinical words, then scored."""
+    start, end = tokens[0][0], tokens[-1][1]
+    if not any(t[3] in _NAME_WORDS for t in tokens) and "^" not in text[start:end] \
+            and not _cued(folded, start) and not any(t[3].lower() in _NAME_CUES for t in tokens):
+        return  # no known name, no cue: most capitalised runs stop here
     part: list[Token] = []
     parts = []
     for tok in tokens:
@@ -819,8 +851,9 @@ def find_phi(text: str) -> list[Span]:
     win = _windows(folded)
     none: list[tuple[int, int]] = []
     candidates: list[Candidate] = []
-    candidates.extend(_codes(text))
-    candidates.extend(_numbers(text, folded))
+    numeric = _numeric_windows(text)
+    candidates.extend(_codes(text, numeric))
+    candidates.extend(_numbers(text, folded, numeric))
     candidates.extend(_labelled(folded, win.get("id", none)))
     candidates.extend(_phones(folded, win.get("phone", none)))
     candidates.extend(_text_dates(folded, win.get("month", none)))
