@@ -25,6 +25,7 @@ import io
 import json
 import logging
 import os
+import resource
 import shutil
 import sys
 import time
@@ -156,6 +157,13 @@ def _run_traza(corpus: Path, out: Path, manifest: Manifest, jobs: int) -> list[s
     return errors
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (the worker pools)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def _traza_available() -> str | None:
     try:
         from anonymizer.pipeline import run  # noqa: F401
@@ -197,7 +205,7 @@ def _frac(pair: list[int]) -> str:
 def _table(rows: list[dict[str, Any]], jobs: int) -> str:
     header = ["tool", "version", "ok/failed", "leaks", "files w/ leak", "orig UIDs",
               "refs ok", "study/series", "date intervals", "PIR/codes", "masked",
-              "text-free px", "attrs kept", "files/s", "vs traza"]
+              "text-free px", "attrs kept", "files/s", "vs traza", "cpu ms/file"]
     base = next((r for r in rows if r["tool"] == "traza" and r.get("score")), None)
     lines = []
     for r in rows:
@@ -220,7 +228,7 @@ def _table(rows: list[dict[str, Any]], jobs: int) -> str:
             f"{s['identity_removed']}/{s['method_codes']}",
             _frac([s["boxes_masked"], s["boxes_total"]]),
             _frac(s["text_free_identical"]), _frac(s["attributes_retained"]),
-            f"{r['files_per_s']:.1f}", ratio,
+            f"{r['files_per_s']:.1f}", ratio, f"{r['cpu_ms_per_file']:.0f}",
         ])
     widths = [max(len(h), *(len(row[i]) for row in lines)) for i, h in enumerate(header)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
@@ -244,8 +252,10 @@ def _table(rows: list[dict[str, Any]], jobs: int) -> str:
                    f"({fastest['tool']}, {fastest['files_per_s']:.1f} files/s)")
     ocr = next((r["score"]["ocr"] for r in rows if r.get("score")), None)
     out.append(f"(all tools: {jobs} worker process(es) on {os.cpu_count()} cores; files/s: "
-               "wall clock, best of the repeats, process start-up included; masked boxes "
-               f"re-read by OCR: {ocr or 'no, tesseract not found'})")
+               "wall clock, best round, process start-up included; cpu ms/file: user+sys of "
+               "the tool's processes and their children (tesseract); masked boxes re-read "
+               "by OCR: "
+               f"{ocr or 'no, tesseract not found'})")
     return "\n".join(out)
 
 
@@ -287,11 +297,12 @@ def main(argv: list[str] | None = None) -> int:
     scorer = Scorer(corpus, manifest, ocr=not args.no_ocr)
     wanted = [t.strip() for t in args.tools.split(",")]
     rows: list[dict[str, Any]] = []
+    runnable: list[tuple[Tool, dict[str, Any], Path]] = []
     for tool in (TRAZA, *PEERS):
         if tool.name not in wanted:
             continue
         row: dict[str, Any] = {"tool": tool.name, "version": _version(tool.dist),
-                               "jobs": args.jobs}
+                               "jobs": args.jobs, "walls_s": [], "cpu_s": []}
         rows.append(row)
         reason = _traza_available() if tool is TRAZA else (
             "not installed" if row["version"] == "not installed" else None)
@@ -299,24 +310,28 @@ def main(argv: list[str] | None = None) -> int:
             row["skipped"] = reason
             print(f"{tool.name}: skipped, {reason}")
             continue
-        dest = out / tool.name.replace("/", "-")
-        walls = []
-        for _ in range(max(1, args.repeat)):
+        runnable.append((tool, row, out / tool.name.replace("/", "-")))
+    # Rounds over all tools, so that a burst of load elsewhere on the machine hits every
+    # tool alike; each tool keeps its fastest round.
+    for _ in range(max(1, args.repeat)):
+        for tool, row, dest in runnable:
             shutil.rmtree(dest, ignore_errors=True)
             dest.mkdir(parents=True)
+            cpu0 = _cpu_seconds()
             t0 = time.perf_counter()
             if tool is TRAZA:
-                errors = _run_traza(corpus, dest, manifest, args.jobs)
+                row["errors"] = _run_traza(corpus, dest, manifest, args.jobs)
             else:
-                errors = _run_peer(tool, corpus, dest, manifest, args.jobs)
-            walls.append(time.perf_counter() - t0)
-        wall = min(walls)
-        row["walls_s"] = [round(w, 3) for w in walls]
-        row["wall_s"] = round(wall, 3)
+                row["errors"] = _run_peer(tool, corpus, dest, manifest, args.jobs)
+            row["walls_s"].append(round(time.perf_counter() - t0, 3))
+            row["cpu_s"].append(round(_cpu_seconds() - cpu0, 3))
+    for tool, row, dest in runnable:
+        wall = min(row["walls_s"])
+        row["wall_s"] = wall
         row["files_per_s"] = len(manifest.files) / wall
-        row["errors"] = errors
-        print(f"{tool.name}: {len(manifest.files)} files in {wall:.2f} s, "
-              f"{len(errors)} failed")
+        row["cpu_ms_per_file"] = 1000 * min(row["cpu_s"]) / len(manifest.files)
+        print(f"{tool.name}: {len(manifest.files)} files in {wall:.2f} s "
+              f"(runs {row['walls_s']}), {len(row['errors'])} failed")
         row["score"] = scorer.score(dest)
         row["leak_places"] = _leak_places(row["score"], manifest)
     print()
