@@ -577,7 +577,7 @@ class _Generator:
             "acquisition_datetime": ds.AcquisitionDateTime,
             "birth_date": ds.PatientBirthDate,
             "phi": sorted(plant.labels), "phi_extra": plant.extra,
-            "refs": [], "burned_in": boxes or [],
+            "refs": [], "burned_in": boxes or [], "other_text": [],
             "text_free": text_free, "retain": keep, "transfer_syntax": "",
         }
 
@@ -664,10 +664,14 @@ class _Generator:
         boxes = _burn(img, texts, 15, 10, None)
         burned = [{"frame": 0, "box": b, "text": fold(t)}
                   for b, (t, phi) in zip(boxes, lines, strict=True) if phi]
+        # Clinical lines are text too: a tool may mask them, that is not damage elsewhere.
+        clinical = [{"frame": 0, "box": b, "text": fold(t)}
+                    for b, (t, phi) in zip(boxes, lines, strict=True) if not phi]
         ds.BurnedInAnnotation = "YES"
         frames = np.asarray(img)[None]
         entry = self._entry(ds, series, "doc", plant, text_free=False, boxes=burned,
                             retain=("Rows", "Columns", "ConversionType"))
+        entry["other_text"] = clinical
         return _Built(ds, entry, frames, syntax)
 
     def multiframe(self, series: Series, number: int, syntax: str, n_frames: int) -> _Built:
@@ -710,7 +714,7 @@ class _Generator:
         sop = ComputedRadiographyImageStorage if cr else DigitalXRayImageStorageForPresentation
         kind = "cr" if cr else "dx"
         ds = self._base(series, sop, number, plant, kind, ascii_only=not with_text)
-        rows = cols = 160
+        rows = cols = 192
         _mono(ds, rows, cols, 16, 12)
         ds.ImagerPixelSpacing = [0.2, 0.2]
         ds.BodyPartExamined = "CHEST"

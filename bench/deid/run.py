@@ -57,6 +57,7 @@ def _quiet() -> contextlib.ExitStack:
     stack.enter_context(warnings.catch_warnings())
     warnings.simplefilter("ignore")
     logging.disable(logging.CRITICAL)
+    stack.callback(logging.disable, logging.NOTSET)
     return stack
 
 
@@ -204,7 +205,7 @@ def _frac(pair: list[int]) -> str:
 
 def _table(rows: list[dict[str, Any]], jobs: int) -> str:
     header = ["tool", "version", "ok/failed", "leaks", "files w/ leak", "orig UIDs",
-              "refs ok", "study/series", "date intervals", "PIR/codes", "masked",
+              "refs ok", "study/series", "date intervals", "PIR/codes", "masked", "BIA=NO+text",
               "text-free px", "attrs kept", "files/s", "vs traza", "cpu ms/file"]
     base = next((r for r in rows if r["tool"] == "traza" and r.get("score")), None)
     lines = []
@@ -226,7 +227,7 @@ def _table(rows: list[dict[str, Any]], jobs: int) -> str:
             f"{_frac(g['studies'])} {_frac(g['series'])}",
             _frac([s["dates"]["kept"], s["dates"]["total"]]),
             f"{s['identity_removed']}/{s['method_codes']}",
-            _frac([s["boxes_masked"], s["boxes_total"]]),
+            _frac([s["boxes_masked"], s["boxes_total"]]), str(s["burned_in_no_with_text"]),
             _frac(s["text_free_identical"]), _frac(s["attributes_retained"]),
             f"{r['files_per_s']:.1f}", ratio, f"{r['cpu_ms_per_file']:.0f}",
         ])
@@ -255,7 +256,7 @@ def _table(rows: list[dict[str, Any]], jobs: int) -> str:
                "wall clock, best round, process start-up included; cpu ms/file: user+sys of "
                "the tool's processes and their children (tesseract); masked boxes re-read "
                "by OCR: "
-               f"{ocr or 'no, tesseract not found'})")
+               f"{ocr or 'no (--no-ocr, or tesseract not found)'})")
     return "\n".join(out)
 
 

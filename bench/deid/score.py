@@ -111,6 +111,7 @@ class FileScore:
     boxes_masked: int = 0
     boxes_ocr_readable: int = 0
     boxes_total: int = 0
+    false_clean: bool = False  # BurnedInAnnotation NO while text is left
     pixels_identical: bool | None = None
     outside_kept: bool | None = None
     retained: int = 0
@@ -216,10 +217,11 @@ def _masked(before: np.ndarray, after: np.ndarray, box: list[int], span: float) 
 
 def _outside_kept(before: np.ndarray, after: np.ndarray, boxes: list[list[int]],
                   span: float) -> bool:
-    """True when pixels away from the text boxes are (almost) unchanged."""
+    """True when pixels away from the text (a text height around each box) are kept."""
     mask = np.ones(before.shape[:2], dtype=bool)
     for x0, y0, x1, y1 in boxes:
-        mask[max(0, y0 - 4):y1 + 4, max(0, x0 - 4):x1 + 4] = False
+        m = max(4, y1 - y0)  # masks are padded; a line height of padding is fair
+        mask[max(0, y0 - m):y1 + m, max(0, x0 - m):x1 + m] = False
     diff = np.abs(_luma(before) - _luma(after))[mask]
     return bool(np.mean(diff <= OUTSIDE_TOLERANCE * span) >= 0.99)
 
@@ -349,9 +351,11 @@ class Scorer:
                                            "(read by OCR)"]})
             else:
                 fs.boxes_masked += 1
+        fs.false_clean = ds.get("BurnedInAnnotation") == "NO" and (
+            fs.boxes_masked < fs.boxes_total)
         if usable:
             per_frame: dict[int, list[list[int]]] = defaultdict(list)
-            for b in boxes:
+            for b in [*boxes, *entry.get("other_text", [])]:
                 per_frame[b["frame"]].append(b["box"])
             fs.outside_kept = all(_outside_kept(before[f], after[f], per_frame.get(f, []), span)
                                   for f in range(before.shape[0]))
@@ -420,6 +424,7 @@ class Scorer:
             "method_codes": sum(s.method_codes for s in ok),
             "ocr": self.ocr,
             "boxes_ocr_readable": sum(s.boxes_ocr_readable for s in ok),
+            "burned_in_no_with_text": sum(s.false_clean for s in ok),
             "boxes_masked": sum(s.boxes_masked for s in ok),
             "boxes_total": sum(len(e["burned_in"]) for e in self.manifest.files),
             "text_free_identical": [sum(identical), len(identical)],

@@ -200,10 +200,14 @@ def test_scorer_sees_text_left_in_pixels(corpus, blank, tmp_path):
     out = tmp_path / "out"
     shutil.copytree(blank, out)
     us = next(f for f in manifest.files if f["kind"] == "us")
-    shutil.copy(root / us["path"], out / us["path"])  # original pixels, text and all
+    ds = pydicom.dcmread(root / us["path"])  # original pixels, text and all
+    ds.BurnedInAnnotation = "NO"  # ... and a false claim that they are clean
+    ds.save_as(out / us["path"])
     result = Scorer(root, manifest, ocr=False).score(out)
     assert result["boxes_masked"] == result["boxes_total"] - len(us["burned_in"])
     assert result["leaks_by_kind"]["pixel"] == len(us["burned_in"])
+    assert result["burned_in_no_with_text"] == 1
+    assert result["outside_text_kept"][0] == result["outside_text_kept"][1]
 
 
 @pytest.mark.skipif(ocr_engine() is None, reason="tesseract not installed")
