@@ -28,6 +28,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
+from pydicom.pixels import pack_bits
 from pydicom.sequence import Sequence
 from pydicom.uid import (
     UID,
@@ -87,6 +88,8 @@ class Donor:
     physician_given: str
     physician_surnames: str
     operator_given: str
+    relative_given: str
+    relative_surnames: str
     operator_surnames: str
     station: str
     ae_title: str
@@ -115,6 +118,7 @@ DONORS: tuple[Donor, ...] = (
         hospital_short="HGZ No. 32", institution_address="Calzada del Hueso 4120, Coyoacán",
         physician_given="RAÚL", physician_surnames="NÚÑEZ ZAVALA",
         operator_given="ITZEL", operator_surnames="CUAUHTLE MONDRAGÓN",
+        relative_given="ROSA ELENA", relative_surnames="LÓPEZ MÁRQUEZ",
         station="HGZ32-TOM01", ae_title="HGZ32PACS", device_serial="SN4471-0932",
     ),
     Donor(
@@ -126,6 +130,7 @@ DONORS: tuple[Donor, ...] = (
         hospital_short="UMF No. 48", institution_address="Av. Xóchitl 318, Zapopan",
         physician_given="BEATRIZ", physician_surnames="OCHOA VILLASEÑOR",
         operator_given="EFRAÍN", operator_surnames="TLAXCALTECA RUIZ",
+        relative_given="CARMEN", relative_surnames="GUTIÉRREZ SOLÍS",
         station="UMF48-RX02", ae_title="UMF48GW", device_serial="XR7720-1148",
     ),
 )
@@ -185,6 +190,8 @@ FORMS: dict[str, tuple[str, str, Callable[[Donor], str]]] = {
     "physician_surnames": ("physician", "staff", lambda d: d.physician_surnames),
     "operator_pn": ("operator", "staff", lambda d: _pn(d.operator_surnames, d.operator_given)),
     "operator_surnames": ("operator", "staff", lambda d: d.operator_surnames),
+    "relative": ("relative", "name", lambda d: f"{d.relative_given} {d.relative_surnames}"),
+    "relative_pn": ("relative", "name", lambda d: _pn(d.relative_surnames, d.relative_given)),
     "station": ("station", "device", lambda d: d.station),
     "ae_title": ("ae_title", "device", lambda d: d.ae_title),
     "device_serial": ("device_serial", "device", lambda d: d.device_serial),
@@ -529,6 +536,14 @@ class _Generator:
             ds.RequestAttributesSequence = self._deep_request(plant)
         if idx % 3 == 2:
             self._private_blocks(ds, plant)
+        if idx % 4 == 0:
+            # Other people and other names of the patient (PS3.15 E.1-1: X/Z).
+            ds.OtherPatientNames = plant("name_pn")
+            ds.PatientMotherBirthName = plant("relative_pn")
+            ds.ResponsiblePerson = plant("relative_pn")
+            ds.ResponsiblePersonRole = "MOTHER"
+            ds.PatientComments = plant.fill("Acompañada por su madre {relative}; avisar al "
+                                            "{phone}.")
         return ds
 
     def _deep_request(self, plant: _Planter) -> Sequence:
@@ -546,6 +561,22 @@ class _Generator:
         req.ScheduledProcedureStepDescription = plant.fill("Control de {surnames}")
         req.ScheduledProtocolCodeSequence = Sequence([code])
         return Sequence([req])
+
+    def _overlay(self, ds: Dataset, plant: _Planter, rows: int, cols: int) -> dict[str, Any]:
+        """An overlay plane (60xx, PS3.3 C.9.2) with the name drawn into its bitmap."""
+        img = Image.new("L", (cols, rows), 0)
+        text = fold(plant("name_pn"))
+        box = _burn(img, [(2, 2, text)], 9, 255, None)[0]
+        bits = (np.asarray(img) > 127).astype("u1")
+        ds.add_new(0x60000010, "US", rows)
+        ds.add_new(0x60000011, "US", cols)
+        ds.add_new(0x60000022, "LO", plant.fill("Marcas de {surnames}"))  # OverlayDescription
+        ds.add_new(0x60000040, "CS", "G")
+        ds.add_new(0x60000050, "SS", [1, 1])
+        ds.add_new(0x60000100, "US", 1)
+        ds.add_new(0x60000102, "US", 0)
+        ds.add_new(0x60003000, "OW", pack_bits(bits.ravel()))
+        return {"group": 0x6000, "set_bits": int(bits.sum()), "box": box, "text": text}
 
     def _private_blocks(self, ds: Dataset, plant: _Planter) -> None:
         """A private block with creator (LO, UN, nested SQ) and one without creator."""
@@ -577,7 +608,7 @@ class _Generator:
             "acquisition_datetime": ds.AcquisitionDateTime,
             "birth_date": ds.PatientBirthDate,
             "phi": sorted(plant.labels), "phi_extra": plant.extra,
-            "refs": [], "burned_in": boxes or [], "other_text": [],
+            "refs": [], "burned_in": boxes or [], "other_text": [], "overlay": None,
             "text_free": text_free, "retain": keep, "transfer_syntax": "",
         }
 
@@ -609,10 +640,17 @@ class _Generator:
                 ds.MagneticFieldStrength = "1.5"
             _mono(ds, rows, cols, 16, 12)
             frames = _phantom(self.rng, rows, cols, 4095, offset=i * 0.01)[None].astype("u2")
+            overlay = None
+            if not ct and i % 4 == 1:
+                overlay = self._overlay(ds, plant, rows, cols)
+            if ct and i % 4 == 2:
+                # A retired curve (PS3.3-2004 C.10.2) whose description names the patient.
+                ds.add_new(0x50000022, "LO", plant.fill("ECG de {surnames}"))
             entry = self._entry(ds, series, "ct" if ct else "mr", plant, text_free=True,
                                 retain=("Rows", "Columns", "PixelSpacing", "SliceThickness",
                                         "ImagePositionPatient", "KVP", "RepetitionTime",
                                         "EchoTime", "BodyPartExamined"))
+            entry["overlay"] = overlay
             out.append(_Built(ds, entry, frames, CYCLE_16BIT[(i + offset) % len(CYCLE_16BIT)]))
         return out
 
@@ -689,6 +727,16 @@ class _Generator:
         else:
             _rgb(ds, rows, cols)
         ds.NumberOfFrames = n_frames
+        if xa:
+            # Per-frame comments, one sequence level down for each frame.
+            groups = []
+            for f in range(n_frames):
+                content = Dataset()
+                content.FrameComments = plant.fill(f"Cuadro {f + 1}, control de {{surnames}}")
+                group = Dataset()
+                group.FrameContentSequence = Sequence([content])
+                groups.append(group)
+            ds.PerFrameFunctionalGroupsSequence = Sequence(groups)
         ds.FrameTime = "66.7"
         ds.FrameIncrementPointer = 0x00181063
         ds.BurnedInAnnotation = "YES"

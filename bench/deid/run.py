@@ -206,7 +206,7 @@ def _frac(pair: list[int]) -> str:
 def _table(rows: list[dict[str, Any]], jobs: int) -> str:
     header = ["tool", "version", "ok/failed", "leaks", "files w/ leak", "orig UIDs",
               "refs ok", "study/series", "date intervals", "PIR/codes", "masked", "BIA=NO+text",
-              "text-free px", "attrs kept", "files/s", "vs traza", "cpu ms/file"]
+              "text-free px", "around text", "attrs kept", "files/s", "vs traza", "cpu ms/file"]
     base = next((r for r in rows if r["tool"] == "traza" and r.get("score")), None)
     lines = []
     for r in rows:
@@ -228,7 +228,8 @@ def _table(rows: list[dict[str, Any]], jobs: int) -> str:
             _frac([s["dates"]["kept"], s["dates"]["total"]]),
             f"{s['identity_removed']}/{s['method_codes']}",
             _frac([s["boxes_masked"], s["boxes_total"]]), str(s["burned_in_no_with_text"]),
-            _frac(s["text_free_identical"]), _frac(s["attributes_retained"]),
+            _frac(s["text_free_identical"]), _frac(s["outside_text_kept"]),
+            _frac(s["attributes_retained"]),
             f"{r['files_per_s']:.1f}", ratio, f"{r['cpu_ms_per_file']:.0f}",
         ])
     widths = [max(len(h), *(len(row[i]) for row in lines)) for i, h in enumerate(header)]

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
+from pydicom.pixels import unpack_bits
 from pydicom.uid import DeflatedExplicitVRLittleEndian
 
 from bench.deid.corpus import Manifest, _jsonable
@@ -317,7 +318,21 @@ class Scorer:
             if uid and uid.encode() in hay:
                 fs.uids_kept.append(uid_key)
 
+    def _overlay(self, fs: FileScore, entry: dict[str, Any], ds: Dataset) -> None:
+        """An overlay bitmap that still holds most of the drawn name is a pixel leak."""
+        overlay = entry.get("overlay")
+        if not overlay:
+            return
+        elem = ds.get((overlay["group"], 0x3000))
+        if elem is None or not elem.value:
+            return
+        left = int(unpack_bits(elem.value).sum())
+        if left > RESIDUAL * overlay["set_bits"]:
+            fs.leaks.append({"label": f"overlay:{overlay['text']}", "kind": "pixel",
+                             "paths": [f"OverlayData ({overlay['group']:04X},3000)"]})
+
     def _pixels(self, fs: FileScore, entry: dict[str, Any], ds: Dataset) -> None:
+        self._overlay(fs, entry, ds)
         if entry["text_free"] is None:
             return
         before = self._input_frames(entry)

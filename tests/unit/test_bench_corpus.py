@@ -52,6 +52,8 @@ def _blank_copy(corpus_dir: Path, manifest: Manifest, out: Path) -> None:
                     for v in info["variants"]]
         _strip(ds.file_meta, variants)
         _strip(ds, variants)
+        if entry["overlay"]:
+            del ds[(entry["overlay"]["group"], 0x3000)]
         if entry["burned_in"]:
             if ds.file_meta.TransferSyntaxUID.is_compressed:
                 ds.decompress(generate_instance_uid=False)
@@ -102,6 +104,7 @@ def test_corpus_covers_the_kinds_syntaxes_and_charsets(corpus):
     _, manifest = corpus
     kinds = {f["kind"] for f in manifest.files}
     assert kinds == {"ct", "mr", "us", "doc", "xa", "es", "cr", "dx", "rt", "sr"}
+    assert any(f["overlay"] for f in manifest.files)
     syntaxes = {f["transfer_syntax"] for f in manifest.files}
     assert {"1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.5", "1.2.840.10008.1.2.1.99",
             "1.2.840.10008.1.2.2"} <= syntaxes
@@ -129,7 +132,9 @@ def test_scorer_finds_every_planted_fact_in_the_input(corpus):
     result = Scorer(root, manifest, ocr=False).score(root)
     planted = sum(len(f["phi"]) for f in manifest.files)
     boxes = sum(len(f["burned_in"]) for f in manifest.files)
-    assert result["leaks"] == planted + boxes
+    overlays = sum(1 for f in manifest.files if f["overlay"])
+    assert overlays > 0
+    assert result["leaks"] == planted + boxes + overlays
     assert result["files_with_leaks"] == len(manifest.files)
     assert result["boxes_masked"] == 0
     assert result["markers"] == 0
