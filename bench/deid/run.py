@@ -294,7 +294,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    (out / ".gitignore").write_text("*\n")
     corpus, manifest = _corpus(out, args.files, args.seed)
     scorer = Scorer(corpus, manifest, ocr=not args.no_ocr)
     wanted = [t.strip() for t in args.tools.split(",")]
