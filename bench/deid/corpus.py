@@ -48,6 +48,7 @@ from pydicom.uid import (
     RLELossless,
     RTStructureSetStorage,
     SecondaryCaptureImageStorage,
+    SegmentationStorage,
     UltrasoundImageStorage,
     VideoEndoscopicImageStorage,
     XRayAngiographicImageStorage,
@@ -58,7 +59,7 @@ from stdnum.mx import rfc as stdnum_rfc
 
 MANIFEST_NAME = "manifest.json"
 DEFAULT_FILES = 80
-FIXED_FILES = 14  # RT, 3 SR, 3 US, 2 OT, 2 XA, CR, DX, ES
+FIXED_FILES = 15  # RT, SEG, 3 SR, 3 US, 2 OT, 2 XA, CR, DX, ES
 MIN_FILES = FIXED_FILES + 8
 
 # --------------------------------------------------------------------------- donors
@@ -788,6 +789,81 @@ class _Generator:
 
     # .. documents that reference images ...................................
 
+    def seg(self, series: Series, ct: list[_Built]) -> _Built:
+        """A binary Segmentation over CT slices: series, instance and per-frame source refs."""
+        study = series.study
+        plant = _Planter(study.donor, ascii_only=False)
+        ds = self._base(series, SegmentationStorage, 1, plant, "seg", False)
+        first = ct[0].ds
+        refs: list[dict[str, Any]] = []
+        ds.ImageType = ["DERIVED", "PRIMARY"]
+        ds.FrameOfReferenceUID = first.FrameOfReferenceUID
+        refs.append(_ref(["FrameOfReferenceUID"], ct[0], "FrameOfReferenceUID"))
+        ds.SegmentationType = "BINARY"
+        ds.ContentLabel = "NODULO"
+        ds.ContentDescription = plant.fill("Segmentación de {surnames}")
+        ds.ContentCreatorName = plant("physician_pn")
+        segment = Dataset()
+        segment.SegmentNumber = 1
+        segment.SegmentLabel = "Nódulo"
+        segment.SegmentDescription = plant.fill("Nódulo señalado por {physician}")
+        segment.SegmentAlgorithmType = "MANUAL"
+        segment.SegmentedPropertyCategoryCodeSequence = Sequence([_code("M-01000", "SRT",
+                                                                        "Morphologically "
+                                                                        "Altered Structure")])
+        segment.SegmentedPropertyTypeCodeSequence = Sequence([_code("M-03010", "SRT",
+                                                                    "Nodule")])
+        ds.SegmentSequence = Sequence([segment])
+        ref_series = Dataset()
+        ref_series.SeriesInstanceUID = first.SeriesInstanceUID
+        refs.append(_ref(["ReferencedSeriesSequence", 0, "SeriesInstanceUID"], ct[0],
+                         "SeriesInstanceUID"))
+        instances, groups, masks = [], [], []
+        for k, b in enumerate(ct):
+            inst = Dataset()
+            inst.ReferencedSOPClassUID = b.ds.SOPClassUID
+            inst.ReferencedSOPInstanceUID = b.ds.SOPInstanceUID
+            instances.append(inst)
+            refs.append(_ref(["ReferencedSeriesSequence", 0, "ReferencedInstanceSequence", k,
+                              "ReferencedSOPInstanceUID"], b, "SOPInstanceUID"))
+            source = Dataset()
+            source.ReferencedSOPClassUID = b.ds.SOPClassUID
+            source.ReferencedSOPInstanceUID = b.ds.SOPInstanceUID
+            source.PurposeOfReferenceCodeSequence = Sequence([_code("121322", "DCM",
+                                                                    "Source image for image "
+                                                                    "processing operation")])
+            derivation = Dataset()
+            derivation.SourceImageSequence = Sequence([source])
+            derivation.DerivationCodeSequence = Sequence([_code("113076", "DCM",
+                                                                "Segmentation")])
+            refs.append(_ref(["PerFrameFunctionalGroupsSequence", k, "DerivationImageSequence",
+                              0, "SourceImageSequence", 0, "ReferencedSOPInstanceUID"], b,
+                             "SOPInstanceUID"))
+            position = Dataset()
+            position.ImagePositionPatient = b.ds.ImagePositionPatient
+            ident = Dataset()
+            ident.ReferencedSegmentNumber = 1
+            group = Dataset()
+            group.DerivationImageSequence = Sequence([derivation])
+            group.PlanePositionSequence = Sequence([position])
+            group.SegmentIdentificationSequence = Sequence([ident])
+            groups.append(group)
+            y, x = np.mgrid[0:first.Rows, 0:first.Columns]
+            masks.append(np.hypot(y - first.Rows * 0.4, x - first.Columns * 0.6)
+                         < first.Rows * 0.08)
+        ref_series.ReferencedInstanceSequence = Sequence(instances)
+        ds.ReferencedSeriesSequence = Sequence([ref_series])
+        ds.PerFrameFunctionalGroupsSequence = Sequence(groups)
+        _mono(ds, first.Rows, first.Columns, 1, 1)
+        ds.NumberOfFrames = len(ct)
+        ds.LossyImageCompression = "00"
+        ds.PixelData = pack_bits(np.stack(masks).astype("u1").ravel())
+        ds["PixelData"].VR = "OB"
+        entry = self._entry(ds, series, "seg", plant, text_free=True,
+                            retain=("Rows", "Columns", "NumberOfFrames", "SegmentationType"))
+        entry["refs"] = refs
+        return _Built(ds, entry, None, ExplicitVRLittleEndian)
+
     def rtstruct(self, series: Series, ct: list[_Built]) -> _Built:
         """An RT Structure Set over a CT series: references to study, series, slices, FoR."""
         study = series.study
@@ -985,6 +1061,7 @@ class _Generator:
         ct = self.cross_sectional(series("A1", "CT", 1, "Tórax 2.5 mm"), ct_a, 0)
         out += ct
         out.append(self.rtstruct(series("A1", "RTSTRUCT", 90, "Estructuras"), ct))
+        out.append(self.seg(series("A1", "SEG", 92, "Segmentación"), ct[:2]))
         out.append(self.sr(series("A1", "SR", 91, "Reporte"), ct[:3],
                            DeflatedExplicitVRLittleEndian))
         out += self.cross_sectional(series("A2", "MR", 1, "T1 axial"), mr1, 2)

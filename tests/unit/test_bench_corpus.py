@@ -103,7 +103,7 @@ def test_files_parse_and_pixels_decode(corpus):
 def test_corpus_covers_the_kinds_syntaxes_and_charsets(corpus):
     _, manifest = corpus
     kinds = {f["kind"] for f in manifest.files}
-    assert kinds == {"ct", "mr", "us", "doc", "xa", "es", "cr", "dx", "rt", "sr"}
+    assert kinds == {"ct", "mr", "us", "doc", "xa", "es", "cr", "dx", "rt", "seg", "sr"}
     assert any(f["overlay"] for f in manifest.files)
     syntaxes = {f["transfer_syntax"] for f in manifest.files}
     assert {"1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.5", "1.2.840.10008.1.2.1.99",
@@ -122,7 +122,7 @@ def test_manifest_lists_phi_refs_and_boxes(corpus):
         assert {"name", "curp", "birth_date", "ae_title"} <= set(entry["phi"])
         if entry["kind"] in ("us", "doc", "xa", "es", "cr"):
             assert entry["burned_in"] and entry["text_free"] is False
-        if entry["kind"] in ("rt", "sr"):
+        if entry["kind"] in ("rt", "seg", "sr"):
             assert entry["refs"] and all(r["target"] for r in entry["refs"])
     assert next(f for f in manifest.files if f["kind"] == "dx")["text_free"] is True
 
