@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import pydicom
+from pydicom.datadict import keyword_for_tag
 from pydicom.dataset import Dataset
 from pydicom.pixels import unpack_bits
 from pydicom.uid import DeflatedExplicitVRLittleEndian
@@ -147,7 +148,8 @@ def _patterns(variants: list[str]) -> list[tuple[str, bytes]]:
 def _walk(ds: Dataset, prefix: str = "") -> Iterator[tuple[str, Any]]:
     """Yield (path, value) of every element, nested sequences included."""
     for elem in ds:
-        name = elem.keyword or f"({elem.tag.group:04X},{elem.tag.element:04X})"
+        name = (elem.keyword or keyword_for_tag(elem.tag)
+                or f"({elem.tag.group:04X},{elem.tag.element:04X})")
         path = f"{prefix}{name}"
         if elem.VR == "SQ":
             for i, item in enumerate(elem.value):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import pydicom
 import pytest
 from pydicom.dataset import Dataset
 
+from bench.deid import run as bench_run
 from bench.deid.corpus import MANIFEST_NAME, MIN_FILES, Manifest, generate_corpus
 from bench.deid.score import Scorer, ocr_engine
 
@@ -235,3 +237,15 @@ def test_ocr_catches_faint_text_the_ink_check_lets_through(corpus, blank, tmp_pa
     result = Scorer(root, manifest).score(out)
     assert result["boxes_ocr_readable"] == 1
     assert result["leaks_by_kind"] == {"pixel": 1}
+
+
+def test_runner_scores_each_tool_on_the_same_corpus(tmp_path, capsys):
+    code = bench_run.main(["--files", str(SMALL), "--jobs", "1", "--repeat", "1", "--no-ocr",
+                           "--tools", "dicognito,dicom-anonymizer", "--out", str(tmp_path)])
+    assert code == 0
+    results = json.loads((tmp_path / "results.json").read_text("utf-8"))
+    assert [t["tool"] for t in results["tools"]] == ["dicognito", "dicom-anonymizer"]
+    for tool in results["tools"]:
+        assert tool["score"]["files"] == SMALL
+        assert tool["files_per_s"] > 0
+    assert "dicom-anonymizer" in capsys.readouterr().out
