@@ -49,6 +49,9 @@ class Unavailable(DonationError):
 # First match wins: (pattern on the contract's message, error type).
 _CONTRACT_ERRORS: tuple[tuple[re.Pattern[str], type[DonationError]], ...] = tuple(
     (re.compile(p), t) for p, t in (
+        # Discovery does not (yet) know enough live peers: gossip is converging or peers
+        # are down; safe to retry with the same request id.
+        (r"no combination of peers can be derived", Unavailable),
         (r"does not exist|has no consent|has no donor link|no heartbeat", NotFound),
         (r"needs traza\.role|needs MSP|needs the donation's intake org|readable only by"
          r"|queries need", Unauthorized),

@@ -33,10 +33,18 @@ class Flow:
         self.id = self.donor.donation_id
         self.originals = [h("orig"), h("orig")]
         self.deidentified: list[str] = []
+        self.state = ""
+        self.last_org = ""
 
     def run(self, step: str, org: str | None = None, user: str = "service1", **kw):
-        with self.as_(org or self.intake, user) as d:
-            return getattr(self, f"_{step}")(d, **kw)
+        org = org or self.intake
+        if self.state and org != self.last_org:
+            # The previous step committed on the last org's peer; let this org's catch up.
+            wait_state(self.as_, org, self.id, self.state)
+        with self.as_(org, user) as d:
+            result = getattr(self, f"_{step}")(d, **kw)
+        self.state, self.last_org = result.state or self.state, org
+        return result
 
     def _register(self, d: Donations, **kw):
         return d.register(self.donor, **kw)
@@ -84,3 +92,20 @@ HAPPY = [("register", None, "operator1"), ("link", None, "operator1"),
          ("deidentify", "university", "service1"), ("diagnose", "imss", "clinician1"),
          ("review", None, "service1"), ("accept", None, "service1"),
          ("store", "university", "service1")]
+
+
+def wait_state(as_, org: str, donation_id: str, state: str, timeout: float = 15) -> dict:
+    """Read the donation through ``org`` until its peer has committed ``state``.
+
+    A commit status comes from the submitting org's peer; another org's peer commits the
+    same block a moment later, so cross-org reads right after a step must wait for it.
+    """
+    import time
+
+    deadline = time.monotonic() + timeout
+    with as_(org, "regulator1") as d:
+        while True:
+            record = d.get(donation_id)
+            if record["state"] == state or time.monotonic() > deadline:
+                return record
+            time.sleep(0.2)

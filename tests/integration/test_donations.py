@@ -10,7 +10,7 @@ from client.donations import Evidence, Source
 from client.errors import Conflict, InvalidInput, NotFound, Unauthorized, WrongState
 from client.gateway import CommitError
 
-from .donation_flow import HAPPY, Flow, h
+from .donation_flow import HAPPY, Flow, h, wait_state
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -20,9 +20,9 @@ def test_happy_path_to_stored_purges_the_link(as_):
     states = [flow.run(step, org, user).state for step, org, user in HAPPY]
     assert states == ["REGISTERED", "REGISTERED", "CONSENTED", "ACQUIRED", "DEIDENTIFIED",
                       "DIAGNOSED", "UNDER_REVIEW", "ACCEPTED", "STORED"]
+    record = wait_state(as_, "hospital", flow.id, "STORED")
+    assert record["state"] == "STORED" and record["intakeMsp"] == "HospitalMSP"
     with as_("hospital", "operator1") as d:
-        record = d.get(flow.id)
-        assert record["state"] == "STORED" and record["intakeMsp"] == "HospitalMSP"
         assert record["lastEvent"]["data"]["storage"]["linkPurged"] is True
         # After the purge no peer returns the link ...
         with pytest.raises(NotFound):
@@ -67,8 +67,7 @@ def test_two_change_request_loops(as_):
     assert flow.run("accept").state == "ACCEPTED"
     step = flow.run("store")
     assert step.state == "STORED"
-    with as_("imss", "regulator1") as d:
-        record = d.get(flow.id)
+    record = wait_state(as_, "imss", flow.id, "STORED")
     assert record["changeRounds"] == 2
     assert record["deidentifiedSha256"] == sorted(flow.deidentified) or \
         set(record["deidentifiedSha256"]) == set(flow.deidentified)
@@ -91,8 +90,8 @@ def test_revocation_at_each_stage_then_erase(as_, stage):
     assert erased.state == "ERASED"
     deletion = erased.evidence["data"]["deletion"]
     assert deletion["linkPurged"] is True
+    assert wait_state(as_, "hospital", flow.id, "ERASED")["state"] == "ERASED"
     with as_("hospital", "operator1") as d:
-        assert d.get(flow.id)["state"] == "ERASED"
         with pytest.raises(NotFound):
             d.donor_link(flow.id)
         with pytest.raises(WrongState, match=r"is ERASED"):
