@@ -250,3 +250,25 @@ def test_regulator_queries_by_state_org_date_and_counts(as_):
         row = next(c for c in counts["counts"]
                    if c["mspId"] == "HospitalMSP" and c["state"] == "CONSENTED")
         assert row["count"] >= 1 and counts["total"] >= row["count"]
+
+
+def test_one_chaincode_event_per_step_with_ids_and_hashes_only(as_, profiles):
+    import json as _json
+
+    flow = Flow(as_)
+    first = flow.run("register")
+    for step in ("consent", "acquire"):
+        flow.run(step)
+    service = profiles("imss", "regulator1")
+    with service.gateway() as gw, gw.get_network(service.channel).chaincode_events(
+            "traza", start_block=first.block_number) as events:
+        mine = []
+        for event in events:
+            payload = _json.loads(event.payload)
+            if payload.get("donationId") == flow.id:
+                mine.append((event.event_name, payload["to"], event.transaction_id))
+            if len(mine) == 3:
+                break
+    assert [m[:2] for m in mine] == [("RegisterDonation", "REGISTERED"),
+                                     ("Consent", "CONSENTED"), ("Acquire", "ACQUIRED")]
+    assert mine[0][2] == first.transaction_id
