@@ -1,7 +1,8 @@
 """Generate a DICOM corpus with known synthetic Mexican PHI, for scoring de-identification.
 
-Every file is built from the tables below (donors, studies, text templates, transfer
-syntaxes) and a seed, so the same call writes the same bytes. The manifest says, for each
+Every file is built from tables (donors and text templates in :mod:`bench.deid.phi`; the
+studies, series and transfer syntaxes below) and a seed, so the same call writes the same
+bytes; pixels come from :mod:`bench.deid.pixels`. The manifest says, for each
 file, which PHI was planted (with the spellings a leak may take), which UIDs it references
 and in which other file they live, where text was burned into the pixels, and which
 attributes a useful output keeps.
@@ -14,20 +15,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
-import json
-import string
-import unicodedata
 import uuid
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.encaps import encapsulate
 from pydicom.pixels import pack_bits
 from pydicom.sequence import Sequence
 from pydicom.uid import (
@@ -53,213 +49,26 @@ from pydicom.uid import (
     VideoEndoscopicImageStorage,
     XRayAngiographicImageStorage,
 )
-from stdnum import luhn
-from stdnum.mx import curp as stdnum_curp
-from stdnum.mx import rfc as stdnum_rfc
 
-MANIFEST_NAME = "manifest.json"
+from bench.deid.manifest import MANIFEST_NAME, Manifest, jsonable
+from bench.deid.phi import (
+    COMMENTS,
+    DONORS,
+    HISTORY,
+    SR_DEEP,
+    SR_FINDINGS,
+    Donor,
+    Planter,
+    donor_catalog,
+    fold,
+)
+from bench.deid.pixels import burn, encoders_missing, phantom, store_frames
+
+__all__ = ["DEFAULT_FILES", "MANIFEST_NAME", "MIN_FILES", "Manifest", "generate_corpus"]
+
 DEFAULT_FILES = 80
 FIXED_FILES = 15  # RT, SEG, 3 SR, 3 US, 2 OT, 2 XA, CR, DX, ES
 MIN_FILES = FIXED_FILES + 8
-
-# --------------------------------------------------------------------------- donors
-
-
-@dataclass(frozen=True)
-class Donor:
-    """One invented person and the institution that holds their records."""
-
-    key: str
-    given: str
-    surnames: str
-    sex: str
-    birth: dt.date
-    curp17: str  # CURP without its check digit
-    rfc12: str  # RFC without its check digit
-    nss10: str  # IMSS NSS without its Luhn digit
-    mrn: str
-    phone: str
-    email: str
-    street: str
-    colonia: str
-    cp: str
-    hospital: str
-    hospital_short: str
-    institution_address: str
-    physician_given: str
-    physician_surnames: str
-    operator_given: str
-    relative_given: str
-    relative_surnames: str
-    operator_surnames: str
-    station: str
-    ae_title: str
-    device_serial: str
-
-    @property
-    def curp(self) -> str:
-        return self.curp17 + stdnum_curp.calc_check_digit(self.curp17)
-
-    @property
-    def rfc(self) -> str:
-        return self.rfc12 + stdnum_rfc.calc_check_digit(self.rfc12)
-
-    @property
-    def nss(self) -> str:
-        return self.nss10 + luhn.calc_check_digit(self.nss10)
-
-
-DONORS: tuple[Donor, ...] = (
-    Donor(
-        key="A", given="MARÍA GUADALUPE", surnames="HERNÁNDEZ LÓPEZ", sex="F",
-        birth=dt.date(1985, 3, 12), curp17="HELM850312MDFRPR0", rfc12="HELM850312QK",
-        nss10="1234567890", mrn="HGZ32-458712", phone="55 1234 5678",
-        email="lupita.hdz85@correo.example.mx", street="Calle Pitágoras 1023",
-        colonia="Narvarte", cp="03020", hospital="Hospital General de Zona No. 32",
-        hospital_short="HGZ No. 32", institution_address="Calzada del Hueso 4120, Coyoacán",
-        physician_given="RAÚL", physician_surnames="NÚÑEZ ZAVALA",
-        operator_given="ITZEL", operator_surnames="CUAUHTLE MONDRAGÓN",
-        relative_given="ROSA ELENA", relative_surnames="LÓPEZ MÁRQUEZ",
-        station="HGZ32-TOM01", ae_title="HGZ32PACS", device_serial="SN4471-0932",
-    ),
-    Donor(
-        key="B", given="JOSÉ LUIS", surnames="PÉREZ GUTIÉRREZ", sex="M",
-        birth=dt.date(1948, 11, 5), curp17="PEGL481105HJCRTS0", rfc12="PEGL481105MN",
-        nss10="4187652390", mrn="UMF48-009173", phone="33 3615 2040",
-        email="jl.perez.gtz@correo.example.mx", street="Avenida Tepeyac 2517",
-        colonia="Chapalita Oriente", cp="45040", hospital="Unidad de Medicina Familiar No. 48",
-        hospital_short="UMF No. 48", institution_address="Av. Xóchitl 318, Zapopan",
-        physician_given="BEATRIZ", physician_surnames="OCHOA VILLASEÑOR",
-        operator_given="EFRAÍN", operator_surnames="TLAXCALTECA RUIZ",
-        relative_given="CARMEN", relative_surnames="GUTIÉRREZ SOLÍS",
-        station="UMF48-RX02", ae_title="UMF48GW", device_serial="XR7720-1148",
-    ),
-)
-
-MONTHS_ES = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
-             "septiembre", "octubre", "noviembre", "diciembre")
-
-# PHI kinds, as the scorer groups leaks.
-KINDS = ("name", "identifier", "contact", "date", "institution", "staff", "device")
-
-
-def fold(text: str) -> str:
-    """Return ``text`` without accents (what an ASCII-only system would store)."""
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-
-
-def _pn(surnames: str, given: str, prefix: str = "") -> str:
-    return f"{surnames}^{given}^^{prefix}" if prefix else f"{surnames}^{given}"
-
-
-def _spanish_date(d: dt.date) -> str:
-    return f"{d.day} de {MONTHS_ES[d.month - 1]} de {d.year}"
-
-
-# Text forms a template or attribute may use: form -> (label, kind, value for a donor).
-# Labels group the spellings of one fact; each label is scored as one leak per file.
-FORMS: dict[str, tuple[str, str, Callable[[Donor], str]]] = {
-    "name": ("name", "name", lambda d: f"{d.given} {d.surnames}"),
-    "name_title": ("name", "name", lambda d: f"{d.given} {d.surnames}".title()),
-    "name_pn": ("name", "name", lambda d: _pn(d.surnames, d.given)),
-    "name_rev": ("name", "name", lambda d: f"{d.surnames}, {d.given}"),
-    "surnames": ("name", "name", lambda d: d.surnames),
-    "given": ("name", "name", lambda d: d.given),
-    "birth_da": ("birth_date", "date", lambda d: d.birth.strftime("%Y%m%d")),
-    "birth_text": ("birth_date", "date", lambda d: _spanish_date(d.birth)),
-    "birth_slash": ("birth_date", "date", lambda d: d.birth.strftime("%d/%m/%Y")),
-    "curp": ("curp", "identifier", lambda d: d.curp),
-    "rfc": ("rfc", "identifier", lambda d: d.rfc),
-    "nss": ("nss", "identifier", lambda d: d.nss),
-    "mrn": ("mrn", "identifier", lambda d: d.mrn),
-    "phone": ("phone", "contact", lambda d: d.phone),
-    "phone_compact": ("phone", "contact", lambda d: d.phone.replace(" ", "")),
-    "email": ("email", "contact", lambda d: d.email),
-    "street": ("street", "contact", lambda d: d.street),
-    "colonia": ("colonia", "contact", lambda d: f"Col. {d.colonia}"),
-    "cp": ("cp", "contact", lambda d: f"C.P. {d.cp}"),
-    "address_dicom": ("street", "contact",
-                      lambda d: f"{d.street}, Col. {d.colonia}, C.P. {d.cp}"),
-    "hospital": ("hospital", "institution", lambda d: d.hospital),
-    "hospital_short": ("hospital", "institution", lambda d: d.hospital_short),
-    "institution_address": ("institution_address", "institution",
-                            lambda d: d.institution_address),
-    "physician": ("physician", "staff",
-                  lambda d: f"DR. {d.physician_given} {d.physician_surnames}"),
-    "physician_pn": ("physician", "staff",
-                     lambda d: _pn(d.physician_surnames, d.physician_given, "DR.")),
-    "physician_surnames": ("physician", "staff", lambda d: d.physician_surnames),
-    "operator_pn": ("operator", "staff", lambda d: _pn(d.operator_surnames, d.operator_given)),
-    "operator_surnames": ("operator", "staff", lambda d: d.operator_surnames),
-    "relative": ("relative", "name", lambda d: f"{d.relative_given} {d.relative_surnames}"),
-    "relative_pn": ("relative", "name", lambda d: _pn(d.relative_surnames, d.relative_given)),
-    "station": ("station", "device", lambda d: d.station),
-    "ae_title": ("ae_title", "device", lambda d: d.ae_title),
-    "device_serial": ("device_serial", "device", lambda d: d.device_serial),
-}
-
-# Spanish free text, as a radiology or admission clerk would type it.
-HISTORY = ("Paciente {name}, CURP {curp}, NSS {nss}, tel {phone}, {colonia} {cp}, "
-           "{hospital}.")
-COMMENTS = (
-    "Estudio solicitado por {physician} para {name_title}; fecha de nacimiento "
-    "{birth_text}. Sin datos de lesión aguda.",
-    "Contacto: {email}, tel. {phone_compact}. Domicilio {street}, {colonia}, {cp}.",
-    "Expediente {mrn}, derechohabiente NSS {nss}, RFC {rfc}. Control por nódulo "
-    "pulmonar de 8 mm.",
-    "Pte. {name_rev} ({birth_slash}), referida de {hospital_short}. Técnica: {operator_pn}.",
-)
-SR_FINDINGS = ("Se revisa estudio de {name_title} (CURP {curp}). Hígado de tamaño normal, "
-               "sin lesiones focales. Vesícula sin litos. Reporta {physician}.")
-SR_DEEP = "Domicilio del paciente: {street}, {colonia}, {cp}; teléfono {phone}; correo {email}."
-
-
-class _Planter:
-    """Fill text from FORMS for one donor and remember which labels went into the file."""
-
-    def __init__(self, donor: Donor, ascii_only: bool) -> None:
-        self.donor = donor
-        self.ascii_only = ascii_only
-        self.labels: set[str] = set()
-        self.extra: dict[str, dict[str, Any]] = {}
-
-    def __call__(self, form: str) -> str:
-        label, _kind, value = FORMS[form]
-        self.labels.add(label)
-        text = value(self.donor)
-        return fold(text) if self.ascii_only else text
-
-    def fill(self, template: str) -> str:
-        names = [f for _, f, _, _ in string.Formatter().parse(template) if f]
-        return template.format(**{name: self(name) for name in names})
-
-    def plant(self, label: str, kind: str, value: str, *variants: str) -> str:
-        """Record a file-specific fact (study date, accession) and return ``value``."""
-        self.labels.add(label)
-        self.extra[label] = {"kind": kind, "variants": sorted({value, *variants})}
-        return value
-
-
-def phi_variants(text: str) -> list[str]:
-    """Return the spellings under which ``text`` may leak: case and accent variants."""
-    out = set()
-    for t in (text, fold(text)):
-        out.update({t, t.upper(), t.lower(), t.title()})
-    return sorted(out)
-
-
-def donor_catalog(donor: Donor) -> dict[str, dict[str, Any]]:
-    """Return ``{label: {kind, variants}}`` of every fixed PHI fact of ``donor``."""
-    catalog: dict[str, dict[str, Any]] = {}
-    for _form, (label, kind, value) in FORMS.items():
-        entry = catalog.setdefault(label, {"kind": kind, "variants": set()})
-        entry["variants"].update(phi_variants(value(donor)))
-    # The PN form with empty trailing components is also how a PN is often stored.
-    catalog["name"]["variants"].update(phi_variants(f"{donor.surnames}^{donor.given}"))
-    for entry in catalog.values():
-        entry["variants"] = sorted(entry["variants"])
-    return catalog
-
 
 # --------------------------------------------------------------------------- plan
 
@@ -300,37 +109,6 @@ class _Built:
     syntax: str = ExplicitVRLittleEndian
 
 
-@dataclass
-class Manifest:
-    """What was planted where: the scorer's ground truth (JSON on disk)."""
-
-    seed: int
-    files: list[dict[str, Any]] = field(default_factory=list)
-    donors: dict[str, dict[str, Any]] = field(default_factory=dict)
-    skipped_syntaxes: dict[str, str] = field(default_factory=dict)
-
-    def by_id(self) -> dict[str, dict[str, Any]]:
-        """Return the file entries keyed by their id."""
-        return {f["id"]: f for f in self.files}
-
-    def save(self, path: Path) -> None:
-        """Write the manifest as JSON to ``path``."""
-        path.write_text(json.dumps(self.__dict__, indent=1, ensure_ascii=False), "utf-8")
-
-    @classmethod
-    def load(cls, path: Path) -> Manifest:
-        """Read a manifest written by :meth:`save`."""
-        return cls(**json.loads(Path(path).read_text("utf-8")))
-
-    def labels_for(self, entry: dict[str, Any]) -> dict[str, dict[str, Any]]:
-        """Return ``{label: {kind, variants}}`` of the PHI planted in one file."""
-        catalog = self.donors[entry["donor"]]["phi"]
-        out = {}
-        for label in entry["phi"]:
-            out[label] = entry["phi_extra"].get(label) or catalog[label]
-        return out
-
-
 def _split_counts(n_files: int) -> tuple[int, int, int, int]:
     """Slices of the four scalable series (CT A, MR T1, MR T2, CT B) for ``n_files``."""
     rest = max(n_files, MIN_FILES) - FIXED_FILES
@@ -340,119 +118,15 @@ def _split_counts(n_files: int) -> tuple[int, int, int, int]:
     return ct_a, mr, mr, ct_b
 
 
-# --------------------------------------------------------------------------- pixels
-
-def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    return ImageFont.load_default(size=size)
-
-
-def _phantom(rng: np.random.Generator, rows: int, cols: int, maxval: int,
-             offset: float = 0.0) -> np.ndarray:
-    """A round body with a lesion and noise: a text-free image."""
-    y, x = np.mgrid[0:rows, 0:cols]
-    r = np.hypot(y - rows / 2, x - cols / 2)
-    img = np.where(r < rows * 0.42, maxval * 0.35, maxval * 0.02)
-    lesion = np.hypot(y - rows * (0.4 + offset), x - cols * 0.6) < rows * 0.08
-    img = img + lesion * maxval * 0.25
-    img = img + rng.normal(0, maxval * 0.02, size=img.shape)
-    return np.clip(img, 0, maxval)
-
-
-def _burn(img: Image.Image, texts: list[tuple[int, int, str]], size: int,
-          ink: int | tuple[int, ...], band: int | tuple[int, ...] | None
-          ) -> list[list[int]]:
-    """Draw each text (folded to ASCII) at its place, on a band if given; return the boxes."""
-    draw = ImageDraw.Draw(img)
-    font = _font(size)
-    boxes = []
-    for x, y, label in texts:
-        # Devices burn ASCII; Pillow's bundled font also has no accented glyphs.
-        text = fold(label)
-        x0, y0, x1, y1 = draw.textbbox((x, y), text, font=font)
-        if band is not None:
-            draw.rectangle((x0 - 2, y0 - 2, x1 + 2, y1 + 2), fill=band)
-        draw.text((x, y), text, font=font, fill=ink)
-        boxes.append([max(0, x0 - 1), max(0, y0 - 1), x1 + 1, y1 + 1])
-    return boxes
-
-
-# --------------------------------------------------------------------------- encoding
-
-def _encoders_missing() -> dict[str, str]:
-    """Transfer syntaxes this machine cannot write, with the reason."""
-    from pydicom.pixels.encoders import (
-        JPEG2000LosslessEncoder,
-        JPEGLSLosslessEncoder,
-        RLELosslessEncoder,
-    )
-
-    missing = {}
-    for uid, enc, hint in ((RLELossless, RLELosslessEncoder, "pylibjpeg-rle"),
-                           (JPEGLSLossless, JPEGLSLosslessEncoder, "pyjpegls"),
-                           (JPEG2000Lossless, JPEG2000LosslessEncoder, "pylibjpeg-openjpeg")):
-        if not enc.is_available:
-            missing[uid] = f"no encoder for {UID(uid).name} (install {hint})"
-    try:
-        import imagecodecs
-
-        imagecodecs.jpeg8_encode  # noqa: B018 - probe the codec
-    except (ImportError, AttributeError):
-        missing[JPEGLosslessSV1] = "no JPEG lossless encoder (install imagecodecs)"
-    return missing
-
-
-def _set_pixels(built: _Built, missing: dict[str, str]) -> None:
-    """Store ``built.frames`` in ``built.ds`` under ``built.syntax`` (or a fallback)."""
-    ds, frames = built.ds, built.frames
-    syntax = built.syntax
-    if syntax in missing:
-        syntax = ExplicitVRLittleEndian
-    built.entry["transfer_syntax"] = syntax
-    ds.file_meta.TransferSyntaxUID = syntax
-    arr = frames if int(ds.get("NumberOfFrames", 1)) > 1 else frames[0]
-    native = (ExplicitVRLittleEndian, ImplicitVRLittleEndian, DeflatedExplicitVRLittleEndian)
-    if syntax in native:
-        ds.PixelData = arr.astype(arr.dtype.newbyteorder("<")).tobytes()
-        ds["PixelData"].VR = "OW" if ds.BitsAllocated > 8 else "OB"
-    elif syntax == ExplicitVRBigEndian:
-        ds.PixelData = arr.astype(arr.dtype.newbyteorder(">")).tobytes()
-        ds["PixelData"].VR = "OW" if ds.BitsAllocated > 8 else "OB"
-    elif syntax == JPEGBaseline8Bit:
-        chunks = []
-        for frame in frames:
-            buf = io.BytesIO()
-            mode = "RGB" if frame.ndim == 3 else "L"
-            Image.fromarray(frame, mode).save(buf, "JPEG", quality=92, subsampling=1)
-            chunks.append(buf.getvalue())
-        ds.PixelData = encapsulate(chunks)
-        ds["PixelData"].VR = "OB"
-        if ds.SamplesPerPixel == 3:
-            ds.PhotometricInterpretation = "YBR_FULL_422"
-        ds.LossyImageCompression = "01"
-        ds.LossyImageCompressionMethod = "ISO_10918_1"
-    elif syntax == JPEGLosslessSV1:
-        import imagecodecs
-
-        chunks = [imagecodecs.jpeg8_encode(f, lossless=True, predictor=1,
-                                           bitspersample=int(ds.BitsStored)) for f in frames]
-        ds.PixelData = encapsulate(chunks)
-        ds["PixelData"].VR = "OB"
-    else:
-        ds.compress(syntax, arr, generate_instance_uid=False)
-    ds.file_meta.TransferSyntaxUID = syntax
-
-
 # --------------------------------------------------------------------------- builders
 
 class _Generator:
     """Builds the corpus file by file; holds the seed, the UIDs and the manifest."""
 
-    def __init__(self, out_dir: Path, seed: int, n_files: int) -> None:
-        self.out = out_dir
+    def __init__(self, seed: int, n_files: int) -> None:
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         self.n_files = n_files
-        self.built: list[_Built] = []
         self.counter = 0
 
     def uid(self, *label: object) -> str:
@@ -462,8 +136,9 @@ class _Generator:
 
     # .. common attributes ..................................................
 
-    def _base(self, series: Series, sop_class: str, number: int, plant: _Planter,
-              kind: str, ascii_only: bool) -> Dataset:
+    def _base(self, series: Series, sop_class: str, number: int, plant: Planter,
+              ascii_only: bool = False) -> Dataset:
+        """Patient, study, series, equipment and file meta attributes, PHI included."""
         study, donor = series.study, series.study.donor
         self.counter += 1
         idx = self.counter
@@ -547,7 +222,7 @@ class _Generator:
                                             "{phone}.")
         return ds
 
-    def _deep_request(self, plant: _Planter) -> Sequence:
+    def _deep_request(self, plant: Planter) -> Sequence:
         """PHI three sequences deep (Request > Protocol code > Protocol context)."""
         ctx = Dataset()
         ctx.ValueType = "TEXT"
@@ -563,11 +238,11 @@ class _Generator:
         req.ScheduledProtocolCodeSequence = Sequence([code])
         return Sequence([req])
 
-    def _overlay(self, ds: Dataset, plant: _Planter, rows: int, cols: int) -> dict[str, Any]:
+    def _overlay(self, ds: Dataset, plant: Planter, rows: int, cols: int) -> dict[str, Any]:
         """An overlay plane (60xx, PS3.3 C.9.2) with the name drawn into its bitmap."""
         img = Image.new("L", (cols, rows), 0)
         text = fold(plant("name_pn"))
-        box = _burn(img, [(2, 2, text)], 9, 255, None)[0]
+        box = burn(img, [(2, 2, text)], 9, 255, None)[0]
         bits = (np.asarray(img) > 127).astype("u1")
         ds.add_new(0x60000010, "US", rows)
         ds.add_new(0x60000011, "US", cols)
@@ -579,7 +254,7 @@ class _Generator:
         ds.add_new(0x60003000, "OW", pack_bits(bits.ravel()))
         return {"group": 0x6000, "set_bits": int(bits.sum()), "box": box, "text": text}
 
-    def _private_blocks(self, ds: Dataset, plant: _Planter) -> None:
+    def _private_blocks(self, ds: Dataset, plant: Planter) -> None:
         """A private block with creator (LO, UN, nested SQ) and one without creator."""
         block = ds.private_block(0x0009, "SYNTH HIS 1.0", create=True)
         block.add_new(0x01, "LO", plant("name"))
@@ -593,11 +268,11 @@ class _Generator:
         ds.add_new(0x00111001, "LO", plant("nss"))
         ds.add_new(0x00111002, "UN", plant("email").encode("ascii"))
 
-    def _entry(self, ds: Dataset, series: Series, kind: str, plant: _Planter, *,
+    def _entry(self, ds: Dataset, series: Series, kind: str, plant: Planter, *,
                retain: Iterable[str] = (), text_free: bool | None = None,
                boxes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         study = series.study
-        keep = {k: _jsonable(ds[k].value) for k in retain if k in ds}
+        keep = {k: jsonable(ds[k].value) for k in retain if k in ds}
         keep["Modality"] = ds.Modality
         return {
             "id": "", "path": "", "kind": kind, "donor": study.donor.key, "study": study.key,
@@ -619,10 +294,10 @@ class _Generator:
         """CT or MR slices: text-free, 16-bit, spread over the transfer syntaxes."""
         out = []
         for i in range(count):
-            plant = _Planter(series.study.donor, ascii_only=False)
+            plant = Planter(series.study.donor, ascii_only=False)
             ct = series.modality == "CT"
             sop = CTImageStorage if ct else MRImageStorage
-            ds = self._base(series, sop, i + 1, plant, "ct" if ct else "mr", False)
+            ds = self._base(series, sop, i + 1, plant)
             rows = cols = 96
             ds.FrameOfReferenceUID = series.frame_of_reference
             ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
@@ -640,7 +315,7 @@ class _Generator:
                 ds.EchoTime = "12"
                 ds.MagneticFieldStrength = "1.5"
             _mono(ds, rows, cols, 16, 12)
-            frames = _phantom(self.rng, rows, cols, 4095, offset=i * 0.01)[None].astype("u2")
+            frames = phantom(self.rng, rows, cols, 4095, offset=i * 0.01)[None].astype("u2")
             overlay = None
             if not ct and i % 4 == 1:
                 overlay = self._overlay(ds, plant, rows, cols)
@@ -660,16 +335,16 @@ class _Generator:
         out = []
         study = series.study
         for i in range(count):
-            plant = _Planter(study.donor, ascii_only=False)
-            ds = self._base(series, UltrasoundImageStorage, i + 1, plant, "us", False)
+            plant = Planter(study.donor, ascii_only=False)
+            ds = self._base(series, UltrasoundImageStorage, i + 1, plant)
             rows, cols = 240, 320
             _rgb(ds, rows, cols)
-            base = (_phantom(self.rng, rows, cols, 200) * 0.8).astype("u1")
+            base = (phantom(self.rng, rows, cols, 200) * 0.8).astype("u1")
             img = Image.fromarray(np.stack([base] * 3, axis=-1), "RGB")
             texts = [(6, 4, plant("name_rev")), (6, 18, f"ID {plant('mrn')}"),
                      (6, 32, study.date.strftime("%d/%m/%Y")), (6, 46, plant("hospital_short"))]
             plant.labels.add(f"study_date:{study.key}")
-            boxes = _burn(img, texts, 11, (255, 255, 255), (0, 0, 0))
+            boxes = burn(img, texts, 11, (255, 255, 255), (0, 0, 0))
             ds.BurnedInAnnotation = "YES"
             frames = np.asarray(img)[None]
             burned = [{"frame": 0, "box": b, "text": fold(t[2])} for b, t in zip(boxes, texts,
@@ -683,8 +358,8 @@ class _Generator:
     def document(self, series: Series, syntax: str, number: int) -> _Built:
         """A scanned paper form (Secondary Capture, OT) with the donor's data typed on it."""
         donor = series.study.donor
-        plant = _Planter(donor, ascii_only=False)
-        ds = self._base(series, SecondaryCaptureImageStorage, number, plant, "doc", False)
+        plant = Planter(donor, ascii_only=False)
+        ds = self._base(series, SecondaryCaptureImageStorage, number, plant)
         rows, cols = 360, 480
         _mono(ds, rows, cols, 8, 8)
         ds.ConversionType = "DF"
@@ -700,7 +375,7 @@ class _Generator:
                  ("Diagnóstico: probable colecistitis crónica litiásica", False),
                  (f"Médico: {plant('physician')}", True)]
         texts = [(16, 16 + 40 * k, text) for k, (text, _phi) in enumerate(lines)]
-        boxes = _burn(img, texts, 15, 10, None)
+        boxes = burn(img, texts, 15, 10, None)
         burned = [{"frame": 0, "box": b, "text": fold(t)}
                   for b, (t, phi) in zip(boxes, lines, strict=True) if phi]
         # Clinical lines are text too: a tool may mask them, that is not damage elsewhere.
@@ -716,11 +391,11 @@ class _Generator:
     def multiframe(self, series: Series, number: int, syntax: str, n_frames: int) -> _Built:
         """XA (8-bit grey) or ES (RGB) multi-frame with the name burned into every frame."""
         study = series.study
-        plant = _Planter(study.donor, ascii_only=False)
+        plant = Planter(study.donor, ascii_only=False)
         xa = series.modality == "XA"
         sop = XRayAngiographicImageStorage if xa else VideoEndoscopicImageStorage
         kind = "xa" if xa else "es"
-        ds = self._base(series, sop, number, plant, kind, False)
+        ds = self._base(series, sop, number, plant)
         rows, cols = (192, 192) if xa else (160, 224)
         if xa:
             _mono(ds, rows, cols, 8, 8)
@@ -743,12 +418,12 @@ class _Generator:
         ds.BurnedInAnnotation = "YES"
         frames, burned = [], []
         for f in range(n_frames):
-            base = (_phantom(self.rng, rows, cols, 180, offset=f * 0.02)).astype("u1")
+            base = (phantom(self.rng, rows, cols, 180, offset=f * 0.02)).astype("u1")
             img = Image.fromarray(base if xa else np.stack([base] * 3, -1), "L" if xa else "RGB")
             texts = [(4, 4, plant("name_pn")), (4, rows - 18, study.date.strftime("%d/%m/%Y"))]
             plant.labels.add(f"study_date:{study.key}")
             ink, band = (255, 0) if xa else ((255, 255, 0), (0, 0, 0))
-            for b, t in zip(_burn(img, texts, 11, ink, band), texts, strict=True):
+            for b, t in zip(burn(img, texts, 11, ink, band), texts, strict=True):
                 burned.append({"frame": f, "box": b, "text": fold(t[2])})
             frames.append(np.asarray(img))
         entry = self._entry(ds, series, kind, plant, text_free=False, boxes=burned,
@@ -758,11 +433,11 @@ class _Generator:
     def radiograph(self, series: Series, number: int, with_text: bool, syntax: str) -> _Built:
         """CR with the name burned in, or DX without text; BurnedInAnnotation absent."""
         study = series.study
-        plant = _Planter(study.donor, ascii_only=not with_text)
+        plant = Planter(study.donor, ascii_only=not with_text)
         cr = series.modality == "CR"
         sop = ComputedRadiographyImageStorage if cr else DigitalXRayImageStorageForPresentation
         kind = "cr" if cr else "dx"
-        ds = self._base(series, sop, number, plant, kind, ascii_only=not with_text)
+        ds = self._base(series, sop, number, plant, ascii_only=not with_text)
         rows = cols = 192
         _mono(ds, rows, cols, 16, 12)
         ds.ImagerPixelSpacing = [0.2, 0.2]
@@ -772,12 +447,12 @@ class _Generator:
         if not cr:
             ds.PresentationIntentType = "FOR PRESENTATION"
             ds.ImageType = ["ORIGINAL", "PRIMARY"]
-        base = _phantom(self.rng, rows, cols, 3000)
+        base = phantom(self.rng, rows, cols, 3000)
         burned = []
         if with_text:
             img = Image.fromarray(base.astype("i4"), "I")
             texts = [(4, 4, plant("name_pn")), (4, 20, f"{plant('mrn')} {plant('birth_slash')}")]
-            boxes = _burn(img, texts, 11, 4095, 0)
+            boxes = burn(img, texts, 11, 4095, 0)
             burned = [{"frame": 0, "box": b, "text": fold(t[2])}
                       for b, t in zip(boxes, texts, strict=True)]
             base = np.asarray(img)
@@ -792,8 +467,8 @@ class _Generator:
     def seg(self, series: Series, ct: list[_Built]) -> _Built:
         """A binary Segmentation over CT slices: series, instance and per-frame source refs."""
         study = series.study
-        plant = _Planter(study.donor, ascii_only=False)
-        ds = self._base(series, SegmentationStorage, 1, plant, "seg", False)
+        plant = Planter(study.donor, ascii_only=False)
+        ds = self._base(series, SegmentationStorage, 1, plant)
         first = ct[0].ds
         refs: list[dict[str, Any]] = []
         ds.ImageType = ["DERIVED", "PRIMARY"]
@@ -867,8 +542,8 @@ class _Generator:
     def rtstruct(self, series: Series, ct: list[_Built]) -> _Built:
         """An RT Structure Set over a CT series: references to study, series, slices, FoR."""
         study = series.study
-        plant = _Planter(study.donor, ascii_only=False)
-        ds = self._base(series, RTStructureSetStorage, 1, plant, "rt", False)
+        plant = Planter(study.donor, ascii_only=False)
+        ds = self._base(series, RTStructureSetStorage, 1, plant)
         refs: list[dict[str, Any]] = []
         ds.StructureSetLabel = "RT TORAX"
         ds.StructureSetName = plant.fill("Plan {name_title}")[:64]
@@ -947,8 +622,8 @@ class _Generator:
     def sr(self, series: Series, images: list[_Built], syntax: str) -> _Built:
         """A Comprehensive SR with Spanish text (nested) and IMAGE references."""
         study = series.study
-        plant = _Planter(study.donor, ascii_only=False)
-        ds = self._base(series, ComprehensiveSRStorage, 1, plant, "sr", False)
+        plant = Planter(study.donor, ascii_only=False)
+        ds = self._base(series, ComprehensiveSRStorage, 1, plant)
         refs: list[dict[str, Any]] = []
         ds.ValueType = "CONTAINER"
         ds.ConceptNameCodeSequence = Sequence([_code("18748-4", "LN", "Diagnostic imaging "
@@ -1136,14 +811,6 @@ def _ref(path: list[str | int], target: _Built, attribute: str) -> dict[str, Any
             "target_attribute": attribute}
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (int, float, str)):
-        return value if not isinstance(value, str) else str(value)
-    return str(value)
-
-
 # --------------------------------------------------------------------------- entry point
 
 def generate_corpus(out_dir: Path | str, *, n_files: int = DEFAULT_FILES, seed: int = 0,
@@ -1169,8 +836,8 @@ def generate_corpus(out_dir: Path | str, *, n_files: int = DEFAULT_FILES, seed: 
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    gen = _Generator(out, seed, n_files)
-    missing = _encoders_missing()
+    gen = _Generator(seed, n_files)
+    missing = encoders_missing()
     manifest = Manifest(seed=seed, skipped_syntaxes={UID(k).name: v for k, v in missing.items()})
     if missing and not quiet:
         for uid, reason in missing.items():
@@ -1183,7 +850,8 @@ def generate_corpus(out_dir: Path | str, *, n_files: int = DEFAULT_FILES, seed: 
         entry["path"] = rel.as_posix()
         ids[entry["sop_instance_uid"]] = entry["id"]
         if built.frames is not None:
-            _set_pixels(built, missing)
+            entry["transfer_syntax"] = store_frames(built.ds, built.frames, built.syntax,
+                                                    missing)
         else:
             built.ds.file_meta.TransferSyntaxUID = built.syntax
             entry["transfer_syntax"] = built.syntax

@@ -34,7 +34,7 @@ from pydicom.dataset import Dataset
 from pydicom.pixels import unpack_bits
 from pydicom.uid import DeflatedExplicitVRLittleEndian
 
-from bench.deid.corpus import Manifest, _jsonable
+from bench.deid.manifest import Manifest, jsonable
 
 ENCODINGS = ("utf-8", "latin-1", "utf-16-le", "utf-16-be")
 INK = 0.25  # a pixel is ink when it differs from the box's median by this share of the range
@@ -287,7 +287,7 @@ class Scorer:
             self._pixels(fs, entry, ds)
             for key, value in entry["retain"].items():
                 fs.retain_total += 1
-                fs.retained += key in ds and _same(_jsonable(ds[key].value), value)
+                fs.retained += key in ds and _same(jsonable(ds[key].value), value)
             scores.append(fs)
         by_id = {s.id: s for s in scores}
         for entry in files:
