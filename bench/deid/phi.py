@@ -94,8 +94,6 @@ DONORS: tuple[Donor, ...] = (
 MONTHS_ES = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
              "septiembre", "octubre", "noviembre", "diciembre")
 
-# PHI kinds, as the scorer groups leaks.
-KINDS = ("name", "identifier", "contact", "date", "institution", "staff", "device")
 
 
 def fold(text: str) -> str:
