@@ -45,15 +45,25 @@ def retry(what: Callable[[], T], timeout: float = 90, interval: float = 1) -> T:
 
 
 def raft_leader(topo: Topology) -> Orderer:
-    """The orderer whose Prometheus metrics say it leads the channel's Raft cluster."""
-    for o in topo.orderers:
-        url = f"http://{o.host}:{o.operations_port}/metrics"
-        with urllib.request.urlopen(url, timeout=3) as r:  # noqa: S310 (loopback)
-            for line in r.read().decode().splitlines():
-                if line.startswith("consensus_etcdraft_is_leader") and \
-                        f'channel="{topo.channel}"' in line and line.endswith(" 1"):
-                    return o
-    raise AssertionError("no Raft leader reported by any orderer")
+    """The orderer whose Prometheus metrics say it leads the channel's Raft cluster.
+
+    Stopped orderers are skipped; while an election runs no one leads, so it polls a while.
+    """
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for o in topo.orderers:
+            url = f"http://{o.host}:{o.operations_port}/metrics"
+            try:
+                with urllib.request.urlopen(url, timeout=3) as r:  # noqa: S310 (loopback)
+                    lines = r.read().decode().splitlines()
+            except OSError:
+                continue
+            if any(line.startswith("consensus_etcdraft_is_leader")
+                   and f'channel="{topo.channel}"' in line and line.endswith(" 1")
+                   for line in lines):
+                return o
+        time.sleep(0.5)
+    raise AssertionError("no Raft leader reported by any orderer in 30 s")
 
 
 def stop_node(node_of: Orderer | Peer) -> None:
