@@ -1,27 +1,45 @@
 """Find and mask text burned into pixel data (PS3.15 E.1.1, Clean Pixel Data Option).
 
-The OCR engine is Tesseract 5 run offline through pytesseract, with the Spanish and
-English models from Debian (``tesseract-ocr``, ``tesseract-ocr-spa``); nothing is
-downloaded at run time. Frames are handled one at a time: for a multi-frame image the
-caller loops over frames. 16-bit and MONOCHROME1 frames are windowed to 8 bits *for
-the OCR only*; :func:`mask` writes into a copy of the original frame, same dtype.
+One frame at a time (multi-frame images: the caller loops over frames):
 
-:func:`has_text_candidates` is a cheap numpy pre-filter: images where it returns False
-can skip OCR (and keep their pixel data bit-identical).
+1. **Pre-filter** (numpy, no OCR, :func:`has_text_candidates`): 16x16 blocks that look like
+   text, in lines. A frame without them is left alone, so its pixel data stays bit-identical.
+2. **Lines**: inside each candidate region the ink (pixels past the midpoint between the
+   background and the brightest stroke) is cut into lines, each reaching as far as its ink
+   runs with word gaps bridged. The mask follows the ink, not the OCR's word boxes: a word
+   the OCR misses between two others, or a date it boxes short, is still inside the line.
+3. **OCR confirms**: Tesseract reads one sample line per region (a few characters wide);
+   a word read with confidence makes every candidate line of the region text. Verdicts are
+   remembered by the sample's ink pattern, so the static annotations of a multi-frame image
+   or of a series are read once per process.
+
+The engine is Tesseract 5 with the Debian models (``tesseract-ocr-spa``, ``-eng``); nothing
+is downloaded at run time. With ``tesserocr`` installed the engine stays loaded in the
+process (a sample line costs milliseconds); without it each read runs the ``tesseract``
+program through pytesseract (about 0.3 s a call). 16-bit and MONOCHROME1 frames are windowed
+to 8 bits *for the analysis only*; :func:`mask` writes into a copy of the original frame,
+same dtype.
 """
 
 from __future__ import annotations
 
+import glob
+import hashlib
 import os
+import re
 import shutil
+import subprocess
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
-from functools import lru_cache
+from typing import Protocol
 
 import numpy as np
 
 __all__ = [
     "Box",
     "OCRUnavailableError",
+    "engine_name",
     "find_text_boxes",
     "has_text_candidates",
     "mask",
@@ -32,17 +50,33 @@ __all__ = [
 #: Debian packages that provide the engine and the models (named in errors).
 DEBIAN_PACKAGES = ("tesseract-ocr", "tesseract-ocr-spa")
 
-#: Words below this Tesseract confidence (0-100) are ignored; low enough to keep small
-#: annotation fonts, high enough that speckle and anatomy are not read as text.
+#: Language that confirms a region is text: one model reads names, dates and ids as well as
+#: two do, in half the time. :func:`read_words` reads with both.
+CONFIRM_LANG = "spa"
+READ_LANG = "spa+eng"
+#: A word confirms a region when it has at least this many letters or digits and this
+#: Tesseract confidence (0-100): speckle read as text is short or unsure.
+MIN_CONFIRM_CHARS = 2
 MIN_CONFIDENCE = 40
-#: Without the pre-filter's regions, speckle is read as short words more often.
+#: Reading a whole frame (scanned documents) sees more speckle: stricter.
 MIN_CONFIDENCE_FULL_FRAME = 60
-#: Images narrower than this are enlarged 2x before OCR: small ultrasound and screen-capture
-#: fonts are 8-14 px high, below the ~20 px Tesseract reads best.
-UPSCALE_BELOW = 700
 #: Words shorter than this (frame pixels) are speckle, not text.
 MIN_HEIGHT = 6
-#: Pixels of context kept around each pre-filter region given to Tesseract.
+#: Ink bands lower than this are rules and underlines, not lines of text; taller than
+#: this, text merged with bright anatomy (or no text).
+MIN_LINE_HEIGHT = 4
+MAX_LINE_HEIGHT = 48
+#: Sample lines sent to the OCR are at most this many text heights wide (about 12
+#: characters: enough to tell text from texture, and LSTM time grows with width).
+SAMPLE_WIDTH = 10
+#: Lines tried per region before it is judged not to be text.
+MAX_SAMPLES = 3
+#: Lines of ink lower than this (pixels) are read at twice the size: small ultrasound and
+#: screen-capture fonts are 6-14 px high, below the ~20 px Tesseract reads best.
+UPSCALE_BELOW = 16
+#: Height of ordinary text for the OCR, in pixels (sets the white space between crops).
+OCR_TEXT_HEIGHT = 24
+#: Pixels of context kept around each pre-filter region.
 _REGION_PAD = 12
 #: Pre-filter block size (pixels) and thresholds, see :func:`has_text_candidates`.
 _BLOCK = 16
@@ -51,7 +85,11 @@ _MIN_INK_LEVEL = 178  # 70% of full scale
 _MIN_INK_EXTREME = 0.2  # share of ink pixels near the block's extreme
 _MIN_BG_EXTREME = 0.9  # share of background pixels near the other extreme
 _MIN_TRANSITIONS = 1.2  # ink/background changes per block row
-_MIN_TEXT_BLOCKS = 2
+#: Verdicts kept per process (keys are hashes of ink patterns, never text).
+_VERDICT_CACHE_SIZE = 4096
+#: Tesseract page segmentation modes used (``--psm``).
+PSM_BLOCK = 6
+PSM_SPARSE = 11
 
 
 class OCRUnavailableError(RuntimeError):
@@ -73,8 +111,7 @@ class Box:
         Parameters
         ----------
         margin : int
-            Pixels to add on each side (anti-aliased glyph edges reach past the box
-            Tesseract reports).
+            Pixels to add on each side (anti-aliased glyph edges reach past the ink).
         shape : tuple, optional
             Frame shape ``(rows, columns[, samples])``; the box is clipped to it.
         """
@@ -87,6 +124,15 @@ class Box:
     @property
     def area(self) -> int:
         return max(0, self.x1 - self.x0) * max(0, self.y1 - self.y0)
+
+    @property
+    def height(self) -> int:
+        return self.y1 - self.y0
+
+    def overlaps(self, other: Box) -> bool:
+        """Return True if the two boxes share at least one pixel."""
+        return (self.x0 < other.x1 and other.x0 < self.x1
+                and self.y0 < other.y1 and other.y0 < self.y1)
 
 
 def to_uint8(frame: np.ndarray, *, monochrome1: bool = False) -> np.ndarray:
@@ -120,6 +166,8 @@ def to_uint8(frame: np.ndarray, *, monochrome1: bool = False) -> np.ndarray:
     return 255 - out if monochrome1 else out
 
 
+# --------------------------------------------------------------------------- pre-filter
+
 def has_text_candidates(frame: np.ndarray, *, monochrome1: bool = False) -> bool:
     """Return whether ``frame`` may hold burned-in text (cheap; no OCR).
 
@@ -134,13 +182,19 @@ def has_text_candidates(frame: np.ndarray, *, monochrome1: bool = False) -> bool
     return bool(_candidate_grid(to_uint8(frame, monochrome1=monochrome1)).any())
 
 
+def _light(g: np.ndarray) -> bool:
+    """True when the frame is mostly light, so its text is the dark side."""
+    return bool(g.mean() > 127)
+
+
 def _candidate_grid(g: np.ndarray) -> np.ndarray:
     """Return the text-block grid of ``g`` (cells of ``_BLOCK`` pixels), lines only."""
     step = 1
     while max(g.shape) > 2048:
         g, step = g[::2, ::2], step * 2
-    grid = _text_blocks(g)
-    half = _text_blocks(g[::2, ::2])
+    light = _light(g)
+    grid = _text_blocks(g, light)
+    half = _text_blocks(g[::2, ::2], light)
     if half.size:  # a half-size block covers 2x2 full-size blocks
         up = np.repeat(np.repeat(half, 2, axis=0), 2, axis=1)
         r, c = min(up.shape[0], grid.shape[0]), min(up.shape[1], grid.shape[1])
@@ -155,7 +209,7 @@ def _candidate_grid(g: np.ndarray) -> np.ndarray:
     return grid
 
 
-def _text_blocks(g: np.ndarray) -> np.ndarray:
+def _text_blocks(g: np.ndarray, light: bool) -> np.ndarray:
     b = _BLOCK
     rows, cols = (g.shape[0] // b) * b, (g.shape[1] // b) * b
     if rows == 0 or cols == 0:
@@ -166,7 +220,7 @@ def _text_blocks(g: np.ndarray) -> np.ndarray:
     live = (hi - lo) >= _MIN_CONTRAST
     # annotations are drawn at (near) full intensity: white or bright colour on dark,
     # or black on light; speckle and tissue edges rarely reach it
-    if g.mean() > 127:
+    if light:
         live &= lo <= 255 - _MIN_INK_LEVEL
     else:
         live &= hi >= _MIN_INK_LEVEL
@@ -178,14 +232,13 @@ def _text_blocks(g: np.ndarray) -> np.ndarray:
     lo_s, hi_s = lo[live][:, None, None], hi[live][:, None, None]
     margin = (hi_s - lo_s) // 5
     ink = sel > (lo_s + hi_s) // 2
-    if g.mean() > 127:  # dark text on a light background: ink is the dark side
+    if light:  # dark text on a light background: ink is the dark side
         ink = ~ink
     n_ink = ink.sum(axis=(1, 2))
     n_bg = b * b - n_ink
-    near_hi = sel >= hi_s - margin
-    near_lo = sel <= lo_s + margin
-    ink_at_extreme = np.where(ink, near_hi | near_lo, False).sum(axis=(1, 2))
-    bg_at_extreme = np.where(~ink, near_lo | near_hi, False).sum(axis=(1, 2))
+    near = (sel >= hi_s - margin) | (sel <= lo_s + margin)
+    ink_at_extreme = (ink & near).sum(axis=(1, 2))
+    bg_at_extreme = (~ink & near).sum(axis=(1, 2))
     share = n_ink / (b * b)
     across = (ink[:, :, 1:] != ink[:, :, :-1]).sum(axis=(1, 2)) / b
     down = (ink[:, 1:, :] != ink[:, :-1, :]).sum(axis=(1, 2)) / b
@@ -199,19 +252,37 @@ def _text_blocks(g: np.ndarray) -> np.ndarray:
     return out
 
 
-def _regions(grid: np.ndarray, shape: tuple[int, ...], pad: int) -> list[Box]:
-    """Return bounding boxes (frame pixels, padded) of the connected candidate blocks."""
+@dataclass(frozen=True)
+class _Candidates:
+    """A group of candidate blocks: their extent, the extent with context, their rows.
+
+    ``rows`` maps each block row's pixel rows ``(y0, y1)`` to the pixel columns
+    ``(x0, x1)`` its candidate blocks span.
+    """
+
+    blocks: Box
+    padded: Box
+    rows: tuple[tuple[int, int, int, int], ...]  # (y0, y1, x0, x1) per block row
+
+
+def _regions(grid: np.ndarray, shape: tuple[int, ...], pad: int) -> list[_Candidates]:
+    """Return the groups of touching candidate blocks, in frame pixels.
+
+    ``padded`` adds context for the line analysis (more sideways: the first or last block
+    of a word may fail the tests).
+    """
     seen = np.zeros_like(grid)
-    boxes = []
+    out = []
     for r0, c0 in zip(*np.nonzero(grid), strict=True):
         if seen[r0, c0]:
             continue
         stack = [(r0, c0)]
         seen[r0, c0] = True
-        rmin, rmax, cmin, cmax = r0, r0, c0, c0
+        cells: dict[int, list[int]] = {}
         while stack:
             r, c = stack.pop()
-            rmin, rmax, cmin, cmax = min(rmin, r), max(rmax, r), min(cmin, c), max(cmax, c)
+            span = cells.setdefault(int(r), [int(c), int(c)])
+            span[0], span[1] = min(span[0], int(c)), max(span[1], int(c))
             # 8-neighbours and one gap block sideways: words in a line join up
             for dr in (-1, 0, 1):
                 for dc in (-2, -1, 0, 1, 2):
@@ -220,91 +291,415 @@ def _regions(grid: np.ndarray, shape: tuple[int, ...], pad: int) -> list[Box]:
                             and grid[rr, cc] and not seen[rr, cc]:
                         seen[rr, cc] = True
                         stack.append((rr, cc))
-        # wider sideways: the first or last block of a word may fail the tests
-        x0, x1 = max(0, int(cmin) * _BLOCK - 3 * pad), int(cmax + 1) * _BLOCK + 3 * pad
-        box = Box(x0, int(rmin) * _BLOCK, min(shape[1], x1), int(rmax + 1) * _BLOCK)
-        boxes.append(box.pad(pad, shape))
-    return boxes
+        b = _BLOCK
+        rows = tuple((r * b, min(shape[0], (r + 1) * b), c0_ * b, min(shape[1], (c1_ + 1) * b))
+                     for r, (c0_, c1_) in sorted(cells.items()))
+        blocks = Box(min(r[2] for r in rows), rows[0][0], max(r[3] for r in rows), rows[-1][1])
+        wide = Box(max(0, blocks.x0 - 3 * pad), blocks.y0, min(shape[1], blocks.x1 + 3 * pad),
+                   blocks.y1)
+        out.append(_Candidates(blocks, wide.pad(pad, shape), rows))
+    return out
 
 
-@lru_cache(maxsize=1)
-def _tesseract() -> object:
-    """Return the pytesseract module after checking the engine and models are there."""
-    hint = "install the Debian packages " + " and ".join(DEBIAN_PACKAGES)
-    # One OpenMP thread per Tesseract run: frames and files are parallel already, and
-    # oversubscribed threads made each run 2-3x slower on a busy machine.
-    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+# --------------------------------------------------------------------------- lines of ink
+
+def _runs(on: np.ndarray, gap: int = 0) -> list[tuple[int, int]]:
+    """Return half-open (start, end) runs of True in ``on``, bridging gaps up to ``gap``."""
+    idx = np.flatnonzero(on)
+    if idx.size == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(idx) > gap + 1)
+    starts = np.concatenate(([idx[0]], idx[breaks + 1]))
+    ends = np.concatenate((idx[breaks], [idx[-1]])) + 1
+    return list(zip(starts.tolist(), ends.tolist(), strict=True))
+
+
+@dataclass(frozen=True)
+class _Region:
+    """A candidate region, its lines of ink (frame pixels) and the ink threshold."""
+
+    blocks: Box
+    lines: tuple[Box, ...]
+    threshold: int
+
+
+def _region_lines(v: np.ndarray, cand: _Candidates) -> _Region:
+    """Cut the ink around one group of candidate blocks into lines (``v``: ink is bright).
+
+    Rows with ink inside the padded region form bands; in each band, columns with ink
+    (across the whole frame width, so a line cut by the region's edge goes on) form runs,
+    bridged over gaps up to 1.5 text heights (word and field spacing). Runs over candidate
+    blocks are the region's lines. A band taller than MAX_LINE_HEIGHT is text run into
+    bright anatomy (or no text at all): there the candidate block rows, widened like the
+    region, stand in for lines.
+    """
+    blocks, padded = cand.blocks, cand.padded
+    crop = v[padded.y0:padded.y1, padded.x0:padded.x1]
+    hi, bg = int(crop.max()), int(np.median(crop))
+    if hi - bg < _MIN_CONTRAST // 2:
+        return _Region(blocks, (), 255)
+    threshold = (hi + bg + 1) // 2
+    ink = v[padded.y0:padded.y1] >= threshold  # full width: lines may run past the region
+    lines = []
+    for r0, r1 in _runs(ink[:, padded.x0:padded.x1].any(axis=1), gap=1):
+        h = r1 - r0
+        if h < MIN_LINE_HEIGHT:
+            continue
+        if h > MAX_LINE_HEIGHT:
+            y0, y1 = padded.y0 + r0, padded.y0 + r1
+            lines += [Box(max(0, x0 - 3 * _REGION_PAD), max(by0, y0),
+                          min(v.shape[1], x1 + 3 * _REGION_PAD), min(by1, y1))
+                      for by0, by1, x0, x1 in cand.rows if by0 < y1 and y0 < by1]
+            continue
+        band = ink[r0:r1]
+        for c0, c1 in _runs(band.any(axis=0), gap=max(3, (3 * h) // 2)):
+            if c1 <= blocks.x0 or c0 >= blocks.x1:
+                continue
+            rows = np.flatnonzero(band[:, c0:c1].any(axis=1))
+            line = Box(c0, padded.y0 + r0 + int(rows[0]), c1, padded.y0 + r0 + int(rows[-1]) + 1)
+            if line.height >= MIN_LINE_HEIGHT and any(
+                    line.overlaps(Box(x0, y0, x1, y1)) for y0, y1, x0, x1 in cand.rows):
+                lines.append(line)
+    return _Region(blocks, tuple(dict.fromkeys(lines)), threshold)
+
+
+# --------------------------------------------------------------------------- engines
+
+_Word = tuple[Box, str, float]
+
+
+class _Engine(Protocol):
+    name: str
+
+    def words(self, img: np.ndarray, psm: int) -> list[_Word]:
+        """Return (box, text, confidence) of the words in ``img`` (uint8, dark on light)."""
+
+
+class _TesserocrEngine:
+    """Tesseract through tesserocr: the models stay loaded in this process."""
+
+    def __init__(self, tessdata: str, lang: str) -> None:
+        import tesserocr
+
+        self._t = tesserocr
+        try:
+            self._api = tesserocr.PyTessBaseAPI(path=tessdata, lang=lang)
+        except RuntimeError as exc:
+            raise OCRUnavailableError(f"tesseract cannot load {lang} from {tessdata}: "
+                                      f"install {' and '.join(DEBIAN_PACKAGES)}") from exc
+        # Frames are turned dark-on-light before reading: no second, inverted pass.
+        self._api.SetVariable("tessedit_do_invert", "0")
+        self._lock = threading.Lock()  # one API object is not safe across threads
+        self.name = f"tesserocr {tesserocr.tesseract_version().split()[1]} ({lang})"
+
+    def words(self, img: np.ndarray, psm: int) -> list[_Word]:
+        t = self._t
+        img = np.ascontiguousarray(img, dtype=np.uint8)
+        out = []
+        with self._lock:
+            self._api.SetPageSegMode(psm)
+            self._api.SetImageBytes(img.tobytes(), img.shape[1], img.shape[0], 1, img.shape[1])
+            self._api.SetSourceResolution(300)
+            self._api.Recognize()
+            it = self._api.GetIterator()
+            level = t.RIL.WORD
+            for w in t.iterate_level(it, level) if it is not None else ():
+                try:
+                    text = w.GetUTF8Text(level)
+                except RuntimeError:  # tesserocr's way of saying "no text here"
+                    continue
+                box = w.BoundingBox(level)
+                if text and text.strip() and box:
+                    out.append((Box(*box), text, float(w.Confidence(level))))
+            self._api.Clear()
+        return out
+
+
+class _CliEngine:
+    """Tesseract run as a program through pytesseract (one process per read)."""
+
+    def __init__(self, lang: str) -> None:
+        import pytesseract
+
+        self._p = pytesseract
+        self._lang = lang
+        self.name = f"tesseract program {pytesseract.get_tesseract_version()} ({lang})"
+
+    def words(self, img: np.ndarray, psm: int) -> list[_Word]:
+        from PIL import Image
+
+        data = self._p.image_to_data(Image.fromarray(img), lang=self._lang,
+                                     config=f"--psm {psm}", output_type=self._p.Output.DICT)
+        return [(Box(x, y, x + w, y + h), text, float(conf))
+                for text, conf, x, y, w, h in zip(data["text"], data["conf"], data["left"],
+                                                  data["top"], data["width"], data["height"],
+                                                  strict=True)
+                if text.strip()]
+
+
+_ENGINES: dict[tuple[int, str], _Engine] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+def _hint() -> str:
+    return "install the Debian packages " + " and ".join(DEBIAN_PACKAGES)
+
+
+def _tessdata_dir(langs: list[str]) -> str | None:
+    """Return the folder holding ``<lang>.traineddata`` for every language, if any."""
+    places = []
+    prefix = os.environ.get("TESSDATA_PREFIX")
+    if prefix:
+        places += [prefix, os.path.join(prefix, "tessdata")]
+    # Debian: /usr/share/tesseract-ocr/<version>/tessdata; newest version first
+    places += sorted(glob.glob("/usr/share/tesseract-ocr/*/tessdata"), reverse=True)
+    places += ["/usr/share/tessdata", "/usr/local/share/tessdata"]
+    if shutil.which("tesseract"):
+        try:
+            listing = subprocess.run(["tesseract", "--list-langs"], capture_output=True,
+                                     text=True, timeout=30, check=False)
+            places += re.findall(r'"([^"]+)"', listing.stdout + listing.stderr)
+        except (OSError, subprocess.SubprocessError):
+            pass
+    for place in places:
+        if all(os.path.isfile(os.path.join(place, f"{lang}.traineddata")) for lang in langs):
+            return place
+    return None
+
+
+def _load_tesserocr(lang: str) -> _Engine | None:
+    """Return a tesserocr engine, or None when tesserocr is not installed."""
+    try:
+        import tesserocr  # noqa: F401
+    except ImportError:
+        return None
+    tessdata = _tessdata_dir(lang.split("+"))
+    if tessdata is None:
+        raise OCRUnavailableError(f"tesseract models {lang} not found: {_hint()}")
+    return _TesserocrEngine(tessdata, lang)
+
+
+def _load_cli(lang: str) -> _Engine:
     if shutil.which("tesseract") is None:
-        raise OCRUnavailableError(f"tesseract is not installed: {hint}")
+        raise OCRUnavailableError(f"tesseract is not installed: {_hint()}")
     import pytesseract
 
     try:
         languages = set(pytesseract.get_languages(config=""))
     except Exception as exc:  # pytesseract raises several types for a broken engine
-        raise OCRUnavailableError(f"tesseract does not run ({exc}): {hint}") from exc
-    missing = {"spa", "eng"} - languages
+        raise OCRUnavailableError(f"tesseract does not run ({exc}): {_hint()}") from exc
+    missing = set(lang.split("+")) - languages
     if missing:
-        raise OCRUnavailableError(f"tesseract models missing {sorted(missing)}: {hint}")
-    return pytesseract
+        raise OCRUnavailableError(f"tesseract models missing {sorted(missing)}: {_hint()}")
+    return _CliEngine(lang)
 
 
-def _prepare(g: np.ndarray) -> tuple[np.ndarray, int]:
-    # Tesseract reads dark text on light paper best; most burned-in text is light on dark.
-    if g.mean() < 128:
-        g = 255 - g
-    scale = 2 if g.shape[1] < UPSCALE_BELOW else 1
-    if scale == 2:
-        g = np.repeat(np.repeat(g, 2, axis=0), 2, axis=1)
-    return g, scale
+def _engine(lang: str) -> _Engine:
+    """Return this process's engine for ``lang``, loading it on first use.
+
+    Keyed by process id: a worker forked from a process that already loaded one builds
+    its own rather than share the parent's native state.
+    """
+    key = (os.getpid(), lang)
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(key)
+        if engine is None:
+            # One OpenMP thread per Tesseract run: frames and files are parallel already,
+            # and oversubscribed threads made each run 2-3x slower on a busy machine.
+            os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+            engine = _load_tesserocr(lang) or _load_cli(lang)
+            _ENGINES[key] = engine
+        return engine
 
 
-def _ocr(tess: object, g: np.ndarray, lang: str, min_conf: float) -> list[tuple[Box, str]]:
+def engine_name(lang: str = CONFIRM_LANG) -> str:
+    """Return which OCR engine this process uses, e.g. ``"tesserocr 5.5.4 (spa)"``.
+
+    Raises :class:`OCRUnavailableError` when there is none.
+    """
+    return _engine(lang).name
+
+
+# --------------------------------------------------------------------------- reading
+
+def _for_ocr(crop: np.ndarray, height: int) -> tuple[np.ndarray, int]:
+    """Return ``crop`` (ink bright) as dark text on white, twice the size if the text is small.
+
+    Twice, smoothly (Lanczos): Tesseract rescales each line itself, and larger blocky
+    nearest-neighbour enlargements of 6-10 px fonts read worse, not better.
+    """
     from PIL import Image
 
-    img, scale = _prepare(g)
-    # --psm 11: sparse text, as much as possible in no order (annotations, not pages)
-    data = tess.image_to_data(  # type: ignore[attr-defined]
-        Image.fromarray(img), lang=lang, config="--psm 11",
-        output_type=tess.Output.DICT,  # type: ignore[attr-defined]
-    )
-    words = []
-    for text, conf, x, y, w, h in zip(
-        data["text"], data["conf"], data["left"], data["top"], data["width"], data["height"],
-        strict=True,
-    ):
-        text = text.strip()
-        alnum = sum(c.isalnum() for c in text)
-        conf = float(conf)
-        if alnum == 0 or conf < min_conf or h < MIN_HEIGHT * scale:
-            continue
-        if alnum == 1 and conf < 80:  # lone letters in speckle are not text
-            continue
-        box = Box(x // scale, y // scale, -(-(x + w) // scale), -(-(y + h) // scale))
-        words.append((box, text))
-    return words
+    img = 255 - crop
+    if height >= UPSCALE_BELOW:
+        return img, 1
+    big = Image.fromarray(img).resize((img.shape[1] * 2, img.shape[0] * 2), Image.LANCZOS)
+    return np.asarray(big), 2
 
 
-def _canvas(g: np.ndarray, regions: list[Box]) -> tuple[np.ndarray, list[tuple[Box, int]]]:
-    """Stack the regions of ``g`` in one image (one Tesseract run instead of many).
+_PAGE_GAP = 2 * OCR_TEXT_HEIGHT  # white space around each crop on an OCR page
 
-    Returns the image and, per region, its box and the row where it starts.
+
+def _stack(crops: list[np.ndarray]) -> tuple[np.ndarray, list[int]]:
+    """Stack crops (dark on white) on one white page; return it and each crop's top row.
+
+    Each crop starts ``_PAGE_GAP`` pixels from the left edge.
     """
-    gap = _REGION_PAD * 2
-    width = max(r.x1 - r.x0 for r in regions)
-    height = sum(r.y1 - r.y0 for r in regions) + gap * (len(regions) - 1)
-    background = 255 if g.mean() > 127 else 0
-    canvas = np.full((height, width), background, np.uint8)
-    placed = []
-    row = 0
-    for r in regions:
-        canvas[row:row + r.y1 - r.y0, :r.x1 - r.x0] = g[r.y0:r.y1, r.x0:r.x1]
-        placed.append((r, row))
-        row += r.y1 - r.y0 + gap
-    return canvas, placed
+    gap = _PAGE_GAP
+    width = max(c.shape[1] for c in crops) + 2 * gap
+    height = sum(c.shape[0] for c in crops) + gap * (len(crops) + 1)
+    page = np.full((height, width), 255, np.uint8)
+    tops, row = [], gap
+    for c in crops:
+        page[row:row + c.shape[0], gap:gap + c.shape[1]] = c
+        tops.append(row)
+        row += c.shape[0] + gap
+    return page, tops
+
+
+def _confirms(word: _Word, min_conf: float) -> bool:
+    _, text, conf = word
+    return sum(ch.isalnum() for ch in text) >= MIN_CONFIRM_CHARS and conf >= min_conf
+
+
+_VERDICTS: OrderedDict[bytes, bool] = OrderedDict()
+
+
+def _signature(sample: np.ndarray, threshold: int) -> bytes:
+    """Key of a sample line: its shape and ink pattern (the same text reads the same)."""
+    ink = np.packbits(sample >= threshold)
+    return hashlib.blake2b(np.asarray(sample.shape).tobytes() + ink.tobytes(),
+                           digest_size=16).digest()
+
+
+def _remember(key: bytes, verdict: bool) -> None:
+    _VERDICTS[key] = verdict
+    if len(_VERDICTS) > _VERDICT_CACHE_SIZE:
+        _VERDICTS.popitem(last=False)
+
+
+def _sample(v: np.ndarray, line: Box) -> np.ndarray:
+    """The start of ``line`` (ink bright) with a little context, at most SAMPLE_WIDTH wide."""
+    h = line.height
+    box = Box(line.x0, line.y0, min(line.x1, line.x0 + SAMPLE_WIDTH * h), line.y1).pad(
+        max(2, h // 4), v.shape)
+    return v[box.y0:box.y1, box.x0:box.x1]
+
+
+def _confirm(v: np.ndarray, regions: list[_Region], lang: str) -> list[bool]:
+    """Return, per region, whether OCR reads text in one of its lines.
+
+    Lines are tried widest first, up to MAX_SAMPLES per region; each round reads the
+    samples of all undecided regions in one OCR call.
+    """
+    verdict = [False] * len(regions)
+    order = [sorted(r.lines, key=lambda b: -(b.x1 - b.x0))[:MAX_SAMPLES] for r in regions]
+    for k in range(MAX_SAMPLES):
+        pending = []  # (region index, signature, OCR-ready crop, scale)
+        for i, lines in enumerate(order):
+            if verdict[i] or k >= len(lines):
+                continue
+            sample = _sample(v, lines[k])
+            key = _signature(sample, regions[i].threshold)
+            if key in _VERDICTS:
+                _VERDICTS.move_to_end(key)
+                verdict[i] = _VERDICTS[key]
+            else:
+                img, scale = _for_ocr(sample, lines[k].height)
+                pending.append((i, key, img, scale))
+        if pending:
+            page, tops = _stack([p[2] for p in pending])
+            words = _engine(lang).words(page, PSM_BLOCK)
+            for (i, key, img, scale), top in zip(pending, tops, strict=True):
+                found = any(_confirms(w, MIN_CONFIDENCE) for w in words
+                            if top <= (w[0].y0 + w[0].y1) // 2 < top + img.shape[0]
+                            and w[0].height >= MIN_HEIGHT * scale)
+                _remember(key, found)
+                verdict[i] = found
+        if all(verdict[i] or k + 1 >= len(lines) for i, lines in enumerate(order)):
+            break
+    return verdict
+
+
+def _analyse(g: np.ndarray) -> tuple[np.ndarray, list[_Region]]:
+    """Return the frame with ink bright, and its candidate regions with their lines."""
+    grid = _candidate_grid(g)
+    if not grid.any():
+        return g, []
+    v = 255 - g if _light(g) else g
+    regions = [_region_lines(v, cand) for cand in _regions(grid, g.shape, _REGION_PAD)]
+    return v, [r for r in regions if r.lines]
+
+
+def _margin(line: Box, margin: int) -> int:
+    # anti-aliased edges and faint serifs fall below the ink threshold: a quarter of the
+    # text height more than asked
+    return margin + line.height // 4
+
+
+def find_text_boxes(
+    frame: np.ndarray, *, lang: str = CONFIRM_LANG, monochrome1: bool = False,
+    margin: int = 2, full_frame: bool = False,
+) -> list[Box]:
+    """Return boxes around the text burned into one frame.
+
+    Parameters
+    ----------
+    frame : numpy.ndarray
+        One frame: ``(rows, columns)`` grayscale (8/16-bit, signed or not) or
+        ``(rows, columns, 3)`` RGB. Multi-frame images: call once per frame (the OCR
+        verdicts of text already seen are reused).
+    lang : str
+        Tesseract language(s) that confirm text, ``"spa"`` by default.
+    monochrome1 : bool
+        The frame is MONOCHROME1 (inverted grayscale).
+    margin : int
+        Pixels added around each line (plus a quarter of its height, see :meth:`Box.pad`).
+    full_frame : bool
+        Read the whole frame instead of only the regions the pre-filter flags (slower:
+        scanned documents); lines holding a word read with confidence are masked.
+
+    Returns
+    -------
+    list of Box
+        One box per line of ink in every region the OCR confirms as text, spanning the
+        whole line; empty when there is no text. Word strings are not returned: they may
+        be personal data.
+
+    Raises
+    ------
+    OCRUnavailableError
+        Tesseract or its models are missing (Debian packages ``tesseract-ocr``,
+        ``tesseract-ocr-spa``).
+    """
+    shape = np.shape(frame)
+    g = to_uint8(frame, monochrome1=monochrome1)
+    if full_frame:
+        return _full_frame_boxes(g, lang, margin)
+    v, regions = _analyse(g)
+    if not regions:
+        return []
+    boxes = []
+    for region, is_text in zip(regions, _confirm(v, regions, lang), strict=True):
+        if is_text:
+            boxes += [line.pad(_margin(line, margin), shape) for line in region.lines]
+    return boxes
+
+
+def _full_frame_boxes(g: np.ndarray, lang: str, margin: int) -> list[Box]:
+    v = 255 - g if _light(g) else g
+    whole = Box(0, 0, g.shape[1], g.shape[0])
+    lines = _region_lines(v, _Candidates(whole, whole, ((0, whole.y1, 0, whole.x1),))).lines
+    img = 255 - v
+    words = [w for w in _engine(lang).words(img, PSM_SPARSE)
+             if _confirms(w, MIN_CONFIDENCE_FULL_FRAME) and w[0].height >= MIN_HEIGHT]
+    boxes = [line for line in lines if any(line.overlaps(w[0]) for w in words)]
+    boxes += [w[0] for w in words if not any(w[0].overlaps(b) for b in boxes)]
+    return [b.pad(_margin(b, margin), g.shape) for b in boxes]
 
 
 def read_words(
-    frame: np.ndarray, *, lang: str = "spa+eng", monochrome1: bool = False,
+    frame: np.ndarray, *, lang: str = READ_LANG, monochrome1: bool = False,
     full_frame: bool = False,
 ) -> list[tuple[Box, str]]:
     """Return the words Tesseract reads in ``frame`` with their boxes (frame pixels).
@@ -314,88 +709,39 @@ def read_words(
     everywhere). Word strings are for :func:`anonymizer.text_es.find_phi`; never log them.
     Raises :class:`OCRUnavailableError` when the engine or a model is missing.
     """
-    tess = _tesseract()
     g = to_uint8(frame, monochrome1=monochrome1)
+    light = _light(g)
     if full_frame:
-        return _ocr(tess, g, lang, MIN_CONFIDENCE_FULL_FRAME)
-    regions = _regions(_candidate_grid(g), g.shape, _REGION_PAD)
-    if not regions:
+        img = g if light else 255 - g
+        return [(b, t.strip()) for b, t, c in _engine(lang).words(img, PSM_SPARSE)
+                if _confirms((b, t, c), MIN_CONFIDENCE_FULL_FRAME) and b.height >= MIN_HEIGHT]
+    v, regions = _analyse(g)
+    crops, places = [], []
+    for region in regions:
+        for line in region.lines:
+            box = line.pad(max(2, line.height // 4), g.shape)
+            img, scale = _for_ocr(v[box.y0:box.y1, box.x0:box.x1], line.height)
+            crops.append(img)
+            places.append((box, scale))
+    if not crops:
         return []
-    canvas, placed = _canvas(g, regions)
+    page, tops = _stack(crops)
     words = []
-    for box, text in _ocr(tess, canvas, lang, MIN_CONFIDENCE):
-        for region, row in placed:  # map back from the canvas to the frame
-            if row <= box.y0 < row + region.y1 - region.y0:
-                dy = region.y0 - row
-                words.append((Box(box.x0 + region.x0, box.y0 + dy,
-                                  min(box.x1 + region.x0, region.x1),
-                                  min(box.y1 + dy, region.y1)), text))
+    for b, text, conf in _engine(lang).words(page, PSM_BLOCK):
+        if not _confirms((b, text, conf), MIN_CONFIDENCE):
+            continue
+        for (box, scale), top, crop in zip(places, tops, crops, strict=True):
+            if top <= (b.y0 + b.y1) // 2 < top + crop.shape[0]:
+                x0 = box.x0 + max(0, b.x0 - _PAGE_GAP) // scale
+                x1 = box.x0 + -(-max(0, b.x1 - _PAGE_GAP) // scale)
+                y0 = box.y0 + max(0, b.y0 - top) // scale
+                y1 = box.y0 + -(-max(0, b.y1 - top) // scale)
+                words.append((Box(x0, y0, min(x1, box.x1), min(y1, box.y1)), text.strip()))
                 break
     return words
 
 
-def find_text_boxes(
-    frame: np.ndarray, *, lang: str = "spa+eng", monochrome1: bool = False, margin: int = 2,
-    full_frame: bool = False,
-) -> list[Box]:
-    """Return boxes around the text burned into one frame.
-
-    Parameters
-    ----------
-    frame : numpy.ndarray
-        One frame: ``(rows, columns)`` grayscale (8/16-bit, signed or not) or
-        ``(rows, columns, 3)`` RGB. Multi-frame images: call once per frame.
-    lang : str
-        Tesseract languages, ``"spa+eng"`` by default.
-    monochrome1 : bool
-        The frame is MONOCHROME1 (inverted grayscale).
-    margin : int
-        Pixels added around each word box (see :meth:`Box.pad`).
-    full_frame : bool
-        Read the whole frame instead of only the regions the pre-filter flags.
-
-    Returns
-    -------
-    list of Box
-        One box per line of words read with confidence >= ``MIN_CONFIDENCE``, widened
-        by one text height at both ends and by ``margin`` all round; empty when there
-        is no text. Word strings are not returned: they may be personal data.
-
-    Raises
-    ------
-    OCRUnavailableError
-        Tesseract or its ``spa``/``eng`` models are missing (Debian packages
-        ``tesseract-ocr``, ``tesseract-ocr-spa``).
-    """
-    shape = np.shape(frame)
-    words = read_words(frame, lang=lang, monochrome1=monochrome1, full_frame=full_frame)
-    return [box.pad(margin, shape) for box in _lines([box for box, _ in words], shape)]
-
-
-def _lines(boxes: list[Box], shape: tuple[int, ...]) -> list[Box]:
-    """Merge word boxes into line boxes, each reaching one text height past its ends.
-
-    Short words Tesseract drops at low confidence (``ID``, ``F``, ``Dr``) sit next to
-    the words it reads; masking the whole line, a little wider, takes them too.
-    """
-    merged: list[Box] = []
-    for b in sorted(boxes, key=lambda b: (b.y0, b.x0)):
-        h = b.y1 - b.y0
-        for i, m in enumerate(merged):
-            overlap = min(b.y1, m.y1) - max(b.y0, m.y0)
-            gap = max(b.x0 - m.x1, m.x0 - b.x1)
-            if overlap >= 0.5 * min(h, m.y1 - m.y0) and gap <= 2 * max(h, m.y1 - m.y0):
-                merged[i] = Box(min(m.x0, b.x0), min(m.y0, b.y0), max(m.x1, b.x1),
-                                max(m.y1, b.y1))
-                break
-        else:
-            merged.append(b)
-    out = []
-    for m in merged:
-        h = m.y1 - m.y0
-        out.append(Box(max(0, m.x0 - h), m.y0, min(shape[1], m.x1 + h), m.y1))
-    return out
-
+# --------------------------------------------------------------------------- masking
 
 def mask(frame: np.ndarray, boxes: list[Box], *, fill: float | None = None) -> np.ndarray:
     """Return a copy of ``frame`` with every box filled, same dtype and shape.

@@ -14,7 +14,7 @@ import tempfile
 import warnings
 import zipfile
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -336,6 +336,7 @@ def run(
     engines: Engines | None = None,
     progress: Callable[[FileResult], None] | None = None,
     on_start: Callable[[int], None] | None = None,
+    executor: Executor | None = None,
 ) -> RunResult:
     """De-identify a file, a folder (recursively) or a zip into ``output``.
 
@@ -344,8 +345,14 @@ def run(
     ``report_dir/<name>.json``. Files are spread over ``jobs`` processes (default: all
     cores); a file that fails gets its error in the result and the others go on.
     ``engines`` (picklable, e.g. module-level functions) replaces :func:`default_engines`.
+    ``executor`` runs the files instead of a new pool of ``jobs`` processes, and is left
+    open: several donations in a row share its workers, whose OCR engine is then loaded
+    once (``with ProcessPoolExecutor(n) as pool: run(..., executor=pool)``).
     """
     prof = get_profile(profile)
+    # Loaded here, before any worker starts: forked workers inherit the imported engines
+    # instead of importing them each.
+    engines = engines if engines is not None else default_engines()
     src, out = Path(inputs), Path(output)
     reports = Path(report_dir) if report_dir else None
     jobs = max(1, jobs or os.cpu_count() or 1)
@@ -363,7 +370,7 @@ def run(
         for r in refused:
             if progress:
                 progress(r)
-        for r in _execute(work, jobs):
+        for r in _execute(work, jobs, executor):
             results[r.name] = r
             if progress:
                 progress(r)
@@ -371,12 +378,20 @@ def run(
     return RunResult([results[n] for n in order])
 
 
-def _execute(work: list[tuple[Any, ...]], jobs: int) -> Iterable[FileResult]:
+def _execute(work: list[tuple[Any, ...]], jobs: int,
+             executor: Executor | None = None) -> Iterable[FileResult]:
+    if executor is not None:
+        yield from _gather(executor, work)
+        return
     if jobs == 1 or len(work) <= 1:
         for args in work:
             yield _job(args)
         return
     with ProcessPoolExecutor(max_workers=min(jobs, len(work))) as pool:
-        futures = [pool.submit(_job, args) for args in work]
-        for fut in as_completed(futures):
-            yield fut.result()
+        yield from _gather(pool, work)
+
+
+def _gather(pool: Executor, work: list[tuple[Any, ...]]) -> Iterable[FileResult]:
+    futures = [pool.submit(_job, args) for args in work]
+    for fut in as_completed(futures):
+        yield fut.result()

@@ -147,13 +147,19 @@ def _run_peer(tool: Tool, corpus: Path, out: Path, manifest: Manifest,
 
 
 def _run_traza(corpus: Path, out: Path, manifest: Manifest, jobs: int) -> list[str]:
-    """Run the Traza pipeline, one call per donor (its pseudonyms and dates are per donor)."""
+    """Run the Traza pipeline, one call per donor (its pseudonyms and dates are per donor).
+
+    The donors share one pool of ``jobs`` worker processes, started in the timed round,
+    as every peer's files do.
+    """
     from anonymizer.pipeline import run
 
     errors: list[str] = []
-    with _quiet():
+    with _quiet(), contextlib.ExitStack() as stack:
+        pool = stack.enter_context(ProcessPoolExecutor(max_workers=jobs)) if jobs > 1 else None
         for donor in sorted({f["donor"] for f in manifest.files}):
-            result = run(corpus / donor, out / donor, secret=SECRET, donor=donor, jobs=jobs)
+            result = run(corpus / donor, out / donor, secret=SECRET, donor=donor, jobs=jobs,
+                         executor=pool)
             errors += [r.error or r.name for r in result.failed]
     return errors
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections import OrderedDict
 
 import numpy as np
 import pytest
@@ -22,6 +23,56 @@ needs_tesseract = pytest.mark.skipif(
     shutil.which("tesseract") is None,
     reason="tesseract not installed (Debian: tesseract-ocr tesseract-ocr-spa)",
 )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_verdicts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts with no remembered OCR verdicts (a cached one could pass it)."""
+    monkeypatch.setattr(ocr, "_VERDICTS", OrderedDict())
+
+
+@pytest.fixture(params=["tesserocr", "program"])
+def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test with tesserocr (engine kept loaded) and with the tesseract program."""
+    monkeypatch.setattr(ocr, "_ENGINES", {})
+    if request.param == "tesserocr":
+        pytest.importorskip("tesserocr")
+        if ocr._tessdata_dir(["spa", "eng"]) is None:
+            pytest.skip("Debian tesseract-ocr-spa models not installed")
+    else:
+        if shutil.which("tesseract") is None:
+            pytest.skip("tesseract not installed (Debian: tesseract-ocr tesseract-ocr-spa)")
+        monkeypatch.setattr(ocr, "_load_tesserocr", lambda lang: None)
+    return request.param
+
+
+class FakeEngine:
+    """Reads one short, sure word at the left end of every crop it is shown, or nothing."""
+
+    name = "fake"
+
+    def __init__(self, reads: bool = True) -> None:
+        self.reads = reads
+        self.calls = 0
+
+    def words(self, img: np.ndarray, psm: int) -> list[tuple[Box, str, float]]:
+        self.calls += 1
+        if not self.reads:
+            return []
+        dark = img < 128
+        out = []
+        for top, bottom in ocr._runs(dark.any(axis=1), gap=2):
+            cols = np.flatnonzero(dark[top:bottom].any(axis=0))
+            # a box far shorter than the line, like Tesseract's on a date it half reads
+            out.append((Box(int(cols[0]), top, int(cols[0]) + 6, bottom), "AB", 95.0))
+        return out
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> FakeEngine:
+    engine = FakeEngine()
+    monkeypatch.setattr(ocr, "_engine", lambda lang: engine)
+    return engine
 
 
 def _font(size: int) -> ImageFont.ImageFont:
@@ -195,11 +246,103 @@ def test_text_free_frames_give_no_boxes(frame: np.ndarray) -> None:
     assert ocr.find_text_boxes(frame, full_frame=True) == []
 
 
+@needs_tesseract
+def test_program_fallback_masks_text_when_tesserocr_is_absent(engine: str) -> None:
+    frame, truth = _with_text(_ultrasound())
+    boxes = ocr.find_text_boxes(frame)
+    assert all(_covered(t, boxes, frame) > 0.95 for t in truth)
+    assert engine in ocr.engine_name()
+    assert ocr.find_text_boxes(_ultrasound(3)) == []
+
+
+@needs_tesseract
+def test_whole_line_is_masked_around_a_word_the_ocr_cannot_read() -> None:
+    """A scribble between two names is inside the mask: it follows the ink, not the words."""
+    img = Image.fromarray(np.zeros((120, 400), np.uint8))
+    draw = ImageDraw.Draw(img)
+    font = _font(14)
+    draw.text((10, 10), "GARCIA", fill=255, font=font)
+    draw.line([(80, 24), (86, 12), (92, 24), (98, 12), (104, 24), (110, 12)], fill=255)
+    draw.text((120, 10), "LOPEZ 12/03/1985", fill=255, font=font)
+    frame = np.asarray(img)
+    x1 = draw.textbbox((120, 10), "LOPEZ 12/03/1985", font=font)[2]
+    boxes = ocr.find_text_boxes(frame)
+    assert _covered(Box(8, 8, x1 + 1, 28), boxes, frame) == 1.0
+
+
+def test_mask_spans_the_line_when_the_ocr_box_is_short(fake: FakeEngine) -> None:
+    frame, truth = _with_text(_ultrasound())
+    boxes = ocr.find_text_boxes(frame)
+    assert fake.calls == 1  # one read for all regions of the frame
+    for t in truth:
+        assert _covered(t, boxes, frame) > 0.99, t
+
+
+def test_regions_the_ocr_does_not_read_are_left_alone(fake: FakeEngine) -> None:
+    fake.reads = False
+    frame, _ = _with_text(_ultrasound())
+    assert ocr.has_text_candidates(frame)
+    assert ocr.find_text_boxes(frame) == []
+    assert 1 <= fake.calls <= ocr.MAX_SAMPLES  # one read per round of samples
+
+
+def test_mask_of_a_region_in_bright_speckle_stays_near_its_blocks(fake: FakeEngine) -> None:
+    """Were speckle ever read as text, its band runs into anatomy: mask the blocks only."""
+    frame = _ultrasound(1)
+    assert ocr.has_text_candidates(frame)  # the pre-filter's false positive
+    boxes = ocr.find_text_boxes(frame)
+    assert boxes and sum(b.area for b in boxes) < 0.03 * frame.size
+
+
+@needs_tesseract
+def test_scale_ruler_passes_the_prefilter_but_is_not_text() -> None:
+    frame = _ultrasound(4)
+    for x in range(20, 600, 5):
+        frame[440:450 if x % 25 else 456, x] = 255
+    frame[456, 20:600] = 255
+    assert ocr.has_text_candidates(frame)
+    assert ocr.find_text_boxes(frame) == []
+
+
+def _angiogram(frame: int) -> np.ndarray:
+    """A dark frame with a grey vessel that moves, and the patient's name on top."""
+    img = Image.fromarray(np.full((256, 256), 20, np.uint8))
+    draw = ImageDraw.Draw(img)
+    draw.line([(40 + 8 * frame, 250), (200 - 4 * frame, 60)], fill=120, width=9)
+    draw.text((6, 6), "PEREZ GUTIERREZ^JOSE LUIS", fill=255, font=_font(12))
+    return np.asarray(img)
+
+
+def test_static_text_of_a_multi_frame_image_is_read_once(fake: FakeEngine) -> None:
+    frames = [_angiogram(f) for f in range(4)]
+    assert not np.array_equal(frames[0], frames[3])
+    boxes = [ocr.find_text_boxes(f) for f in frames]
+    assert fake.calls == 1
+    assert all(b == boxes[0] for b in boxes) and boxes[0]
+    assert ocr.find_text_boxes(_ultrasound(0)) == [] and fake.calls == 1  # no text: no read
+
+
+def test_changed_text_is_read_again(fake: FakeEngine) -> None:
+    ocr.find_text_boxes(_with_text(_ultrasound())[0])
+    other = Image.fromarray(_ultrasound())
+    ImageDraw.Draw(other).text((10, 8), "JOSE LUIS PEREZ GUTIERREZ", fill=255, font=_font(14))
+    assert ocr.find_text_boxes(np.asarray(other))
+    assert fake.calls == 2
+
+
 def test_missing_engine_names_debian_packages(monkeypatch: pytest.MonkeyPatch) -> None:
-    ocr._tesseract.cache_clear()
+    monkeypatch.setattr(ocr, "_ENGINES", {})
+    monkeypatch.setattr(ocr, "_load_tesserocr", lambda lang: None)
     monkeypatch.setattr(ocr.shutil, "which", lambda name: None)
-    try:
-        with pytest.raises(ocr.OCRUnavailableError, match="tesseract-ocr-spa"):
-            ocr.find_text_boxes(np.zeros((32, 32), np.uint8))
-    finally:
-        ocr._tesseract.cache_clear()
+    frame, _ = _with_text(_ultrasound())
+    with pytest.raises(ocr.OCRUnavailableError, match="tesseract-ocr-spa"):
+        ocr.find_text_boxes(frame)
+    assert ocr.find_text_boxes(_ultrasound()) == []  # no candidates: no engine needed
+
+
+def test_tesserocr_without_models_names_debian_packages(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("tesserocr")
+    monkeypatch.setattr(ocr, "_ENGINES", {})
+    monkeypatch.setattr(ocr, "_tessdata_dir", lambda langs: None)
+    with pytest.raises(ocr.OCRUnavailableError, match="tesseract-ocr-spa"):
+        ocr.engine_name()

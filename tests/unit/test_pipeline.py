@@ -121,6 +121,24 @@ def test_run_over_a_folder_keeps_names_and_goes_past_bad_files(tmp_path, jobs):
     assert a.StudyInstanceUID == b.StudyInstanceUID  # same donor, across processes
 
 
+def test_donations_in_a_row_share_the_callers_pool(tmp_path):
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        outputs = {}
+        for donor in ("donante-a", "donante-b"):
+            src = tmp_path / donor
+            src.mkdir()
+            for i in (1, 2, 3):
+                (src / f"{i}.dcm").write_bytes(synth.to_bytes(synth.make_dataset(i)))
+            result = run(src, tmp_path / "out" / donor, executor=pool, secret=SECRET,
+                         donor=donor, engines=fakes.ENGINES)
+            assert result.ok and [r.name for r in result.results] == ["1.dcm", "2.dcm", "3.dcm"]
+            outputs[donor] = synth.read((tmp_path / "out" / donor / "1.dcm").read_bytes())
+        assert pool.submit(abs, -3).result() == 3  # still open: the caller owns it
+    assert outputs["donante-a"].PatientID != outputs["donante-b"].PatientID
+
+
 def test_run_over_a_zip(tmp_path):
     archive = tmp_path / "donacion.zip"
     with zipfile.ZipFile(archive, "w") as zf:
