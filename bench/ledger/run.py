@@ -21,12 +21,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+import grpc
 
 from client.gateway import GatewayError
 from client.profile import Profile
@@ -153,29 +156,32 @@ def _version(command: list[str]) -> str:
 
 
 def fabric_setup() -> dict[str, str]:
-    """Return the peer's Fabric version and the channel's BatchTimeout ("unknown" if unread)."""
+    """Return the peer's Fabric version, the channel's BatchTimeout and the Go client version.
+
+    Read from ``peer version``, the topology and ``loadgen/go.mod``; "unknown" when unread.
+    """
     from network import binaries, topology
 
-    version = "unknown"
-    try:
-        peer = binaries.path("peer")
-    except Exception:  # a missing binary only costs the label
-        peer = None
-    if peer:
-        for line in _version([peer, "version"]).splitlines():
-            if line.strip().startswith("Version:"):
-                version = line.split(":", 1)[1].strip()
-    try:
-        batch_timeout = str(topology.load().batch_timeout)
-    except Exception:
-        batch_timeout = "unknown"
-    return {"fabric": version, "batch_timeout": batch_timeout}
+    fabric = "unknown"
+    for line in _version([binaries.path("peer"), "version"]).splitlines():
+        if line.strip().startswith("Version:"):
+            fabric = line.split(":", 1)[1].strip()
+    gateway = "unknown"
+    for line in (go_load.LOADGEN_DIR / "go.mod").read_text().splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0] == "github.com/hyperledger/fabric-gateway":
+            gateway = parts[1]
+    return {
+        "fabric": fabric,
+        "batch_timeout": str(topology.load().batch_timeout),
+        "fabric_gateway_go": gateway,
+    }
 
 
-def setup_of(args: argparse.Namespace, profile: Profile) -> dict[str, object]:
+def setup_of(
+    args: argparse.Namespace, profile: Profile, fabric: dict[str, str]
+) -> dict[str, object]:
     """Return what the figures depend on, for results.json."""
-    import grpc
-
     deployment = json.loads(DEPLOYMENT.read_text()) if DEPLOYMENT.exists() else {}
     return {
         "peer": profile.peer,
@@ -191,19 +197,12 @@ def setup_of(args: argparse.Namespace, profile: Profile) -> dict[str, object]:
         "warmup": args.warmup,
         "max_tx": args.max_tx,
         "connections": args.connections,
-        "cpus": _cpu_count(),
+        "cpus": os.cpu_count(),
         "python": platform.python_version(),
         "grpcio": grpc.__version__,
         "go": _version(["go", "env", "GOVERSION"]),
-        "fabric_gateway_go": "v1.10.0",
-        **fabric_setup(),
+        **fabric,
     }
-
-
-def _cpu_count() -> int | None:
-    import os
-
-    return os.cpu_count()
 
 
 def _per_round(args: argparse.Namespace) -> float:
@@ -337,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args.out.mkdir(parents=True, exist_ok=True)
     document = {
-        "setup": setup_of(args, profile),
+        "setup": setup_of(args, profile, fabric),
         "results": [
             {
                 "client": r.client,
