@@ -28,8 +28,9 @@ from pydicom.sequence import Sequence as DicomSequence
 from pydicom.tag import Tag
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
-from anonymizer import dates
+from anonymizer import dates, known_values
 from anonymizer.errors import DeidError, PixelCleaningError, UnsupportedTransferSyntax
+from anonymizer.known_values import KnownValues
 from anonymizer.profile import EDITION, Option, Profile
 from anonymizer.report import AttributeAction, PixelMask, Report, TextSpan
 from anonymizer.uids import UIDMapper, patient_pseudonym
@@ -85,7 +86,9 @@ TYPE2_SEQUENCES = frozenset({0x00400555})
 # What to do with a public attribute Table E.1-1 does not list, by VR (Traza's rules; the
 # table covers what PS3.15 knows to identify, these cover the rest conservatively).
 #   "U?": remap unless a class/transfer-syntax UID; "Cx": clean if a clean option is active,
-#   else D; None: keep (sequences are walked).
+#   else D; "KV": keep, but replace the values the file itself identifies its patient with
+#   (short texts such as codes and labels, where Spanish text rules would misfire on code
+#   numbers, yet a descriptor may name the patient); None: keep (sequences are walked).
 UNLISTED_RULES: dict[str, str | None] = {
     "UI": "U?",
     "PN": "Z",
@@ -93,6 +96,8 @@ UNLISTED_RULES: dict[str, str | None] = {
     "ST": "Cx",
     "UT": "Cx",
     "UC": "Cx",
+    "LO": "KV",
+    "SH": "KV",
     "UN": "X",
 }
 
@@ -120,6 +125,8 @@ class Context:
     redact: Redactor | None = None
     find_text_boxes: BoxFinder | None = None
     mask: Masker | None = None
+    # Identifying values known from elsewhere (the donor's other files), added to the file's.
+    known: KnownValues | None = None
     uids: UIDMapper = field(init=False)
     date_offset: int = field(init=False)
     pseudonym: str = field(init=False)
@@ -168,6 +175,7 @@ class Walker:
         self.options = ctx.profile.options
         self.safe = {(s.creator, s.group, s.element) for s in ctx.profile.safe_private}
         self.latest_date = ""
+        self.known = ctx.known or KnownValues()  # deidentify_dataset adds the file's own
         self.clean_text = bool(
             self.options & {Option.CLEAN_DESCRIPTORS, Option.CLEAN_STRUCTURED_CONTENT}
         )
@@ -289,6 +297,8 @@ class Walker:
             self._uid(elem, path)
         elif action == "C":
             self._clean(ds, elem, path)
+        elif action == "KV" and not _is_empty(elem.value):
+            self._redact(elem, path, known_only=True)
 
     def _remove(self, ds: Dataset, elem: DataElement, path: str, action: str) -> None:
         old = elem.value if elem.VR != "SQ" else None
@@ -381,16 +391,21 @@ class Walker:
         elem.value = new if len(new) > 1 else new[0]
         self._record(path, elem, "C", "date_shift", old)
 
-    def _redact(self, elem: DataElement, path: str) -> None:
-        redact = self.ctx.redact
-        if redact is None:
+    def _redact(self, elem: DataElement, path: str, *, known_only: bool = False) -> None:
+        # The text rules, then the file's own identifying values, which need no cue (see
+        # known_values); the result fits the VR's length (PS3.5 6.2).
+        redact = None if known_only else self.ctx.redact
+        if redact is None and not known_only:
             raise DeidError("text cleaning requested but no text redactor is loaded")
+        if known_only and not self.known:
+            return
         old = elem.value
         values = list(old) if isinstance(old, MultiValue | list) else [old]
         changed = False
         new = []
+        limit = known_values.MAX_LENGTH.get(elem.VR)
         for i, v in enumerate(values):
-            text, spans = redact(str(v))
+            text, spans = known_values.clean(str(v), self.known, redact, max_length=limit)
             for s in spans:
                 sub = f"{path}[{i}]" if len(values) > 1 else path
                 self.ctx.report.text_spans.append(
@@ -463,12 +478,14 @@ def clean_overlays(ds: Dataset, walker: Walker) -> None:
     ctx = walker.ctx
     for group in groups:
         data_tag = (group << 16) | 0x3000
-        comment_tag = (group << 16) | 0x4000
         action = ctx.profile.action_for(data_tag)
         if action == "C" and data_tag in ds and ctx.find_text_boxes and ctx.mask:
             _clean_overlay(ds, group, walker)
-            if comment_tag in ds:
-                walker.apply(ds, ds[comment_tag], f"{_tag_str(comment_tag)}", "C")
+            # Comments, and also Description and Label, which Table E.1-1 does not list but
+            # are free text where a name can sit (PS3.3 C.9.2).
+            for tag in [int(t) for t in list(ds.keys()) if int(t) >> 16 == group]:
+                if ds[tag].VR in TEXT_VRS:
+                    walker.apply(ds, ds[tag], _tag_str(tag), "C")
             continue
         for tag in [t for t in list(ds.keys()) if int(t) >> 16 == group]:
             walker._remove(ds, ds[tag], _tag_str(int(tag)), "X")
@@ -612,6 +629,7 @@ def deidentify_dataset(ds: FileDataset, ctx: Context) -> Report:
     Instance UID, so they stay equal.
     """
     walker = Walker(ctx)
+    walker.known = known_values.collect(ds, ctx.known)  # before the walk removes them
     walker.latest_date = latest_date(ds)
     _walk_file_meta(ds, walker)
     clean_overlays(ds, walker)

@@ -306,7 +306,14 @@ def _collect(ds: Dataset, found: KnownValues, depth: int) -> None:
 
 
 def find(text: str, known: KnownValues) -> list[Span]:
-    """Return the spans of ``text`` that hold a known value, sorted, without overlaps."""
+    """Return the spans of ``text`` that hold a known value, sorted, without overlaps.
+
+    Words of one name next to each other make one span (``HERNÁNDEZ LÓPEZ``).
+    """
+    return _join_entities(_find_raw(text, known), text)
+
+
+def _find_raw(text: str, known: KnownValues) -> list[Span]:
     if not text or not known:
         return []
     folded = fold(text)
@@ -316,7 +323,7 @@ def find(text: str, known: KnownValues) -> list[Span]:
             if clinical and not text[m.start()].isupper():
                 continue  # "campos pulmonares" is not Mr Campos
             found.append((m.start(), m.end(), category))
-    return _join_entities(_merge(found), text)
+    return _merge(found)
 
 
 def _merge(spans: Iterable[tuple[int, int, str]]) -> list[Span]:
@@ -388,47 +395,27 @@ Redactor = Callable[[str], tuple[str, list[Any]]]
 
 def clean(text: str, known: KnownValues, redactor: Redactor | None = None, *,
           max_length: int | None = None) -> tuple[str, list[Span]]:
-    """Return ``text`` without its known values nor what ``redactor`` finds, and the spans.
+    """Return ``text`` without what ``redactor`` finds nor its known values, and the spans.
 
-    Known values go first, so the redactor sees placeholders where they were; its spans are
-    mapped back to offsets into ``text``. If the result is longer than ``max_length`` (the
-    VR's limit, see :data:`MAX_LENGTH`), it is rebuilt from ``text`` with short placeholders
-    (``[NSA]``) and, if still too long, cut: a shorter value never brings data back.
+    The redactor reads the original text; the known values are then replaced in its output.
+    Spans are offsets into ``text``: the redactor's, plus the known values it missed. If the
+    result is longer than ``max_length`` (the VR's limit, see :data:`MAX_LENGTH`), it is
+    rebuilt from ``text`` with short placeholders (``[NSA]``) and, if still too long, cut: a
+    shorter value never brings data back.
     """
-    first, spans = redact(text, known)
-    out = first
-    if redactor is not None:
-        out, found = redactor(first)
-        if found:
-            back = _offsets_back(spans, len(text))
-            spans = _merge([*((s.start, s.end, s.category) for s in spans),
-                            *((back(int(f.start), False), back(int(f.end), True), str(f.category))
-                              for f in found)])
+    if redactor is None:
+        out, spans = redact(text, known)
+    else:
+        out, found = redactor(text)
+        spans = [Span(int(f.start), int(f.end), str(f.category)) for f in found]
+        taken = bytearray(len(text) + 1)
+        for span in spans:
+            taken[span.start:span.end] = b"\x01" * (span.end - span.start)
+        missed = [s for s in _find_raw(text, known) if 1 not in taken[s.start:s.end]]
+        if missed:
+            spans = sorted(spans + missed)
+        out = redact(out, known)[0]  # the redactor's placeholders are no known value
     if max_length is not None and len(out) > max_length:
-        out = _replace(text, spans, short=True)[:max_length]
+        out = _replace(text, _merge((s.start, s.end, s.category) for s in spans),
+                       short=True)[:max_length]
     return out, spans
-
-
-def _offsets_back(spans: Sequence[Span], size: int) -> Callable[[int, bool], int]:
-    """Return a map from offsets in the redacted text to offsets in the original."""
-    pieces: list[tuple[int, int, Span]] = []  # (start, end) of each placeholder, its span
-    shift = 0
-    for span in spans:
-        start = span.start + shift
-        end = start + len(placeholder(span.category))
-        pieces.append((start, end, span))
-        shift = end - span.end
-
-    def back(pos: int, is_end: bool) -> int:
-        # A start inside a placeholder maps to its span's start, an end inside to its end.
-        delta = 0
-        for start, end, span in pieces:
-            if pos < start or (is_end and pos == start):
-                break
-            if pos < end or (is_end and pos == end):
-                return span.end if is_end else span.start
-            delta = end - span.end
-        return min(max(pos - delta, 0), size)
-
-    return back
-

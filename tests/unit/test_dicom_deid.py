@@ -531,3 +531,33 @@ def test_random_nested_trees_leak_nothing(seed, profile):
     present = [m for m in marks if m.encode() in data]
     assert present, "the tree must carry marks"
     assert [m for m in present if m.encode() in out] == []
+
+
+# -- known values: the file's own identifying values are removed from text with no cue -------
+
+_SURNAME = "Xochitiotzin"  # in no word list; written below with no cue before it
+
+
+def _case_leaks(out: bytes, words: list[str]) -> list[str]:
+    return [w for w in words if w.lower().encode() in out.lower()]
+
+
+@pytest.mark.parametrize("profile", ["library", "basic"])
+def test_surname_with_no_cue_is_removed_from_descriptors(profile):
+    ds = synth.make_dataset()
+    ds.PatientName = f"{_SURNAME.upper()} TLAPALLI^AMEYALLI"
+    ds.add_new(0x60000022, "LO", f"Marcas de {_SURNAME.lower()} tlapalli")  # Overlay Description
+    ds.add_new(0x60001500, "LO", f"{_SURNAME}")  # Overlay Label
+    ds.add_new(0x00700081, "LO", f"Segmentación de {_SURNAME.upper()}")  # Content Description
+    ds.add_new(0x00181250, "SH", f"Rx {_SURNAME}")  # Receive Coil Name, unlisted SH
+    data = synth.to_bytes(ds)
+    assert _case_leaks(data, [_SURNAME, "TLAPALLI"]) == [_SURNAME, "TLAPALLI"]
+    text_es = pytest.importorskip("anonymizer.text_es")
+    out, report, read = deid(data, profile=profile,
+                             engines=Engines(text_es.redact, fakes.find_text_boxes, fakes.mask))
+    assert _case_leaks(out, [_SURNAME, "TLAPALLI", "AMEYALLI"]) == []
+    assert read.ContentDescription.startswith("Segmentación de [")
+    assert len(read[0x00181250].value) <= 16
+    spans = {s.path: s.category for s in report.text_spans}
+    assert spans["ContentDescription"] == "NOMBRE_SUJETO_ASISTENCIA"
+    assert _SURNAME not in report.to_json()
