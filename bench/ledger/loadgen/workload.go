@@ -208,11 +208,14 @@ func failureKind(err error) string {
 // grpc.StatusCode names it.
 func grpcCodeName(err error) string {
 	var b strings.Builder
-	for i, r := range status.Code(err).String() {
-		if i > 0 && unicode.IsUpper(r) {
+	previous := rune(0)
+	for _, r := range status.Code(err).String() {
+		// A word starts at an upper-case letter after a lower-case one ("DeadlineExceeded").
+		if unicode.IsUpper(r) && unicode.IsLower(previous) {
 			b.WriteByte('_')
 		}
 		b.WriteRune(unicode.ToUpper(r))
+		previous = r
 	}
 	return b.String()
 }
