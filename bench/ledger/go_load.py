@@ -40,7 +40,11 @@ def build(out_dir: Path) -> Path:
             capture_output=True,
             text=True,
             timeout=BUILD_TIMEOUT,
-            env={**os.environ, "GOFLAGS": "-mod=readonly"},
+            # readonly: build exactly what go.sum pins; no VCS stamp, the clone may be dirty.
+            env={
+                **os.environ,
+                "GOFLAGS": f"{os.environ.get('GOFLAGS', '')} -mod=readonly -buildvcs=false",
+            },
         )
     except FileNotFoundError as error:
         raise RuntimeError("go is not installed: the Go load generator cannot be built") from error
