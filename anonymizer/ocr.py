@@ -66,9 +66,11 @@ MIN_HEIGHT = 6
 #: this, text merged with bright anatomy (or no text).
 MIN_LINE_HEIGHT = 4
 MAX_LINE_HEIGHT = 48
-#: Sample lines sent to the OCR are at most this many text heights wide (about 12
-#: characters: enough to tell text from texture, and LSTM time grows with width).
-SAMPLE_WIDTH = 10
+#: Sample lines sent to the OCR are whole words, SAMPLE_MIN to SAMPLE_WIDTH text heights
+#: wide (3 to 12 characters): enough to tell text from texture; OCR time grows with width.
+SAMPLE_MIN = 2
+SAMPLE_WIDTH = 8
+SAMPLE_MIN_PIXELS = 64  # tiny fonts have wide letters for their height
 #: Lines tried per region before it is judged not to be text.
 MAX_SAMPLES = 3
 #: Lines of ink lower than this (pixels) are read at twice the size: small ultrasound and
@@ -537,7 +539,7 @@ def _for_ocr(crop: np.ndarray, height: int) -> tuple[np.ndarray, int]:
     return np.asarray(big), 2
 
 
-_PAGE_GAP = 2 * OCR_TEXT_HEIGHT  # white space around each crop on an OCR page
+_PAGE_GAP = OCR_TEXT_HEIGHT  # white space around each crop on an OCR page
 
 
 def _stack(crops: list[np.ndarray]) -> tuple[np.ndarray, list[int]]:
@@ -578,11 +580,26 @@ def _remember(key: bytes, verdict: bool) -> None:
         _VERDICTS.popitem(last=False)
 
 
-def _sample(v: np.ndarray, line: Box) -> np.ndarray:
-    """The start of ``line`` (ink bright) with a little context, at most SAMPLE_WIDTH wide."""
+def _sample(v: np.ndarray, line: Box, threshold: int) -> np.ndarray:
+    """The first words of ``line`` (ink bright) with a little context.
+
+    Cut at the widest gap between SAMPLE_MIN and SAMPLE_WIDTH text heights (at least
+    SAMPLE_MIN_PIXELS) from its start: a space between words, since a word cut in two
+    reads with low confidence; at SAMPLE_WIDTH when there is no gap.
+    """
     h = line.height
-    box = Box(line.x0, line.y0, min(line.x1, line.x0 + SAMPLE_WIDTH * h), line.y1).pad(
-        max(2, h // 4), v.shape)
+    pad = max(2, h // 4)
+    end = min(line.x1, line.x0 + max(SAMPLE_WIDTH * h, SAMPLE_MIN_PIXELS))
+    right = pad
+    lo = line.x0 + SAMPLE_MIN * h
+    if end < line.x1 and lo < end:
+        ink = (v[line.y0:line.y1, lo:end] >= threshold).any(axis=0)
+        gaps = [(b - a, a) for a, b in _runs(~ink)]
+        if gaps:
+            end = lo + max(gaps)[1] + 1
+            right = 0  # context past the cut would show a sliver of the next word
+    box = Box(max(0, line.x0 - pad), max(0, line.y0 - pad), min(v.shape[1], end + right),
+              min(v.shape[0], line.y1 + pad))
     return v[box.y0:box.y1, box.x0:box.x1]
 
 
@@ -599,7 +616,7 @@ def _confirm(v: np.ndarray, regions: list[_Region], lang: str) -> list[bool]:
         for i, lines in enumerate(order):
             if verdict[i] or k >= len(lines):
                 continue
-            sample = _sample(v, lines[k])
+            sample = _sample(v, lines[k], regions[i].threshold)
             key = _signature(sample, regions[i].threshold)
             if key in _VERDICTS:
                 _VERDICTS.move_to_end(key)
@@ -627,8 +644,24 @@ def _analyse(g: np.ndarray) -> tuple[np.ndarray, list[_Region]]:
     if not grid.any():
         return g, []
     v = 255 - g if _light(g) else g
-    regions = [_region_lines(v, cand) for cand in _regions(grid, g.shape, _REGION_PAD)]
-    return v, [r for r in regions if r.lines]
+    merged: list[_Region] = []
+    for cand in _regions(grid, g.shape, _REGION_PAD):
+        region = _region_lines(v, cand)
+        if not region.lines:
+            continue
+        # groups of blocks on one line of text (split by a gap the pre-filter left) find
+        # the same line: one region, one verdict
+        for i, other in enumerate(merged):
+            if set(region.lines) & set(other.lines):
+                b, o = region.blocks, other.blocks
+                merged[i] = _Region(Box(min(b.x0, o.x0), min(b.y0, o.y0), max(b.x1, o.x1),
+                                        max(b.y1, o.y1)),
+                                    tuple(dict.fromkeys(other.lines + region.lines)),
+                                    other.threshold)
+                break
+        else:
+            merged.append(region)
+    return v, merged
 
 
 def _margin(line: Box, margin: int) -> int:
