@@ -8,15 +8,17 @@ One frame at a time (multi-frame images: the caller loops over frames):
    background and the brightest stroke) is cut into lines, each reaching as far as its ink
    runs with word gaps bridged. The mask follows the ink, not the OCR's word boxes: a word
    the OCR misses between two others, or a date it boxes short, is still inside the line.
-3. **OCR confirms**: Tesseract reads one sample line per region (a few characters wide);
-   a word read with confidence makes every candidate line of the region text. Verdicts are
-   remembered by the sample's ink pattern, so the static annotations of a multi-frame image
-   or of a series are read once per process.
+3. **OCR confirms**: Tesseract reads one sample per region (its widest line's first
+   words); a word read with confidence makes every candidate line of the region text.
+   Verdicts are remembered by the sample's exact pixels, so static annotations (on a
+   multi-frame image, or the same label on a series) are read once per process, and an
+   output never depends on what else the process saw.
 
 The engine is Tesseract 5 with the Debian models (``tesseract-ocr-spa``, ``-eng``); nothing
 is downloaded at run time. With ``tesserocr`` installed the engine stays loaded in the
 process (a sample line costs milliseconds); without it each read runs the ``tesseract``
-program through pytesseract (about 0.3 s a call). 16-bit and MONOCHROME1 frames are windowed
+program through pytesseract (about 0.3 s a call). ``TRAZA_OCR_ENGINE=program`` forces the
+latter. 16-bit and MONOCHROME1 frames are windowed
 to 8 bits *for the analysis only*; :func:`mask` writes into a copy of the original frame,
 same dtype.
 """
@@ -49,6 +51,9 @@ __all__ = [
 
 #: Debian packages that provide the engine and the models (named in errors).
 DEBIAN_PACKAGES = ("tesseract-ocr", "tesseract-ocr-spa")
+#: Environment variable choosing the engine: ``tesserocr``, ``program`` (the tesseract
+#: command through pytesseract) or unset (tesserocr when installed, else the program).
+ENGINE_ENV = "TRAZA_OCR_ENGINE"
 
 #: Language that confirms a region is text: one model reads names, dates and ids as well as
 #: two do, in half the time. :func:`read_words` reads with both.
@@ -456,16 +461,19 @@ def _tessdata_dir(langs: list[str]) -> str | None:
     # Debian: /usr/share/tesseract-ocr/<version>/tessdata; newest version first
     places += sorted(glob.glob("/usr/share/tesseract-ocr/*/tessdata"), reverse=True)
     places += ["/usr/share/tessdata", "/usr/local/share/tessdata"]
-    if shutil.which("tesseract"):
-        try:
-            listing = subprocess.run(["tesseract", "--list-langs"], capture_output=True,
-                                     text=True, timeout=30, check=False)
-            places += re.findall(r'"([^"]+)"', listing.stdout + listing.stderr)
-        except (OSError, subprocess.SubprocessError):
-            pass
     for place in places:
         if all(os.path.isfile(os.path.join(place, f"{lang}.traineddata")) for lang in langs):
             return place
+    if shutil.which("tesseract"):  # elsewhere: the installed program knows where
+        try:
+            listing = subprocess.run(["tesseract", "--list-langs"], capture_output=True,
+                                     text=True, timeout=30, check=False)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        for place in re.findall(r'"([^"]+)"', listing.stdout + listing.stderr):
+            if all(os.path.isfile(os.path.join(place, f"{lang}.traineddata"))
+                   for lang in langs):
+                return place
     return None
 
 
@@ -509,7 +517,14 @@ def _engine(lang: str) -> _Engine:
             # One OpenMP thread per Tesseract run: frames and files are parallel already,
             # and oversubscribed threads made each run 2-3x slower on a busy machine.
             os.environ.setdefault("OMP_THREAD_LIMIT", "1")
-            engine = _load_tesserocr(lang) or _load_cli(lang)
+            forced = os.environ.get(ENGINE_ENV, "").strip().lower()
+            if forced not in ("", "tesserocr", "program"):
+                raise OCRUnavailableError(f"{ENGINE_ENV}={forced!r}: use tesserocr or program")
+            engine = None if forced == "program" else _load_tesserocr(lang)
+            if engine is None and forced == "tesserocr":
+                raise OCRUnavailableError(f"{ENGINE_ENV}=tesserocr but tesserocr is not "
+                                          "installed (pip install tesserocr)")
+            engine = engine or _load_cli(lang)
             _ENGINES[key] = engine
         return engine
 
@@ -567,11 +582,14 @@ def _confirms(word: _Word, min_conf: float) -> bool:
 _VERDICTS: OrderedDict[bytes, bool] = OrderedDict()
 
 
-def _signature(sample: np.ndarray, threshold: int) -> bytes:
-    """Key of a sample line: its shape and ink pattern (the same text reads the same)."""
-    ink = np.packbits(sample >= threshold)
-    return hashlib.blake2b(np.asarray(sample.shape).tobytes() + ink.tobytes(),
-                           digest_size=16).digest()
+def _signature(sample: np.ndarray, lang: str) -> bytes:
+    """Key of a sample as the OCR sees it: the language and scale, shape and exact pixels.
+
+    Exact pixels, not the ink pattern: the verdict must be the one the OCR would give this
+    very sample, so that an output never depends on which files a worker saw before.
+    """
+    return hashlib.blake2b(lang.encode() + np.asarray(sample.shape).tobytes()
+                           + np.ascontiguousarray(sample).tobytes(), digest_size=16).digest()
 
 
 def _remember(key: bytes, verdict: bool) -> None:
@@ -606,35 +624,25 @@ def _sample(v: np.ndarray, line: Box, threshold: int) -> np.ndarray:
 def _confirm(v: np.ndarray, regions: list[_Region], lang: str) -> list[bool]:
     """Return, per region, whether OCR reads text in one of its lines.
 
-    Lines are tried widest first, up to MAX_SAMPLES per region; each round reads the
-    samples of all undecided regions in one OCR call.
+    Lines are tried widest first, up to MAX_SAMPLES per region. Each sample is read on
+    its own page (Tesseract's thresholding looks at the whole page: a neighbour could
+    change the verdict), and its verdict is remembered by :func:`_signature`.
     """
     verdict = [False] * len(regions)
-    order = [sorted(r.lines, key=lambda b: -(b.x1 - b.x0))[:MAX_SAMPLES] for r in regions]
-    for k in range(MAX_SAMPLES):
-        pending = []  # (region index, signature, OCR-ready crop, scale)
-        for i, lines in enumerate(order):
-            if verdict[i] or k >= len(lines):
-                continue
-            sample = _sample(v, lines[k], regions[i].threshold)
-            key = _signature(sample, regions[i].threshold)
+    for i, region in enumerate(regions):
+        for line in sorted(region.lines, key=lambda b: -(b.x1 - b.x0))[:MAX_SAMPLES]:
+            img, scale = _for_ocr(_sample(v, line, region.threshold), line.height)
+            key = _signature(img, f"{lang}/{scale}")
             if key in _VERDICTS:
                 _VERDICTS.move_to_end(key)
-                verdict[i] = _VERDICTS[key]
             else:
-                img, scale = _for_ocr(sample, lines[k].height)
-                pending.append((i, key, img, scale))
-        if pending:
-            page, tops = _stack([p[2] for p in pending])
-            words = _engine(lang).words(page, PSM_BLOCK)
-            for (i, key, img, scale), top in zip(pending, tops, strict=True):
-                found = any(_confirms(w, MIN_CONFIDENCE) for w in words
-                            if top <= (w[0].y0 + w[0].y1) // 2 < top + img.shape[0]
-                            and w[0].height >= MIN_HEIGHT * scale)
-                _remember(key, found)
-                verdict[i] = found
-        if all(verdict[i] or k + 1 >= len(lines) for i, lines in enumerate(order)):
-            break
+                page, _ = _stack([img])
+                _remember(key, any(_confirms(w, MIN_CONFIDENCE)
+                                   for w in _engine(lang).words(page, PSM_BLOCK)
+                                   if w[0].height >= MIN_HEIGHT * scale))
+            if _VERDICTS[key]:
+                verdict[i] = True
+                break
     return verdict
 
 

@@ -36,13 +36,14 @@ def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
     """Run a test with tesserocr (engine kept loaded) and with the tesseract program."""
     monkeypatch.setattr(ocr, "_ENGINES", {})
     if request.param == "tesserocr":
+        monkeypatch.delenv(ocr.ENGINE_ENV, raising=False)
         pytest.importorskip("tesserocr")
         if ocr._tessdata_dir(["spa", "eng"]) is None:
             pytest.skip("Debian tesseract-ocr-spa models not installed")
     else:
         if shutil.which("tesseract") is None:
             pytest.skip("tesseract not installed (Debian: tesseract-ocr tesseract-ocr-spa)")
-        monkeypatch.setattr(ocr, "_load_tesserocr", lambda lang: None)
+        monkeypatch.setenv(ocr.ENGINE_ENV, "program")
     return request.param
 
 
@@ -273,7 +274,7 @@ def test_whole_line_is_masked_around_a_word_the_ocr_cannot_read() -> None:
 def test_mask_spans_the_line_when_the_ocr_box_is_short(fake: FakeEngine) -> None:
     frame, truth = _with_text(_ultrasound())
     boxes = ocr.find_text_boxes(frame)
-    assert fake.calls == 1  # one read for all regions of the frame
+    assert fake.calls == len(ocr._analyse(ocr.to_uint8(frame))[1])  # a sample per region
     for t in truth:
         assert _covered(t, boxes, frame) > 0.99, t
 
@@ -283,7 +284,8 @@ def test_regions_the_ocr_does_not_read_are_left_alone(fake: FakeEngine) -> None:
     frame, _ = _with_text(_ultrasound())
     assert ocr.has_text_candidates(frame)
     assert ocr.find_text_boxes(frame) == []
-    assert 1 <= fake.calls <= ocr.MAX_SAMPLES  # one read per round of samples
+    regions = ocr._analyse(ocr.to_uint8(frame))[1]
+    assert fake.calls == sum(min(len(r.lines), ocr.MAX_SAMPLES) for r in regions)
 
 
 def test_mask_of_a_region_in_bright_speckle_stays_near_its_blocks(fake: FakeEngine) -> None:
@@ -323,11 +325,11 @@ def test_static_text_of_a_multi_frame_image_is_read_once(fake: FakeEngine) -> No
 
 
 def test_changed_text_is_read_again(fake: FakeEngine) -> None:
-    ocr.find_text_boxes(_with_text(_ultrasound())[0])
-    other = Image.fromarray(_ultrasound())
-    ImageDraw.Draw(other).text((10, 8), "JOSE LUIS PEREZ GUTIERREZ", fill=255, font=_font(14))
-    assert ocr.find_text_boxes(np.asarray(other))
-    assert fake.calls == 2
+    frames = [_angiogram(0), _angiogram(0)]
+    ImageDraw.Draw(img := Image.fromarray(frames[1])).text((6, 6), "GARCIA", fill=255,
+                                                           font=_font(12))
+    assert ocr.find_text_boxes(frames[0]) and fake.calls == 1
+    assert ocr.find_text_boxes(np.asarray(img)) and fake.calls == 2
 
 
 def test_missing_engine_names_debian_packages(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -338,6 +340,19 @@ def test_missing_engine_names_debian_packages(monkeypatch: pytest.MonkeyPatch) -
     with pytest.raises(ocr.OCRUnavailableError, match="tesseract-ocr-spa"):
         ocr.find_text_boxes(frame)
     assert ocr.find_text_boxes(_ultrasound()) == []  # no candidates: no engine needed
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("magic", "use tesserocr or program"),
+    ("tesserocr", "tesserocr is not installed"),
+])
+def test_engine_choice_is_checked(monkeypatch: pytest.MonkeyPatch, value: str,
+                                  message: str) -> None:
+    monkeypatch.setattr(ocr, "_ENGINES", {})
+    monkeypatch.setattr(ocr, "_load_tesserocr", lambda lang: None)
+    monkeypatch.setenv(ocr.ENGINE_ENV, value)
+    with pytest.raises(ocr.OCRUnavailableError, match=message):
+        ocr.engine_name()
 
 
 def test_tesserocr_without_models_names_debian_packages(monkeypatch: pytest.MonkeyPatch) -> None:
