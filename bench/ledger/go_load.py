@@ -31,6 +31,7 @@ def build(out_dir: Path) -> Path:
     RuntimeError
         If ``go`` is missing or the build fails.
     """
+    out_dir = out_dir.resolve()  # go build runs in LOADGEN_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
     binary = out_dir / "loadgen"
     try:
