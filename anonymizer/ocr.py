@@ -17,10 +17,9 @@ One frame at a time (multi-frame images: the caller loops over frames):
 The engine is Tesseract 5 with the Debian models (``tesseract-ocr-spa``, ``-eng``); nothing
 is downloaded at run time. With ``tesserocr`` installed the engine stays loaded in the
 process (a sample line costs milliseconds); without it each read runs the ``tesseract``
-program through pytesseract (about 0.3 s a call). ``TRAZA_OCR_ENGINE=program`` forces the
-latter. 16-bit and MONOCHROME1 frames are windowed
-to 8 bits *for the analysis only*; :func:`mask` writes into a copy of the original frame,
-same dtype.
+program through pytesseract (about 0.3 s a call); ``TRAZA_OCR_ENGINE=program`` forces
+that. 16-bit and MONOCHROME1 frames are windowed to 8 bits *for the analysis only*;
+:func:`mask` writes into a copy of the original frame, same dtype.
 """
 
 from __future__ import annotations
@@ -63,8 +62,10 @@ READ_LANG = "spa+eng"
 #: Tesseract confidence (0-100): speckle read as text is short or unsure.
 MIN_CONFIRM_CHARS = 2
 MIN_CONFIDENCE = 40
-#: Reading a whole frame (scanned documents) sees more speckle: stricter.
+#: Reading a whole frame (scanned documents) sees more speckle, where Tesseract finds
+#: two-letter words ("de") with confidence: stricter.
 MIN_CONFIDENCE_FULL_FRAME = 60
+MIN_CHARS_FULL_FRAME = 3
 #: Words shorter than this (frame pixels) are speckle, not text.
 MIN_HEIGHT = 6
 #: Ink bands lower than this are rules and underlines, not lines of text; taller than
@@ -574,9 +575,9 @@ def _stack(crops: list[np.ndarray]) -> tuple[np.ndarray, list[int]]:
     return page, tops
 
 
-def _confirms(word: _Word, min_conf: float) -> bool:
+def _confirms(word: _Word, min_conf: float, min_chars: int = MIN_CONFIRM_CHARS) -> bool:
     _, text, conf = word
-    return sum(ch.isalnum() for ch in text) >= MIN_CONFIRM_CHARS and conf >= min_conf
+    return sum(ch.isalnum() for ch in text) >= min_chars and conf >= min_conf
 
 
 _VERDICTS: OrderedDict[bytes, bool] = OrderedDict()
@@ -730,10 +731,15 @@ def find_text_boxes(
 def _full_frame_boxes(g: np.ndarray, lang: str, margin: int) -> list[Box]:
     v = 255 - g if _light(g) else g
     whole = Box(0, 0, g.shape[1], g.shape[0])
-    lines = _region_lines(v, _Candidates(whole, whole, ((0, whole.y1, 0, whole.x1),))).lines
+    # bands taller than a line are pictures or noise, not lines: there the words' own
+    # boxes are masked
+    lines = [line for line in
+             _region_lines(v, _Candidates(whole, whole, ((0, whole.y1, 0, whole.x1),))).lines
+             if line.height <= MAX_LINE_HEIGHT]
     img = 255 - v
     words = [w for w in _engine(lang).words(img, PSM_SPARSE)
-             if _confirms(w, MIN_CONFIDENCE_FULL_FRAME) and w[0].height >= MIN_HEIGHT]
+             if _confirms(w, MIN_CONFIDENCE_FULL_FRAME, MIN_CHARS_FULL_FRAME)
+             and w[0].height >= MIN_HEIGHT]
     boxes = [line for line in lines if any(line.overlaps(w[0]) for w in words)]
     boxes += [w[0] for w in words if not any(w[0].overlaps(b) for b in boxes)]
     return [b.pad(_margin(b, margin), g.shape) for b in boxes]
@@ -755,7 +761,8 @@ def read_words(
     if full_frame:
         img = g if light else 255 - g
         return [(b, t.strip()) for b, t, c in _engine(lang).words(img, PSM_SPARSE)
-                if _confirms((b, t, c), MIN_CONFIDENCE_FULL_FRAME) and b.height >= MIN_HEIGHT]
+                if _confirms((b, t, c), MIN_CONFIDENCE_FULL_FRAME, MIN_CHARS_FULL_FRAME)
+                and b.height >= MIN_HEIGHT]
     v, regions = _analyse(g)
     crops, places = [], []
     for region in regions:

@@ -271,6 +271,16 @@ def test_whole_line_is_masked_around_a_word_the_ocr_cannot_read() -> None:
     assert _covered(Box(8, 8, x1 + 1, 28), boxes, frame) == 1.0
 
 
+@needs_tesseract
+def test_boxes_do_not_depend_on_what_was_read_before() -> None:
+    frame, _ = _with_text(_ultrasound())
+    alone = ocr.find_text_boxes(frame)
+    ocr._VERDICTS.clear()
+    for seed in (1, 3, 5):  # other text and speckle first: their verdicts are remembered
+        ocr.find_text_boxes(_with_text(_ultrasound(seed), size=12)[0])
+    assert ocr.find_text_boxes(frame) == alone
+
+
 def test_mask_spans_the_line_when_the_ocr_box_is_short(fake: FakeEngine) -> None:
     frame, truth = _with_text(_ultrasound())
     boxes = ocr.find_text_boxes(frame)
@@ -357,6 +367,7 @@ def test_engine_choice_is_checked(monkeypatch: pytest.MonkeyPatch, value: str,
 
 def test_tesserocr_without_models_names_debian_packages(monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("tesserocr")
+    monkeypatch.delenv(ocr.ENGINE_ENV, raising=False)
     monkeypatch.setattr(ocr, "_ENGINES", {})
     monkeypatch.setattr(ocr, "_tessdata_dir", lambda langs: None)
     with pytest.raises(ocr.OCRUnavailableError, match="tesseract-ocr-spa"):
