@@ -76,6 +76,7 @@ MAX_LINE_HEIGHT = 48
 #: wide (3 to 12 characters): enough to tell text from texture; OCR time grows with width.
 SAMPLE_MIN = 2
 SAMPLE_WIDTH = 8
+SAMPLE_BACK = 3  # how far before the candidate blocks a sample may start
 SAMPLE_MIN_PIXELS = 64  # tiny fonts have wide letters for their height
 #: Lines tried per region before it is judged not to be text.
 MAX_SAMPLES = 3
@@ -324,11 +325,25 @@ def _runs(on: np.ndarray, gap: int = 0) -> list[tuple[int, int]]:
 
 @dataclass(frozen=True)
 class _Region:
-    """A candidate region, its lines of ink (frame pixels) and the ink threshold."""
+    """A candidate region, its lines of ink (frame pixels), the ink threshold and the
+    candidate block rows ``(y0, y1, x0, x1)`` (see :class:`_Candidates`)."""
 
     blocks: Box
     lines: tuple[Box, ...]
     threshold: int
+    rows: tuple[tuple[int, int, int, int], ...] = ()
+
+    def texty(self, line: Box) -> tuple[int, int]:
+        """Return where the candidate blocks start along ``line`` and how much they cover.
+
+        A line can run into speckle or anatomy on either side of the text; the blocks
+        say where the text-like part is.
+        """
+        spans = [(max(x0, line.x0), min(x1, line.x1)) for y0, y1, x0, x1 in self.rows
+                 if y0 < line.y1 and line.y0 < y1 and x0 < line.x1 and line.x0 < x1]
+        if not spans:
+            return line.x0, 0
+        return min(a for a, _ in spans), sum(b - a for a, b in spans)
 
 
 def _region_lines(v: np.ndarray, cand: _Candidates) -> _Region:
@@ -345,7 +360,7 @@ def _region_lines(v: np.ndarray, cand: _Candidates) -> _Region:
     crop = v[padded.y0:padded.y1, padded.x0:padded.x1]
     hi, bg = int(crop.max()), int(np.median(crop))
     if hi - bg < _MIN_CONTRAST // 2:
-        return _Region(blocks, (), 255)
+        return _Region(blocks, (), 255, cand.rows)
     threshold = (hi + bg + 1) // 2
     ink = v[padded.y0:padded.y1] >= threshold  # full width: lines may run past the region
     lines = []
@@ -368,7 +383,7 @@ def _region_lines(v: np.ndarray, cand: _Candidates) -> _Region:
             if line.height >= MIN_LINE_HEIGHT and any(
                     line.overlaps(Box(x0, y0, x1, y1)) for y0, y1, x0, x1 in cand.rows):
                 lines.append(line)
-    return _Region(blocks, tuple(dict.fromkeys(lines)), threshold)
+    return _Region(blocks, tuple(dict.fromkeys(lines)), threshold, cand.rows)
 
 
 # --------------------------------------------------------------------------- engines
@@ -599,40 +614,52 @@ def _remember(key: bytes, verdict: bool) -> None:
         _VERDICTS.popitem(last=False)
 
 
-def _sample(v: np.ndarray, line: Box, threshold: int) -> np.ndarray:
-    """The first words of ``line`` (ink bright) with a little context.
+def _sample(v: np.ndarray, line: Box, threshold: int, start: int) -> np.ndarray:
+    """The first words of ``line`` (ink bright) from about ``start``, with a little context.
 
-    Cut at the widest gap between SAMPLE_MIN and SAMPLE_WIDTH text heights (at least
-    SAMPLE_MIN_PIXELS) from its start: a space between words, since a word cut in two
-    reads with low confidence; at SAMPLE_WIDTH when there is no gap.
+    When the text-like part of the line starts well inside it (``start``: the line ran
+    into speckle), the sample begins at the widest gap in the SAMPLE_BACK text heights
+    before ``start``: the start of a word. It ends at the widest gap between SAMPLE_MIN
+    and SAMPLE_WIDTH text heights (at least SAMPLE_MIN_PIXELS) further on, since a word
+    cut in two reads with low confidence; at SAMPLE_WIDTH when there is no gap.
     """
     h = line.height
     pad = max(2, h // 4)
-    end = min(line.x1, line.x0 + max(SAMPLE_WIDTH * h, SAMPLE_MIN_PIXELS))
+    left = line.x0
+    if start > line.x0 + SAMPLE_MIN * h:
+        left = max(line.x0, start - SAMPLE_BACK * h)
+        gaps = _runs(~(v[line.y0:line.y1, left:start] >= threshold).any(axis=0))
+        if gaps:
+            left += max(gaps, key=lambda g: g[1] - g[0])[1]
+    end = min(line.x1, left + max(SAMPLE_WIDTH * h, SAMPLE_MIN_PIXELS))
     right = pad
-    lo = line.x0 + SAMPLE_MIN * h
+    lo = left + SAMPLE_MIN * h
     if end < line.x1 and lo < end:
         ink = (v[line.y0:line.y1, lo:end] >= threshold).any(axis=0)
         gaps = [(b - a, a) for a, b in _runs(~ink)]
         if gaps:
             end = lo + max(gaps)[1] + 1
             right = 0  # context past the cut would show a sliver of the next word
-    box = Box(max(0, line.x0 - pad), max(0, line.y0 - pad), min(v.shape[1], end + right),
-              min(v.shape[0], line.y1 + pad))
+    box = Box(max(0, left - (pad if left == line.x0 else 0)), max(0, line.y0 - pad),
+              min(v.shape[1], end + right), min(v.shape[0], line.y1 + pad))
     return v[box.y0:box.y1, box.x0:box.x1]
 
 
 def _confirm(v: np.ndarray, regions: list[_Region], lang: str) -> list[bool]:
     """Return, per region, whether OCR reads text in one of its lines.
 
-    Lines are tried widest first, up to MAX_SAMPLES per region. Each sample is read on
+    Lines over the most candidate blocks are tried first, up to MAX_SAMPLES per region.
+    Each sample is read on
     its own page (Tesseract's thresholding looks at the whole page: a neighbour could
     change the verdict), and its verdict is remembered by :func:`_signature`.
     """
     verdict = [False] * len(regions)
     for i, region in enumerate(regions):
-        for line in sorted(region.lines, key=lambda b: -(b.x1 - b.x0))[:MAX_SAMPLES]:
-            img, scale = _for_ocr(_sample(v, line, region.threshold), line.height)
+        # lines over the most candidate blocks first, then the widest
+        ranked = sorted(region.lines, key=lambda b: (-region.texty(b)[1], -(b.x1 - b.x0)))
+        for line in ranked[:MAX_SAMPLES]:
+            sample = _sample(v, line, region.threshold, region.texty(line)[0])
+            img, scale = _for_ocr(sample, line.height)
             key = _signature(img, f"{lang}/{scale}")
             if key in _VERDICTS:
                 _VERDICTS.move_to_end(key)
@@ -666,7 +693,7 @@ def _analyse(g: np.ndarray) -> tuple[np.ndarray, list[_Region]]:
                 merged[i] = _Region(Box(min(b.x0, o.x0), min(b.y0, o.y0), max(b.x1, o.x1),
                                         max(b.y1, o.y1)),
                                     tuple(dict.fromkeys(other.lines + region.lines)),
-                                    other.threshold)
+                                    other.threshold, other.rows + region.rows)
                 break
         else:
             merged.append(region)

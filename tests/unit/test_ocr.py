@@ -281,6 +281,19 @@ def test_boxes_do_not_depend_on_what_was_read_before() -> None:
     assert ocr.find_text_boxes(frame) == alone
 
 
+@needs_tesseract
+def test_label_whose_line_runs_into_speckle_is_read_where_the_text_is() -> None:
+    """Inside the fan the line of ink starts in speckle: the sample starts at the text."""
+    img = Image.fromarray(_ultrasound(7))
+    draw = ImageDraw.Draw(img)
+    font = _font(12)
+    box = draw.textbbox((400, 440), "HGZ No. 32 10:42", font=font)
+    draw.rectangle((box[0] - 2, box[1] - 2, box[2] + 2, box[3] + 2), fill=0)
+    draw.text((400, 440), "HGZ No. 32 10:42", fill=255, font=font)
+    frame = np.asarray(img)
+    assert _covered(Box(*box), ocr.find_text_boxes(frame), frame) > 0.95
+
+
 def test_mask_spans_the_line_when_the_ocr_box_is_short(fake: FakeEngine) -> None:
     frame, truth = _with_text(_ultrasound())
     boxes = ocr.find_text_boxes(frame)
