@@ -111,6 +111,7 @@ SECONDARY_CAPTURE_CLASS_PREFIX = "1.2.840.10008.5.1.4.1.1.7"
 Box = tuple[int, int, int, int]
 Redactor = Callable[[str], tuple[str, list[Any]]]
 BoxFinder = Callable[[Any], list[Any]]
+FramesBoxFinder = Callable[[Any], list[list[Any]]]
 Masker = Callable[[Any, list[Any]], Any]
 
 
@@ -127,6 +128,8 @@ class Context:
     mask: Masker | None = None
     # Identifying values known from elsewhere (the donor's other files), added to the file's.
     known: KnownValues | None = None
+    # All frames of an image at once (text confirmed in one frame masked in all), if given.
+    find_text_boxes_in_frames: FramesBoxFinder | None = None
     uids: UIDMapper = field(init=False)
     date_offset: int = field(init=False)
     pseudonym: str = field(init=False)
@@ -567,8 +570,14 @@ def clean_pixels(ds: FileDataset, ctx: Context) -> bool:
     options = {"monochrome1": True} if ds.get("PhotometricInterpretation") == "MONOCHROME1" \
         else {}
     changed = False
-    for i in range(frames.shape[0]):
-        boxes = _find(ctx, frames[i], options)
+    if ctx.find_text_boxes_in_frames is not None:
+        try:
+            per_frame = list(ctx.find_text_boxes_in_frames(frames, **options))
+        except Exception as exc:  # the OCR engine's own errors say what is missing
+            raise PixelCleaningError(f"OCR failed: {type(exc).__name__}: {exc}") from None
+    else:
+        per_frame = [_find(ctx, frames[i], options) for i in range(frames.shape[0])]
+    for i, boxes in enumerate(per_frame):
         if not boxes:
             continue
         masked = ctx.mask(frames[i], boxes)

@@ -1,6 +1,8 @@
 """Find and mask text burned into pixel data (PS3.15 E.1.1, Clean Pixel Data Option).
 
-One frame at a time (multi-frame images: the caller loops over frames):
+One frame at a time (:func:`find_text_boxes`), or all frames of an image at once
+(:func:`find_text_boxes_in_frames`, which also masks, in every frame that has candidate
+text there, a line confirmed as text in any frame):
 
 1. **Pre-filter** (numpy, no OCR, :func:`has_text_candidates`): 16x16 blocks that look like
    text, in lines. A frame without them is left alone, so its pixel data stays bit-identical.
@@ -32,6 +34,7 @@ import shutil
 import subprocess
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -42,6 +45,7 @@ __all__ = [
     "OCRUnavailableError",
     "engine_name",
     "find_text_boxes",
+    "find_text_boxes_in_frames",
     "has_text_candidates",
     "mask",
     "read_words",
@@ -753,6 +757,58 @@ def find_text_boxes(
         if is_text:
             boxes += [line.pad(_margin(line, margin), shape) for line in region.lines]
     return boxes
+
+
+def _same_place(a: Box, b: Box) -> bool:
+    """True when two boxes overlap by at least half of the larger one."""
+    inter = Box(max(a.x0, b.x0), max(a.y0, b.y0), min(a.x1, b.x1), min(a.y1, b.y1))
+    return inter.x1 > inter.x0 and inter.y1 > inter.y0 and 2 * inter.area >= max(a.area, b.area)
+
+
+def find_text_boxes_in_frames(
+    frames: Sequence[np.ndarray], *, lang: str = CONFIRM_LANG, monochrome1: bool = False,
+    margin: int = 2,
+) -> list[list[Box]]:
+    """Return the boxes of text burned into each frame of a multi-frame image.
+
+    As :func:`find_text_boxes` frame by frame, plus one rule: a region whose line lies
+    where a line of text was confirmed in another frame of the image is text as well,
+    without being read again. Burned-in annotations are static, so a frame where the OCR
+    misreads them (compression noise, a moving background) does not keep them; a frame
+    without candidate text there is left alone. The result does not depend on frame order.
+
+    Parameters
+    ----------
+    frames : sequence of numpy.ndarray
+        The frames (``frames[i]`` as for :func:`find_text_boxes`).
+    lang, monochrome1, margin
+        As for :func:`find_text_boxes`.
+
+    Returns
+    -------
+    list of list of Box
+        Per frame, the boxes to mask (empty when the frame has no text).
+    """
+    found: list[tuple[tuple[int, ...], list[_Region], list[bool]]] = []
+    text_lines: list[Box] = []
+    for frame in frames:
+        v, regions = _analyse(to_uint8(frame, monochrome1=monochrome1))
+        known = [any(_same_place(line, t) for line in r.lines for t in text_lines)
+                 for r in regions]
+        read = iter(_confirm(v, [r for r, k in zip(regions, known, strict=True) if not k],
+                             lang))
+        verdict = [k or next(read) for k in known]
+        text_lines += [line for r, ok in zip(regions, verdict, strict=True) if ok
+                       for line in r.lines]
+        found.append((np.shape(frame), regions, verdict))
+    out = []
+    for shape, regions, verdict in found:
+        boxes = []
+        for region, ok in zip(regions, verdict, strict=True):
+            if ok or any(_same_place(line, t) for line in region.lines for t in text_lines):
+                boxes += [line.pad(_margin(line, margin), shape) for line in region.lines]
+        out.append(boxes)
+    return out
 
 
 def _full_frame_boxes(g: np.ndarray, lang: str, margin: int) -> list[Box]:

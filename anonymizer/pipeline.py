@@ -44,6 +44,9 @@ class Engines:
     redact: Callable[[str], tuple[str, list[Any]]] | None = None
     find_text_boxes: Callable[[Any], list[Any]] | None = None
     mask: Callable[[Any, list[Any]], Any] | None = None
+    #: All frames of an image at once; images go frame by frame to ``find_text_boxes``
+    #: when None.
+    find_text_boxes_in_frames: Callable[[Any], list[list[Any]]] | None = None
 
 
 def default_engines() -> Engines:
@@ -52,7 +55,7 @@ def default_engines() -> Engines:
     A missing engine is None; the engine then refuses files that need it rather than let
     text or pixels through unchecked.
     """
-    redact = find = mask = None
+    redact = find = mask = in_frames = None
     try:
         from anonymizer import text_es
 
@@ -62,10 +65,10 @@ def default_engines() -> Engines:
     try:
         from anonymizer import ocr
 
-        find, mask = ocr.find_text_boxes, ocr.mask
+        find, mask, in_frames = ocr.find_text_boxes, ocr.mask, ocr.find_text_boxes_in_frames
     except ImportError:
         pass
-    return Engines(redact, find, mask)
+    return Engines(redact, find, mask, in_frames)
 
 
 def _read(data: bytes, name: str) -> pydicom.FileDataset:
@@ -163,7 +166,7 @@ def deidentify_bytes(
     ds = _read(data, name)
     report = Report(prof.id, prof.version, EDITION, input_sha256=hashlib.sha256(data).hexdigest())
     ctx = Context(prof, secret, donor, report, engines.redact, engines.find_text_boxes,
-                  engines.mask)
+                  engines.mask, find_text_boxes_in_frames=engines.find_text_boxes_in_frames)
     try:
         deidentify_dataset(ds, ctx)
     except DeidError as exc:

@@ -347,6 +347,31 @@ def test_static_text_of_a_multi_frame_image_is_read_once(fake: FakeEngine) -> No
     assert ocr.find_text_boxes(_ultrasound(0)) == [] and fake.calls == 1  # no text: no read
 
 
+def test_text_read_in_one_frame_is_masked_in_every_frame_it_is_in(fake: FakeEngine) -> None:
+    """Frames where the OCR reads nothing (noise changes each sample) keep no text."""
+    rng = np.random.default_rng(0)
+    frames = []
+    for f in range(4):
+        frame = _angiogram(f).copy()
+        frame[:30] = np.clip(frame[:30].astype(int) + rng.integers(0, 9, (30, 256)), 0, 255)
+        frames.append(frame.astype(np.uint8))
+    frames.insert(2, _angiogram(0) * 0)  # a black frame: nothing to mask
+    calls = []
+
+    def reads_once(img: np.ndarray, psm: int) -> list[tuple[Box, str, float]]:
+        calls.append(psm)
+        return FakeEngine.words(fake, img, psm) if len(calls) == 1 else []
+
+    fake.words = reads_once  # type: ignore[method-assign]
+    boxes = ocr.find_text_boxes_in_frames(frames)
+    assert len(calls) == 1  # the other frames' lines are where text was read: no read
+    assert [bool(b) for b in boxes] == [True, True, False, True, True]
+    assert all(_covered(Box(6, 6, 200, 20), b, f) == 1.0
+               for b, f in zip(boxes, frames, strict=True) if b)
+    assert ocr.find_text_boxes_in_frames(frames[::-1]) == boxes[::-1]  # order does not matter
+    assert ocr.find_text_boxes(frames[3]) == []  # alone, that frame is not read as text
+
+
 def test_changed_text_is_read_again(fake: FakeEngine) -> None:
     frames = [_angiogram(0), _angiogram(0)]
     ImageDraw.Draw(img := Image.fromarray(frames[1])).text((6, 6), "GARCIA", fill=255,

@@ -139,6 +139,21 @@ def test_donations_in_a_row_share_the_callers_pool(tmp_path):
     assert outputs["donante-a"].PatientID != outputs["donante-b"].PatientID
 
 
+def test_multi_frame_images_go_to_the_frames_finder_whole():
+    calls = []
+
+    def in_frames(frames, **_options):
+        calls.append(len(frames))
+        return [fakes.find_text_boxes(f) for f in frames]
+
+    engines = pipeline.Engines(fakes.redact, fakes.find_text_boxes, fakes.mask, in_frames)
+    data = synth.to_bytes(synth.make_dataset(3, modality="US", frames=3, text_box=True))
+    out, report = deidentify_bytes(data, secret=SECRET, donor="d", engines=engines)
+    assert calls == [3]
+    assert [m.frame for m in report.pixel_masks] == [0, 1, 2]
+    assert synth.read(out).BurnedInAnnotation == "NO"
+
+
 def test_run_over_a_zip(tmp_path):
     archive = tmp_path / "donacion.zip"
     with zipfile.ZipFile(archive, "w") as zf:
