@@ -15,7 +15,7 @@ demo: setup
 test: setup lint gotest
 	$(BIN)/pytest -q -p no:cacheprovider tests
 
-setup: $(VENV)/.installed system binaries
+setup: system $(VENV)/.installed binaries
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -2,8 +2,9 @@
 # Install the Debian packages Traza needs, only those missing (apt-get update first).
 #   tesseract-ocr, tesseract-ocr-spa : offline OCR of burned-in text (anonymizer/ocr.py)
 #   dicom3tools                       : dciodvfy, validates de-identified DICOM in tests
+#   libtesseract-dev libleptonica-dev pkg-config : to build tesserocr where pip finds no wheel
 set -euo pipefail
-pkgs=(tesseract-ocr tesseract-ocr-spa dicom3tools)
+pkgs=(tesseract-ocr tesseract-ocr-spa dicom3tools libtesseract-dev libleptonica-dev pkg-config)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
