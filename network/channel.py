@@ -7,7 +7,7 @@ from pathlib import Path
 
 from . import binaries, templates
 from .ca import org_dir, user_dir
-from .nodes import admin_env, config_dir
+from .nodes import admin_env
 from .process import NetworkError, run, wait_for
 from .topology import Orderer, Peer, Topology, run_dir
 
@@ -106,5 +106,3 @@ def height(topo: Topology, peer: Peer) -> int:
     info = json.loads(out[out.find("{") :])
     return int(info["height"])
 
-
-__all__ = ["block_path", "genesis_block", "join_orderer", "join_peer", "height", "config_dir"]

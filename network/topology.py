@@ -44,13 +44,13 @@ class CA:
 
 
 @dataclass(frozen=True)
-class Peer:
+class _Node:
+    """A peer or orderer: where it listens and the name its TLS certificate carries."""
+
     org: Org
     name: str
     host: str
     port: int
-    chaincode_port: int
-    operations_port: int
 
     @property
     def fqdn(self) -> str:
@@ -59,6 +59,12 @@ class Peer:
     @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Peer(_Node):
+    chaincode_port: int
+    operations_port: int
 
     @property
     def node_id(self) -> str:
@@ -66,21 +72,9 @@ class Peer:
 
 
 @dataclass(frozen=True)
-class Orderer:
-    org: Org
-    name: str
-    host: str
-    port: int
+class Orderer(_Node):
     admin_port: int
     operations_port: int
-
-    @property
-    def fqdn(self) -> str:
-        return f"{self.name}.{self.org.domain}"
-
-    @property
-    def address(self) -> str:
-        return f"{self.host}:{self.port}"
 
     @property
     def node_id(self) -> str:
