@@ -7,7 +7,6 @@ printing every transaction id and block, the donor's Spanish summary and the QR.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import secrets
 
@@ -16,7 +15,7 @@ import qrcode
 from pydicom import dcmread
 from pydicom.data import get_testdata_file
 
-from .donations import Consent, Donations, Evidence, Source, Step
+from .donations import Consent, Donations, Evidence, Source, Step, reports_sha256
 from .donor import DonorSecret, new_id, sha256_hex
 from .errors import DonationError
 from .profile import Profile
@@ -65,7 +64,7 @@ def demo(intake: str) -> None:
     key = secrets.token_bytes(32)
     results = [deidentify_bytes(o, secret=key, donor=did, name=f"file-{i}")
                for i, o in enumerate(originals)]
-    deid = [hashlib.sha256(data).hexdigest() for data, _ in results]
+    deid = [sha256_hex(data) for data, _ in results]
     reports = [r for _, r in results]
     click.echo(f"Donación {did} (datos sintéticos), ingreso por {intake}:")
 
@@ -82,10 +81,10 @@ def demo(intake: str) -> None:
                 form_sha256=sha256_hex("Formulario de consentimiento v1"),
                 acceptance=Evidence("otp", sha256_hex(secrets.token_hex(8))),
                 legal_regime="LGPDPPSO")), f"{intake}/operator1")
-            _say(d.acquire(did, [hashlib.sha256(o).hexdigest() for o in originals],
+            _say(d.acquire(did, [sha256_hex(o) for o in originals],
                            Source("synthetic")), f"{intake}/operator1")
         with as_("university", "service1") as c:
-            report_set = sha256_hex("".join(r.sha256() for r in reports))
+            report_set = reports_sha256([r.sha256() for r in reports])
             _say(Donations(c).deidentify(did, deid, profile_id=reports[0].profile_id,
                                          profile_version=reports[0].profile_version,
                                          report_sha256=report_set), "university/service1")

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from .donor import DonorSecret
+from .donor import DonorSecret, sha256_hex
 from .errors import Conflict, DonationError, Unavailable, from_gateway
 from .gateway import Contract, GatewayError
 
@@ -101,6 +101,14 @@ class Page:
     records: list[dict[str, Any]]
     bookmark: str
     fetched: int = field(default=0)
+
+
+def reports_sha256(report_hashes: Sequence[str]) -> str:
+    """The ``reportSha256`` of a step that de-identified several files.
+
+    SHA-256 of the files' action-report hashes concatenated in file order.
+    """
+    return sha256_hex("".join(report_hashes))
 
 
 def new_request_id() -> str:

@@ -48,7 +48,7 @@ class Profile:
     def local(cls, org: str, user: str = "service1") -> Profile:
         """The profile of ``user`` of ``org`` on the network run by ``traza network up``."""
         from network import topology
-        from network.ca import org_dir, user_dir
+        from network.ca import tls_ca, user_dir
 
         topo = topology.load()
         o = topo.org(org)
@@ -60,7 +60,7 @@ class Profile:
             msp_id=o.msp,
             msp_dir=msp,
             peer=peer.address,
-            tls_ca=org_dir(o) / "msp" / "tlscacerts" / "ca.pem",
+            tls_ca=tls_ca(o),
             server_name=peer.fqdn,
             channel=topo.channel,
             chaincode=topo.chaincode["name"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import subprocess
@@ -17,9 +18,14 @@ def cache_dir() -> Path:
     return Path(os.environ.get("TRAZA_CACHE", Path.home() / ".cache" / "traza"))
 
 
+@functools.cache
+def _installer_text() -> str:
+    return INSTALLER.read_text()
+
+
 def _pins() -> dict[str, str]:
     """Read the pinned versions from the installer so there is one source of truth."""
-    text = INSTALLER.read_text()
+    text = _installer_text()
     pins = {}
     for key in ("FABRIC_VERSION", "FABRIC_CA_VERSION", "MINIO_MODVER"):
         m = re.search(rf'^{key}="\$\{{TRAZA_\w+:-([^}}]+)\}}"', text, re.M)
@@ -75,6 +81,3 @@ def path(name: str) -> str:
     """Absolute path of a binary by name (``peer``, ``minio``...)."""
     return str(bin_dirs()[BINARIES[name]] / name)
 
-
-def version() -> str:
-    return _pins()["FABRIC_VERSION"]

@@ -28,6 +28,11 @@ def org_dir(org: Org) -> Path:
     return run_dir() / "orgs" / org.key
 
 
+def tls_ca(org: Org) -> Path:
+    """The org's TLS CA certificate, as clients and other nodes trust it."""
+    return org_dir(org) / "msp" / "tlscacerts" / "ca.pem"
+
+
 def user_dir(org: Org, user: str) -> Path:
     return org_dir(org) / "users" / user
 
@@ -36,16 +41,10 @@ def node_dir(node_id: str) -> Path:
     return run_dir() / "nodes" / node_id
 
 
-def _secrets(org: Org) -> dict[str, str]:
-    """Random secrets of this org's identities, created once and kept under run/."""
+def _secret(org: Org, name: str) -> str:
+    """The random secret of one identity, created once and kept under run/."""
     path = ca_home(org) / "secrets.json"
     data = json.loads(path.read_text()) if path.exists() else {}
-    return data
-
-
-def _secret(org: Org, name: str) -> str:
-    path = ca_home(org) / "secrets.json"
-    data = _secrets(org)
     if name not in data:
         data[name] = secrets.token_urlsafe(18)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -199,12 +198,10 @@ def bootstrap_org(topo: Topology, org: Org) -> None:
     """Register and enroll every identity of ``org``: nodes, admin, users, chaincode server."""
     write_org_msp(org)
     loopback = ["localhost", "127.0.0.1"]
-    for p in org.peers:
-        register(org, p.fqdn, "peer")
-        enroll(org, p.fqdn, node_dir(p.node_id), hosts=[p.fqdn, p.host, *loopback])
-    for o in org.orderers:
-        register(org, o.fqdn, "orderer")
-        enroll(org, o.fqdn, node_dir(o.node_id), hosts=[o.fqdn, o.host, *loopback])
+    for node, id_type in [*((p, "peer") for p in org.peers),
+                          *((o, "orderer") for o in org.orderers)]:
+        register(org, node.fqdn, id_type)
+        enroll(org, node.fqdn, node_dir(node.node_id), hosts=[node.fqdn, node.host, *loopback])
     admin = f"admin.{org.domain}"
     register(org, admin, "admin")
     enroll(org, admin, user_dir(org, "admin"), hosts=[admin])

@@ -16,12 +16,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from . import binaries, templates
-from .ca import node_dir, org_dir
+from .ca import node_dir, tls_ca
 from .nodes import admin_env, orderer_flags
-from .process import NetworkError, Node, port_open, run, start, stop, wait_for
+from .process import NetworkError, Node, run, start, stop, wait_port
 from .topology import Org, Topology, run_dir
 
 CHAINCODE_SRC = Path(__file__).resolve().parent.parent / "chaincode"
+COLLECTIONS = CHAINCODE_SRC / "collections_config.json"
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,7 @@ def state_file() -> Path:
 
 def collections_sha256() -> str:
     """Hash of the private data collections config the definition must carry."""
-    path = CHAINCODE_SRC / "collections_config.json"
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else ""
+    return hashlib.sha256(COLLECTIONS.read_bytes()).hexdigest() if COLLECTIONS.exists() else ""
 
 
 def deployed() -> Deployment | None:
@@ -94,7 +94,7 @@ def package(topo: Topology, version: str) -> tuple[Path, str]:
     return path, f"{label}:{hashlib.sha256(pkg).hexdigest()}"
 
 
-def server_node(topo: Topology, org: Org, dep: Deployment) -> Node:
+def server_node(org: Org, dep: Deployment) -> Node:
     home = node_dir(f"{org.key}-chaincode")
     env = templates.render_env(
         "chaincode.env.j2", org=org, node_dir=home, package_id=dep.package_id, version=dep.version
@@ -110,14 +110,9 @@ def server_node(topo: Topology, org: Org, dep: Deployment) -> Node:
 
 def start_servers(topo: Topology, dep: Deployment) -> None:
     for org in topo.orgs:
-        node = server_node(topo, org, dep)
+        node = server_node(org, dep)
         start(node, org.chaincode_server.host)
-        wait_for(
-            f"chaincode server of {org.msp}",
-            lambda o=org: port_open(o.chaincode_server.host, o.chaincode_server.port),
-            20,
-            node,
-        )
+        wait_port(node, org.chaincode_server.host, org.chaincode_server.port, 20)
 
 
 def _peer_cli(org: Org, *args: str, what: str) -> str:
@@ -159,13 +154,13 @@ def deploy(topo: Topology, version: str | None = None, sequence: int | None = No
     """
     build_server()
     current = committed(topo)
-    dep = deployed()
-    if version is None and sequence is None and current and dep and \
-            dep.sequence == current["sequence"]:
-        if dep.collections_sha256 == collections_sha256():
-            start_servers(topo, dep)
-            return dep
-        version = dep.version  # the collections changed: same package, next sequence
+    previous = deployed()
+    if version is None and sequence is None and current and previous and \
+            previous.sequence == current["sequence"]:
+        if previous.collections_sha256 == collections_sha256():
+            start_servers(topo, previous)
+            return previous
+        version = previous.version  # the collections changed: same package, next sequence
     version = version or topo.chaincode["version"]
     sequence = sequence or ((current["sequence"] + 1) if current else topo.chaincode["sequence"])
     pkg, package_id = package(topo, version)
@@ -177,14 +172,14 @@ def deploy(topo: Topology, version: str | None = None, sequence: int | None = No
                 raise
     dep = Deployment(version=version, sequence=sequence, package_id=package_id,
                      collections_sha256=collections_sha256())
-    for org in topo.orgs:  # a new package id means a restart of every server
-        stop(server_node(topo, org, dep))
+    if previous and previous.package_id != package_id:  # servers run as one package id
+        for org in topo.orgs:
+            stop(server_node(org, previous))
     start_servers(topo, dep)
     name = topo.chaincode["name"]
     common = ["-C", topo.channel, "-n", name, "--version", version, "--sequence", str(sequence)]
-    collections = CHAINCODE_SRC / "collections_config.json"
-    if collections.exists():
-        common += ["--collections-config", str(collections)]
+    if COLLECTIONS.exists():
+        common += ["--collections-config", str(COLLECTIONS)]
     orderer = topo.orderers[0]
     for org in topo.orgs:
         _peer_cli(
@@ -202,7 +197,7 @@ def deploy(topo: Topology, version: str | None = None, sequence: int | None = No
             "--peerAddresses",
             org.peers[0].address,
             "--tlsRootCertFiles",
-            str(org_dir(org) / "msp" / "tlscacerts" / "ca.pem"),
+            str(tls_ca(org)),
         ]
     _peer_cli(
         topo.orgs[0],

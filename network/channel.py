@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from . import binaries, templates
-from .ca import org_dir, user_dir
+from .ca import tls_ca, user_dir
 from .nodes import admin_env
 from .process import NetworkError, run, wait_for
 from .topology import Orderer, Peer, Topology, run_dir
@@ -39,7 +39,7 @@ def genesis_block(topo: Topology) -> Path:
     return block
 
 
-def _osnadmin(topo: Topology, orderer: Orderer, *args: str) -> str:
+def _osnadmin(orderer: Orderer, *args: str) -> str:
     admin = user_dir(orderer.org, "admin") / "tls"
     return run(
         [
@@ -49,7 +49,7 @@ def _osnadmin(topo: Topology, orderer: Orderer, *args: str) -> str:
             "-o",
             f"{orderer.host}:{orderer.admin_port}",
             "--ca-file",
-            str(org_dir(orderer.org) / "msp" / "tlscacerts" / "ca.pem"),
+            str(tls_ca(orderer.org)),
             "--client-cert",
             str(admin / "server.crt"),
             "--client-key",
@@ -61,13 +61,13 @@ def _osnadmin(topo: Topology, orderer: Orderer, *args: str) -> str:
 
 def join_orderer(topo: Topology, orderer: Orderer) -> None:
     """Join an orderer to the channel through the channel participation API (mutual TLS)."""
-    listed = _osnadmin(topo, orderer, "list")
+    listed = _osnadmin(orderer, "list")
     body = listed[listed.find("{") :] if "{" in listed else "{}"
     channels = json.loads(body).get("channels") or []
     if any(c.get("name") == topo.channel for c in channels):
         return
     _osnadmin(
-        topo, orderer, "join", "--channelID", topo.channel, "--config-block", str(block_path(topo))
+        orderer, "join", "--channelID", topo.channel, "--config-block", str(block_path(topo))
     )
 
 

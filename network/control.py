@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 
 from . import binaries, ca, chaincode, channel, minio, nodes
-from .process import NetworkError, Node, pid_of, port_open, start, stop, wait_for
+from .process import NetworkError, Node, pid_of, port_open, start, stop, wait_port
 from .topology import Topology, run_dir
 
 Progress = Callable[[str], None]
@@ -26,7 +26,7 @@ def all_nodes(topo: Topology) -> list[Node]:
     out.append(minio.minio_node(topo))
     dep = chaincode.deployed()
     if dep:
-        out += [chaincode.server_node(topo, o, dep) for o in topo.orgs]
+        out += [chaincode.server_node(o, dep) for o in topo.orgs]
     return out
 
 
@@ -61,17 +61,18 @@ def up(topo: Topology, *, install: bool = True, say: Progress = _say) -> chainco
         ca.bootstrap_org(topo, org)
     say("orderers (Raft) and channel genesis block")
     channel.genesis_block(topo)
-    for o in topo.orderers:
-        start(nodes.orderer_node(o), o.host)
-    for o in topo.orderers:
-        node = nodes.orderer_node(o)
-        wait_for(f"{o.name} admin port", lambda o=o: port_open(o.host, o.admin_port), 30, node)
+    orderers = [(o, nodes.orderer_node(o)) for o in topo.orderers]
+    for o, node in orderers:
+        start(node, o.host)
+    for o, node in orderers:
+        wait_port(node, o.host, o.admin_port)
         channel.join_orderer(topo, o)
     say("peers")
-    for p in topo.peers:
-        start(nodes.peer_node(p), p.host)
-    for p in topo.peers:
-        wait_for(f"{p.node_id} port", lambda p=p: port_open(p.host, p.port), 30, nodes.peer_node(p))
+    peers = [(p, nodes.peer_node(p)) for p in topo.peers]
+    for p, node in peers:
+        start(node, p.host)
+    for p, node in peers:
+        wait_port(node, p.host, p.port)
         channel.join_peer(topo, p)
     say("MinIO")
     minio.start_minio(topo)

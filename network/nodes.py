@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from . import binaries, templates
-from .ca import node_dir, org_dir
+from .ca import node_dir, tls_ca, user_dir
 from .process import Node
 from .topology import Orderer, Peer, run_dir
 
@@ -37,7 +37,7 @@ def peer_node(peer: Peer) -> Node:
         node_dir=home,
         config_dir=config_dir(),
         builder_dir=BUILDER_DIR,
-        org_dir=org_dir(peer.org),
+        tls_ca=tls_ca(peer.org),
     )
     return Node(
         name=peer.node_id,
@@ -63,10 +63,10 @@ def admin_env(peer: Peer) -> dict[str, str]:
     return {
         "FABRIC_CFG_PATH": str(config_dir()),
         "CORE_PEER_LOCALMSPID": peer.org.msp,
-        "CORE_PEER_MSPCONFIGPATH": str(org_dir(peer.org) / "users" / "admin" / "msp"),
+        "CORE_PEER_MSPCONFIGPATH": str(user_dir(peer.org, "admin") / "msp"),
         "CORE_PEER_ADDRESS": peer.address,
         "CORE_PEER_TLS_ENABLED": "true",
-        "CORE_PEER_TLS_ROOTCERT_FILE": str(org_dir(peer.org) / "msp" / "tlscacerts" / "ca.pem"),
+        "CORE_PEER_TLS_ROOTCERT_FILE": str(tls_ca(peer.org)),
         "FABRIC_LOGGING_SPEC": "warning",
     }
 
@@ -80,5 +80,5 @@ def orderer_flags(orderer: Orderer) -> list[str]:
         orderer.fqdn,
         "--tls",
         "--cafile",
-        str(org_dir(orderer.org) / "msp" / "tlscacerts" / "ca.pem"),
+        str(tls_ca(orderer.org)),
     ]

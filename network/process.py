@@ -36,6 +36,15 @@ class Node:
         return self.home / "log"
 
 
+def _child_env(extra: dict[str, str]) -> dict[str, str]:
+    """Our environment without Fabric settings of the caller's shell, plus ``extra``."""
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("CORE_", "ORDERER_", "FABRIC_"))
+    }
+    env.update(extra)
+    return env
+
+
 def port_open(host: str, port: int, timeout: float = 0.3) -> bool:
     """True when something accepts TCP connections on host:port."""
     try:
@@ -84,14 +93,10 @@ def start(node: Node, host: str = "127.0.0.1") -> int:
     node.home.mkdir(parents=True, exist_ok=True)
     # The rendered environment is kept beside the log, to see how a node was started.
     (node.home / "env").write_text("".join(f"{k}={v}\n" for k, v in node.env.items()))
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("CORE_", "ORDERER_", "FABRIC_"))
-    }
-    env.update(node.env)
     with open(node.logfile, "ab") as log:
         proc = subprocess.Popen(
             node.argv,
-            env=env,
+            env=_child_env(node.env),
             cwd=node.home,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -139,6 +144,11 @@ def wait_for(
     raise NetworkError(f"timed out after {timeout:.0f} s waiting for {what}{hint}")
 
 
+def wait_port(node: Node, host: str, port: int, timeout: float = 30) -> None:
+    """Wait until ``node`` accepts connections on host:port (fail early if it exits)."""
+    wait_for(f"{node.name} on port {port}", lambda: port_open(host, port), timeout, node)
+
+
 def tail(node: Node, lines: int = 20) -> str:
     """The last lines of a node's log."""
     try:
@@ -152,11 +162,7 @@ def run(
     argv: list[str], env: dict[str, str] | None = None, what: str = "", cwd: Path | None = None
 ) -> str:
     """Run a short-lived tool; raise NetworkError with its output if it fails."""
-    full_env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("CORE_", "ORDERER_", "FABRIC_"))
-    }
-    full_env.update(env or {})
-    res = subprocess.run(argv, env=full_env, cwd=cwd, capture_output=True, text=True)
+    res = subprocess.run(argv, env=_child_env(env or {}), cwd=cwd, capture_output=True, text=True)
     if res.returncode != 0:
         raise NetworkError(
             f"{what or Path(argv[0]).name} failed (exit {res.returncode}):\n"

@@ -10,20 +10,20 @@ import time
 import uuid
 from collections.abc import Callable
 
-from client.gateway import GatewayError
+from client.gateway import Commit, GatewayError, Status
 from client.profile import Profile
 
 from .process import NetworkError
 from .topology import Topology
 
 
-def probe(org: str) -> int:
-    """Commit a Heartbeat through ``org``'s gateway; return its block number."""
-    with Profile.local(org, "service1").contract() as contract:
-        commit = contract.submit_async("Heartbeat", arguments=[f"ready-{uuid.uuid4().hex[:12]}"])
+def heartbeat(profile: Profile) -> tuple[Commit, Status]:
+    """Submit a Heartbeat as ``profile`` and wait for its commit (raises if invalid)."""
+    with profile.contract() as contract:
+        commit = contract.submit_async("Heartbeat", arguments=[f"hb-{uuid.uuid4().hex[:16]}"])
         status = commit.status()
         status.raise_for_status()
-        return status.block_number
+        return commit, status
 
 
 def wait_ready(
@@ -36,7 +36,8 @@ def wait_ready(
     for org in topo.orgs:
         while True:
             try:
-                blocks[org.msp] = probe(org.key)
+                _, status = heartbeat(Profile.local(org.key))
+                blocks[org.msp] = status.block_number
                 say(f"{org.msp}: committed in block {blocks[org.msp]}")
                 break
             except GatewayError as e:

@@ -11,8 +11,8 @@ from typing import TypeVar
 
 from client.gateway import GatewayError
 from client.profile import Profile
-from network import nodes
-from network.process import pid_of, port_open, start, stop
+from network import nodes, ready
+from network.process import pid_of, start, stop, wait_port
 from network.topology import Orderer, Peer, Topology
 
 T = TypeVar("T")
@@ -24,12 +24,9 @@ def request_id(prefix: str = "t") -> str:
 
 def heartbeat(profile: Profile) -> dict:
     """Submit a Heartbeat and wait for its commit; return the status as a dict."""
-    with profile.contract() as contract:
-        commit = contract.submit_async("Heartbeat", arguments=[request_id("hb")])
-        status = commit.status()
-        status.raise_for_status()
-        return {"tx_id": commit.transaction_id, "block": status.block_number,
-                "result": json.loads(commit.result)}
+    commit, status = ready.heartbeat(profile)
+    return {"tx_id": commit.transaction_id, "block": status.block_number,
+            "result": json.loads(commit.result)}
 
 
 def retry(what: Callable[[], T], timeout: float = 90, interval: float = 1) -> T:
@@ -75,7 +72,4 @@ def stop_node(node_of: Orderer | Peer) -> None:
 def start_node(node_of: Orderer | Peer) -> None:
     node = nodes.orderer_node(node_of) if isinstance(node_of, Orderer) else nodes.peer_node(node_of)
     start(node, node_of.host)
-    deadline = time.monotonic() + 30
-    while not port_open(node_of.host, node_of.port):
-        assert time.monotonic() < deadline, f"{node.name} did not come back"
-        time.sleep(0.2)
+    wait_port(node, node_of.host, node_of.port)

@@ -17,6 +17,7 @@ import pytest
 
 from anonymizer import deidentify_file
 from bench.deid.corpus import generate_corpus
+from client.donations import reports_sha256
 from client.donor import new_id
 from network import channel
 from network.topology import run_dir
@@ -65,7 +66,7 @@ def donated(fabric, as_, tmp_path_factory):
     with as_("university") as d:
         flow.deidentified = [hashlib.sha256((out / f"{i}.dcm").read_bytes()).hexdigest()
                              for i in range(len(entries))]
-        report_set = hashlib.sha256("".join(r.sha256() for r in reports).encode()).hexdigest()
+        report_set = reports_sha256([r.sha256() for r in reports])
         d.deidentify(flow.id, flow.deidentified, profile_id=reports[0].profile_id,
                      profile_version=reports[0].profile_version, report_sha256=report_set)
     flow.run("review")

@@ -46,7 +46,7 @@ def test_peer_env_overrides_tls_gateway_and_builder(topo):
         node_dir=Path("/n"),
         config_dir="/c",
         builder_dir="/b",
-        org_dir=Path("/o"),
+        tls_ca=Path("/o/ca.pem"),
     )
     assert env["CORE_PEER_TLS_ENABLED"] == "true"
     assert env["CORE_PEER_ADDRESS"] == peer.address
