@@ -1,14 +1,17 @@
 """Readiness: a transaction must commit through every org's gateway, not just ports open.
 
-Right after peers join, gossip needs ~30 s before each gateway knows the other orgs'
-peers, and endorsements for a MAJORITY policy fail until then: so we retry, not sleep.
+Right after peers join, gossip needs a while (up to its reconnect interval after the
+first anchor-peer contact) before each gateway knows every other org's peer. MAJORITY
+needs only two orgs, but a step that writes or purges an intake org's private collection
+also needs that org's peer: so each gateway must endorse with *every* org before the
+network is ready. We retry, not sleep.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from client.gateway import Commit, GatewayError, Status
 from client.profile import Profile
@@ -17,10 +20,14 @@ from .process import NetworkError
 from .topology import Topology
 
 
-def heartbeat(profile: Profile) -> tuple[Commit, Status]:
-    """Submit a Heartbeat as ``profile`` and wait for its commit (raises if invalid)."""
+def heartbeat(profile: Profile, endorsing_orgs: Sequence[str] = ()) -> tuple[Commit, Status]:
+    """Submit a Heartbeat as ``profile`` and wait for its commit (raises if invalid).
+
+    ``endorsing_orgs`` (MSP ids) makes the gateway ask a peer of each of those orgs.
+    """
     with profile.contract() as contract:
-        commit = contract.submit_async("Heartbeat", arguments=[f"hb-{uuid.uuid4().hex[:16]}"])
+        commit = contract.submit_async("Heartbeat", arguments=[f"hb-{uuid.uuid4().hex[:16]}"],
+                                       endorsing_orgs=endorsing_orgs)
         status = commit.status()
         status.raise_for_status()
         return commit, status
@@ -29,14 +36,18 @@ def heartbeat(profile: Profile) -> tuple[Commit, Status]:
 def wait_ready(
     topo: Topology, timeout: float = 180, say: Callable[[str], None] = lambda _: None
 ) -> dict[str, int]:
-    """Wait until a Heartbeat commits through each org's gateway; return block per org."""
+    """Wait until each org's gateway commits a Heartbeat endorsed by every org.
+
+    Returns the block per org.
+    """
+    everyone = [org.msp for org in topo.orgs]
     deadline = time.monotonic() + timeout
     blocks: dict[str, int] = {}
     last, said_at = "", 0.0
     for org in topo.orgs:
         while True:
             try:
-                _, status = heartbeat(Profile.local(org.key))
+                _, status = heartbeat(Profile.local(org.key), everyone)
                 blocks[org.msp] = status.block_number
                 say(f"{org.msp}: committed in block {blocks[org.msp]}")
                 break

@@ -130,3 +130,32 @@ def test_stock_core_yaml_gets_no_docker_endpoint(topo):
 
     core = yaml.safe_load((nodes.config_dir() / "core.yaml").read_text())
     assert core["vm"]["endpoint"] == ""
+
+
+def test_ready_waits_until_each_gateway_endorses_with_every_org(topo, monkeypatch):
+    """Regression (CI): ready after MAJORITY (2 orgs) endorsed, then a purge needing the
+    third org's peer failed with "no combination of peers"; every org must endorse."""
+    from client.gateway import GatewayError
+    from network import ready
+
+    calls: list[tuple[str, tuple[str, ...]]] = []
+    unseen = {"HospitalMSP": 2}  # Hospital's gateway does not see every org twice
+
+    class Status:
+        block_number = 7
+
+    def heartbeat(profile, endorsing_orgs=()):
+        calls.append((profile, tuple(endorsing_orgs)))
+        if unseen.get(profile, 0):
+            unseen[profile] -= 1
+            raise GatewayError("no combination of peers can be derived")
+        return None, Status()
+
+    monkeypatch.setattr(ready, "heartbeat", heartbeat)
+    monkeypatch.setattr(ready.Profile, "local", staticmethod(lambda org: topo.org(org).msp))
+    monkeypatch.setattr(ready.time, "sleep", lambda _: None)
+    blocks = ready.wait_ready(topo, timeout=5)
+    assert blocks == {"UniversityMSP": 7, "HospitalMSP": 7, "IMSSMSP": 7}
+    everyone = ("UniversityMSP", "HospitalMSP", "IMSSMSP")
+    assert [c for c in calls if c[0] == "HospitalMSP"] == [("HospitalMSP", everyone)] * 3
+    assert all(orgs == everyone for _, orgs in calls)
