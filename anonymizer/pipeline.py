@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import io
+import json
 import os
 import tempfile
 import warnings
@@ -28,7 +29,7 @@ from pydicom.uid import UID
 from anonymizer.dicom import Context, deidentify_dataset
 from anonymizer.errors import DeidError, InputError, UnsupportedTransferSyntax
 from anonymizer.profile import EDITION, Profile, get_profile
-from anonymizer.report import Report
+from anonymizer.report import Report, canonical_json
 
 UNDEFINED_LENGTH = 0xFFFFFFFF
 # (FFFE,E0DD) Sequence Delimitation Item with zero length, little and big endian.
@@ -274,9 +275,12 @@ def _job(args: tuple[Any, ...]) -> FileResult:
         return FileResult(rel, error=str(exc))
     except Exception as exc:  # one bad file must not stop the others
         return FileResult(rel, error=f"{rel}: unexpected {type(exc).__name__}")
+    data = report.to_dict()
     if report_path:
-        _atomic_write(Path(report_path), report.to_json().encode("utf-8"))
-    return FileResult(rel, report.to_dict(), report.sha256(), report.summary_es())
+        _atomic_write(Path(report_path), json.dumps(data, ensure_ascii=False, sort_keys=True,
+                                                    indent=2).encode("utf-8"))
+    digest = hashlib.sha256(canonical_json(data)).hexdigest()
+    return FileResult(rel, data, digest, report.summary_es())
 
 
 def _safe_member(name: str) -> PurePosixPath | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 # Operation names used in AttributeAction.operation, and how the Spanish summary counts them.
@@ -75,9 +75,31 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the report as plain JSON-ready data."""
-        data = asdict(self)
-        data["counts"] = self.counts()
-        return data
+        # Built by hand: dataclasses.asdict deep-copies every field, which cost more than
+        # the rest of a small file's report.
+        return {
+            "profile_id": self.profile_id,
+            "profile_version": self.profile_version,
+            "edition": self.edition,
+            "input_sha256": self.input_sha256,
+            "output_sha256": self.output_sha256,
+            "attributes": [
+                {"path": a.path, "tag": a.tag, "keyword": a.keyword, "vr": a.vr,
+                 "action": a.action, "operation": a.operation, "old_hmac": a.old_hmac}
+                for a in self.attributes
+            ],
+            "text_spans": [
+                {"path": t.path, "start": t.start, "end": t.end, "category": t.category}
+                for t in self.text_spans
+            ],
+            "pixel_masks": [
+                {"frame": m.frame, "boxes": [list(b) for b in m.boxes], "source": m.source}
+                for m in self.pixel_masks
+            ],
+            "pixel_checked": self.pixel_checked,
+            "notes": list(self.notes),
+            "counts": self.counts(),
+        }
 
     def to_json(self, *, indent: int | None = 2) -> str:
         """Return the report as JSON text (UTF-8 safe, keys sorted)."""
@@ -85,13 +107,12 @@ class Report:
 
     def canonical_json(self) -> bytes:
         """Return the canonical JSON bytes: sorted keys, no whitespace, UTF-8."""
-        return json.dumps(
-            self.to_dict(), ensure_ascii=False, sort_keys=True, separators=(",", ":")
-        ).encode("utf-8")
+        return canonical_json(self.to_dict())
 
     def sha256(self) -> str:
         """Return the hex SHA-256 of :meth:`canonical_json` (the value put on the ledger)."""
         return hashlib.sha256(self.canonical_json()).hexdigest()
+
 
     def counts(self) -> dict[str, int]:
         """Return how many attributes each operation touched, plus spans and masked boxes."""
@@ -142,3 +163,9 @@ class Report:
 
 def _n(count: int, one: str, many: str) -> str:
     return (one if count == 1 else many).format(count)
+
+
+def canonical_json(data: dict[str, Any]) -> bytes:
+    """Return a report's data (:meth:`Report.to_dict`) as canonical JSON bytes."""
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")
+                      ).encode("utf-8")

@@ -561,3 +561,21 @@ def test_surname_with_no_cue_is_removed_from_descriptors(profile):
     spans = {s.path: s.category for s in report.text_spans}
     assert spans["ContentDescription"] == "NOMBRE_SUJETO_ASISTENCIA"
     assert _SURNAME not in report.to_json()
+
+
+def test_report_dict_has_every_field_as_plain_json_data():
+    """to_dict is written by hand for speed: it must carry every field, as asdict would."""
+    import dataclasses
+    import json
+
+    from anonymizer.report import AttributeAction, PixelMask, Report, TextSpan
+
+    report = Report("library", "1", "2024b", "a" * 64, "b" * 64,
+                    [AttributeAction("ContentSequence[0].TextValue", "(0040,A160)", "TextValue",
+                                     "UT", "C", "text_clean", "c" * 64)],
+                    [TextSpan("ContentSequence[0].TextValue", 3, 9, "NOMBRE_SUJETO_ASISTENCIA")],
+                    [PixelMask(0, ((1, 2, 3, 4),)), PixelMask(2, ((5, 6, 7, 8),), "overlay")],
+                    True, ["a note"])
+    expected = dataclasses.asdict(report) | {"counts": report.counts()}
+    assert json.dumps(report.to_dict(), sort_keys=True) == json.dumps(expected, sort_keys=True)
+    assert {f.name for f in dataclasses.fields(Report)} | {"counts"} == set(report.to_dict())
