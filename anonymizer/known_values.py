@@ -24,6 +24,7 @@ the patient"); PS3.5 6.2 (value lengths of SH, LO, ST, LT, PN).
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
@@ -129,9 +130,7 @@ class KnownValues:
     ids: dict[tuple[str, ...], str] = field(default_factory=dict)
     phrases: dict[tuple[str, ...], str] = field(default_factory=dict)
     dates: dict[str, str] = field(default_factory=dict)
-    _compiled: list[tuple[re.Pattern[str], str, bool]] | None = field(
-        default=None, init=False, repr=False
-    )
+    _key: tuple[Any, ...] | None = field(default=None, init=False, repr=False)
 
     def __repr__(self) -> str:
         return (f"KnownValues(names={len(self.names)}, ids={len(self.ids)}, "
@@ -156,7 +155,7 @@ class KnownValues:
                 continue
             {NAME: self._add_name, ID: self._add_id, PHONE: self._add_id,
              PHRASE: self._add_phrase, DATE: self._add_date}[kind](v, category)
-        self._compiled = None
+        self._key = None
 
     def _add_name(self, value: Any, category: str) -> None:
         groups = value.components if isinstance(value, PersonName) else str(value).split("=")
@@ -194,28 +193,39 @@ class KnownValues:
             self.dates.setdefault(digits[:8], category)
 
     # -- finding them -------------------------------------------------------------------
-    def patterns(self) -> list[tuple[re.Pattern[str], str, bool]]:
-        """Return (pattern over folded text, category, needs capital) triples, compiled once."""
-        if self._compiled is None:
-            self._compiled = _compile(self)
-        return self._compiled
+    def key(self) -> tuple[Any, ...]:
+        """Return the values as one hashable key: equal keys, equal redactions."""
+        if self._key is None:
+            self._key = (tuple(self.names.items()), tuple(self.ids.items()),
+                         tuple(self.phrases.items()), tuple(self.dates.items()))
+        return self._key
+
+    def patterns(self) -> Patterns:
+        """Return (pattern over folded text, category, needs capital) triples."""
+        return _compile(self.key())
 
 
-def _compile(known: KnownValues) -> list[tuple[re.Pattern[str], str, bool]]:
+Patterns = tuple[tuple[re.Pattern[str], str, bool], ...]
+
+
+# The files of one series carry the same values, so their patterns are compiled once.
+@functools.lru_cache(maxsize=64)
+def _compile(key: tuple[Any, ...]) -> Patterns:
+    names, ids, phrases, dates = key
     out: list[tuple[re.Pattern[str], str, bool]] = []
     by_category: dict[tuple[str, bool, bool], list[str]] = {}
-    for word, category in known.names.items():
+    for word, category in names:
         key = (category, _ideographic(word), word.upper() in lex.CLINICAL_WORDS)
         by_category.setdefault(key, []).append(word)
     for (category, ideographic, clinical), words in sorted(by_category.items()):
         alternation = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
         pattern = alternation if ideographic else rf"(?<![^\W\d_])(?:{alternation})(?![^\W\d_])"
         out.append((re.compile(pattern), category, clinical))
-    for chunks, category in [*known.ids.items(), *known.phrases.items()]:
+    for chunks, category in [*ids, *phrases]:
         out.append((re.compile(_chunks_pattern(chunks)), category, False))
-    for ymd, category in known.dates.items():
+    for ymd, category in dates:
         out.append((re.compile(_date_pattern(ymd)), category, False))
-    return out
+    return tuple(out)
 
 
 def _chunks_pattern(chunks: Sequence[str]) -> str:
@@ -310,15 +320,15 @@ def find(text: str, known: KnownValues) -> list[Span]:
 
     Words of one name next to each other make one span (``HERNÁNDEZ LÓPEZ``).
     """
-    return _join_entities(_find_raw(text, known), text)
+    return _join_entities(_find_raw(text, known.patterns()), text)
 
 
-def _find_raw(text: str, known: KnownValues) -> list[Span]:
-    if not text or not known:
+def _find_raw(text: str, patterns: Patterns) -> list[Span]:
+    if not text or not patterns:
         return []
     folded = fold(text)
     found: list[tuple[int, int, str]] = []
-    for pattern, category, clinical in known.patterns():
+    for pattern, category, clinical in patterns:
         for m in pattern.finditer(folded):
             if clinical and not text[m.start()].isupper():
                 continue  # "campos pulmonares" is not Mr Campos
@@ -386,7 +396,11 @@ def redact(text: str, known: KnownValues) -> tuple[str, list[Span]]:
     tuple of (str, list of Span)
         The cleaned text and the spans replaced, as offsets into ``text``.
     """
-    spans = find(text, known)
+    return _redact(text, known.patterns())
+
+
+def _redact(text: str, patterns: Patterns) -> tuple[str, list[Span]]:
+    spans = _join_entities(_find_raw(text, patterns), text)
     return (_replace(text, spans) if spans else text), spans
 
 
@@ -403,19 +417,30 @@ def clean(text: str, known: KnownValues, redactor: Redactor | None = None, *,
     rebuilt from ``text`` with short placeholders (``[NSA]``) and, if still too long, cut: a
     shorter value never brings data back.
     """
+    out, spans = _clean(text, known.key(), redactor, max_length)
+    return out, list(spans)
+
+
+# The files of a series repeat their descriptors and carry the same known values: each
+# distinct text is cleaned once per process. Bounded, as the cache holds personal data
+# (in this process's memory only, never written anywhere).
+@functools.lru_cache(maxsize=4096)
+def _clean(text: str, key: tuple[Any, ...], redactor: Redactor | None,
+           max_length: int | None) -> tuple[str, tuple[Span, ...]]:
+    patterns = _compile(key)
     if redactor is None:
-        out, spans = redact(text, known)
+        out, spans = _redact(text, patterns)
     else:
         out, found = redactor(text)
         spans = [Span(int(f.start), int(f.end), str(f.category)) for f in found]
         taken = bytearray(len(text) + 1)
         for span in spans:
             taken[span.start:span.end] = b"\x01" * (span.end - span.start)
-        missed = [s for s in _find_raw(text, known) if 1 not in taken[s.start:s.end]]
+        missed = [s for s in _find_raw(text, patterns) if 1 not in taken[s.start:s.end]]
         if missed:
             spans = sorted(spans + missed)
-        out = redact(out, known)[0]  # the redactor's placeholders are no known value
+        out = _redact(out, patterns)[0]  # the redactor's placeholders are no known value
     if max_length is not None and len(out) > max_length:
         out = _replace(text, _merge((s.start, s.end, s.category) for s in spans),
                        short=True)[:max_length]
-    return out, spans
+    return out, tuple(spans)

@@ -13,6 +13,7 @@ Section E.3 "Profile Options"; PS3.16 CID 7050 "De-identification Method".
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass, field
 
 from anonymizer import _annex_e
@@ -107,10 +108,7 @@ class Profile:
 
     def action_for(self, tag: int) -> str | None:
         """Return this profile's action for ``tag``: its override, else :func:`action_for`."""
-        for key, action in self.overrides:
-            if key == tag:
-                return action
-        return action_for(tag, self.options)
+        return _profile_action(tag, self.options, self.overrides)
 
     def codes(self) -> list[tuple[str, str]]:
         """Return the CID 7050 (code value, meaning) pairs describing this profile."""
@@ -119,6 +117,16 @@ class Profile:
     def describe(self) -> str:
         """Return the DeidentificationMethod text (LO, at most 64 characters)."""
         return f"Traza {self.id} {self.version} PS3.15-{EDITION} E.1-1"[:64]
+
+
+# Asked for every element of every file: answered once per tag and set of options.
+@functools.lru_cache(maxsize=8192)
+def _profile_action(tag: int, options: frozenset[Option],
+                    overrides: tuple[tuple[int, str], ...]) -> str | None:
+    for key, action in overrides:
+        if key == tag:
+            return action
+    return action_for(tag, options)
 
 
 _COLUMN = {col: i for i, col in enumerate(_annex_e.OPTION_COLUMNS, start=2)}
