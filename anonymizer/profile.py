@@ -12,14 +12,20 @@ Section E.3 "Profile Options"; PS3.16 CID 7050 "De-identification Method".
 
 from __future__ import annotations
 
+import csv
 import enum
 import functools
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from anonymizer import _annex_e
 from anonymizer.errors import ProfileError
 
 EDITION = _annex_e.EDITION
+# Edition of the Table E.3.10-1 copy in anonymizer/data (see its .source.json).
+SAFE_PRIVATE_EDITION = "2026d"
+SAFE_PRIVATE_CSV = (Path(__file__).parent / "data"
+                    / f"ps3.15_safe_private_{SAFE_PRIVATE_EDITION}.csv")
 
 
 class Option(enum.Enum):
@@ -129,6 +135,41 @@ def _profile_action(tag: int, options: frozenset[Option],
     return action_for(tag, options)
 
 
+def safe_private_rows(path: Path = SAFE_PRIVATE_CSV) -> list[dict[str, str]]:
+    """Return every row of the shipped PS3.15 Table E.3.10-1 copy, loaded or not, as dicts.
+
+    Columns: ``creator``, ``group`` (4 hex digits), ``element`` (2 hex digits, the low byte
+    inside the creator's block), ``vr``, ``vm``, ``meaning``, ``condition`` (a condition the
+    standard states, empty in every row of this edition) and ``skip`` (why Traza does not
+    load the row, empty if it does).
+    """
+    with path.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@functools.cache
+def safe_private_table(path: Path = SAFE_PRIVATE_CSV) -> tuple[SafePrivate, ...]:
+    """Return the Safe Private Attributes (PS3.15 Table E.3.10-1) that the walker can honour.
+
+    A row is loaded when it has no ``condition`` (the engine checks none) and no ``skip``.
+    Rows are skipped by their VR: ``SQ``, because the walker keeps a listed private element
+    whole and does not clean the items of a kept sequence; ``UI``, because an original UID
+    kept verbatim would link the output to its source while the profile replaces UIDs;
+    ``OB``/``OW``, because Clean Pixel Data and the text checks do not look inside them.
+    The skipped rows stay in the CSV, with the reason, so the choice can be reviewed.
+
+    References
+    ----------
+    DICOM PS3.15 2026d, Section E.3.10 and Table E.3.10-1; Table E.1-1 (Private Attributes:
+    X, C under Retain Safe Private).
+    """
+    return tuple(
+        SafePrivate(row["creator"], int(row["group"], 16), int(row["element"], 16))
+        for row in safe_private_rows(path)
+        if not row["condition"] and not row["skip"]
+    )
+
+
 _COLUMN = {col: i for i, col in enumerate(_annex_e.OPTION_COLUMNS, start=2)}
 
 
@@ -199,6 +240,14 @@ PROFILES: dict[str, Profile] = {
     "basic": Profile(id="basic", version="1"),
     "library": Profile(id="library", version="2", options=_LIBRARY_OPTIONS,
                        overrides=_LIBRARY_OVERRIDES),
+    # The library profile plus Retain Safe Private, keeping the loadable rows of Table
+    # E.3.10-1 (safe_private_table); every other private attribute is still removed. The
+    # walker matches the creator exactly (spaces stripped), so a file that writes a creator
+    # in another case than the table (e.g. "PHILIPS IMAGING DD 001") keeps nothing of it.
+    "library-private": Profile(id="library-private", version="1",
+                               options=_LIBRARY_OPTIONS | {Option.RETAIN_SAFE_PRIVATE},
+                               safe_private=safe_private_table(),
+                               overrides=_LIBRARY_OVERRIDES),
 }
 
 
