@@ -15,6 +15,7 @@ import os
 import tempfile
 import warnings
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -24,7 +25,9 @@ from typing import Any
 import pydicom
 from pydicom.dataelem import RawDataElement
 from pydicom.errors import InvalidDicomError
-from pydicom.uid import UID
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import write_dataset, write_file_meta_info
+from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
 
 from anonymizer.dicom import Context, deidentify_dataset
 from anonymizer.errors import DeidError, InputError, UnsupportedTransferSyntax
@@ -141,6 +144,35 @@ def _atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
+def encode(ds: pydicom.FileDataset) -> bytes:
+    """Return ``ds`` as Part 10 bytes in its file meta's transfer syntax.
+
+    What ``dcmwrite(enforce_file_format=True)`` does, less its deep copy of the file meta
+    (the data set is ours to change) and its guessing of the encoding: pixel cleaning may
+    have moved a big endian file to little endian, so the encoding comes from the syntax.
+    """
+    meta = ds.file_meta
+    ts = meta.TransferSyntaxUID
+    if ds.get("SOPInstanceUID"):
+        meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    if ds.get("SOPClassUID"):
+        meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    if "PixelData" in ds:  # PS3.5 A.4: encapsulated pixel data has undefined length
+        ds["PixelData"].is_undefined_length = ts.is_compressed
+    fp = DicomBytesIO()
+    fp.write(b"\0" * 128 + b"DICM")  # the walk zeroed any other preamble
+    write_file_meta_info(fp, meta, enforce_standard=True)
+    body = DicomBytesIO()
+    body.is_implicit_VR, body.is_little_endian = ts.is_implicit_VR, ts.is_little_endian
+    write_dataset(body, ds)
+    data = body.getvalue()
+    if ts == DeflatedExplicitVRLittleEndian:  # PS3.5 A.5: the whole body deflated
+        deflater = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+        data = deflater.compress(data) + deflater.flush()
+        data += b"\0" * (len(data) % 2)
+    return fp.getvalue() + data
+
+
 def deidentify_bytes(
     data: bytes,
     *,
@@ -175,16 +207,10 @@ def deidentify_bytes(
     except Exception as exc:
         # Values are decoded lazily during the walk: a malformed one surfaces here.
         raise InputError(f"{name}: malformed DICOM ({type(exc).__name__})") from None
-    buf = io.BytesIO()
-    ts = ds.file_meta.TransferSyntaxUID
     try:
-        # Explicit encoding arguments: pixel cleaning may have moved a big endian file to
-        # little endian, which save_as() refuses to do implicitly.
-        pydicom.dcmwrite(buf, ds, enforce_file_format=True, implicit_vr=ts.is_implicit_VR,
-                         little_endian=ts.is_little_endian)
+        out = encode(ds)
     except Exception as exc:
         raise DeidError(f"{name}: cannot encode the result ({type(exc).__name__})") from None
-    out = buf.getvalue()
     report.output_sha256 = hashlib.sha256(out).hexdigest()
     return out, report
 
