@@ -176,7 +176,9 @@ class Walker:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.options = ctx.profile.options
-        self.safe = {(s.creator, s.group, s.element) for s in ctx.profile.safe_private}
+        # Creators compared without case: vendors write "Philips Imaging DD 001" and
+        # "PHILIPS IMAGING DD 001" for the same block.
+        self.safe = {(s.creator.upper(), s.group, s.element) for s in ctx.profile.safe_private}
         self.latest_date = ""
         self.known = ctx.known or KnownValues()  # deidentify_dataset adds the file's own
         self.clean_text = bool(
@@ -263,7 +265,7 @@ class Walker:
         creator_tag = (group << 16) | (element >> 8)
         if element >> 8 < 0x10 or creator_tag not in ds:
             return False  # a private element without its creator cannot be known safe
-        creator = str(ds[creator_tag].value).strip()
+        creator = str(ds[creator_tag].value).strip().upper()
         return (creator, group, element & 0xFF) in self.safe
 
     def _unlisted(self, elem: DataElement) -> str:

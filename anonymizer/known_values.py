@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydicom.datadict import dictionary_has_tag, dictionary_VR, tag_for_keyword
+from pydicom.datadict import DicomDictionary, dictionary_has_tag, dictionary_VR, tag_for_keyword
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.valuerep import PersonName
@@ -258,6 +258,11 @@ def _date_pattern(ymd: str) -> str:
 # --- collecting -------------------------------------------------------------------------
 
 
+# Public tags whose dictionary VR is PN or SQ (a PN sent as UN is still a name).
+_NAMES_OR_SEQUENCES = frozenset(tag for tag, entry in DicomDictionary.items()
+                                if entry[0] in ("PN", "SQ"))
+
+
 def _vr(ds: Dataset, tag: int) -> str | None:
     raw = ds.get_item(tag)
     vr = getattr(raw, "VR", None)
@@ -296,9 +301,9 @@ def _collect(ds: Dataset, found: KnownValues, depth: int) -> None:
         if group & 1 or group == 0x7FE0 or 0x6000 <= group <= 0x60FF:
             continue  # private, pixel data, overlays: no identifying values to read
         known = _BY_TAG.get(tag)
-        vr = _vr(ds, tag)
-        if known is None and vr not in ("PN", "SQ"):
-            continue
+        if known is None and tag not in _NAMES_OR_SEQUENCES and (
+                dictionary_has_tag(tag) or _vr(ds, tag) not in ("PN", "SQ")):
+            continue  # decided from the dictionary: reading each raw VR cost more
         try:
             elem = ds[tag]
         except Exception:  # noqa: BLE001 - an undecodable value identifies nothing we can read

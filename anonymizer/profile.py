@@ -242,8 +242,7 @@ PROFILES: dict[str, Profile] = {
                        overrides=_LIBRARY_OVERRIDES),
     # The library profile plus Retain Safe Private, keeping the loadable rows of Table
     # E.3.10-1 (safe_private_table); every other private attribute is still removed. The
-    # walker matches the creator exactly (spaces stripped), so a file that writes a creator
-    # in another case than the table (e.g. "PHILIPS IMAGING DD 001") keeps nothing of it.
+    # walker compares creators without case or surrounding spaces.
     "library-private": Profile(id="library-private", version="1",
                                options=_LIBRARY_OPTIONS | {Option.RETAIN_SAFE_PRIVATE},
                                safe_private=safe_private_table(),

@@ -135,3 +135,19 @@ def test_replacements_fit_the_vr_length(vr, text):
 def test_placeholders_are_not_found_again():
     once, _ = kv.clean("Marcas de HERNÁNDEZ LÓPEZ", KNOWN, text_es.redact)
     assert kv.clean(once, KNOWN, text_es.redact) == (once, [])
+
+
+def test_a_name_sent_as_un_is_collected():
+    """A PN written with VR UN (explicit VR, unknown to the sender) is still a name."""
+    from pydicom.dataelem import RawDataElement
+    from pydicom.tag import Tag
+
+    ds = Dataset()
+    ds._dict[0x00081070] = RawDataElement(Tag(0x00081070), "UN", 14, b"ZUMAYA^OSVALDO", 0,
+                                          False, True)  # OperatorsName
+    known = kv.collect(ds)
+    assert kv.redact("lo vio el técnico Osvaldo Zumaya", known)[0] == \
+        "lo vio el técnico [NOMBRE_PERSONAL_SANITARIO]"
+    # A second call with the same text and values is answered from the cache, unchanged.
+    assert kv.clean("Zumaya", known)[0] == "[NOMBRE_PERSONAL_SANITARIO]"
+    assert kv.clean("Zumaya", known)[0] == "[NOMBRE_PERSONAL_SANITARIO]"

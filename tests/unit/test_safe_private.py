@@ -160,3 +160,10 @@ def test_library_private_declares_retain_safe_private():
     assert "113111" in codes and codes[0] == "113100"
     _, out = deid(with_private_blocks(), "library")
     assert "113111" not in [i.CodeValue for i in out.DeidentificationMethodCodeSequence]
+
+
+def test_creator_matches_without_case():
+    ds = with_private_blocks()
+    ds[0x00430010].value = "gems_parm_01 "
+    _, out = deid(ds, "library-private")
+    assert private(out) == {0x00430010: "gems_parm_01", 0x00431027: "1.375:1"}
