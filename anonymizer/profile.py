@@ -118,11 +118,16 @@ class Profile:
 
     def codes(self) -> list[tuple[str, str]]:
         """Return the CID 7050 (code value, meaning) pairs describing this profile."""
-        return [BASIC_CODE] + sorted(OPTION_CODES[o] for o in self.options)
+        return codes(self.options)
 
     def describe(self) -> str:
         """Return the DeidentificationMethod text (LO, at most 64 characters)."""
         return f"Traza {self.id} {self.version} PS3.15-{EDITION} E.1-1"[:64]
+
+
+def codes(options: frozenset[Option]) -> list[tuple[str, str]]:
+    """Return the CID 7050 (code value, meaning) pairs of the Basic Profile and ``options``."""
+    return [BASIC_CODE] + sorted(OPTION_CODES[o] for o in options)
 
 
 # Asked for every element of every file: answered once per tag and set of options.

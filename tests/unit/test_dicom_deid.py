@@ -579,3 +579,19 @@ def test_report_dict_has_every_field_as_plain_json_data():
     expected = dataclasses.asdict(report) | {"counts": report.counts()}
     assert json.dumps(report.to_dict(), sort_keys=True) == json.dumps(expected, sort_keys=True)
     assert {f.name for f in dataclasses.fields(Report)} | {"counts"} == set(report.to_dict())
+
+
+def test_markers_of_one_file_do_not_change_another_files():
+    """The marker elements are built once per profile and copied into each file."""
+    from anonymizer.dicom import write_markers
+
+    first, second = Dataset(), Dataset()
+    write_markers(first, get_profile("library"))
+    first.DeidentificationMethodCodeSequence[0].CodeMeaning = "changed"
+    first.PatientIdentityRemoved = "NO"
+    write_markers(second, get_profile("library"))
+    assert second.DeidentificationMethodCodeSequence[0].CodeMeaning == \
+        "Basic Application Confidentiality Profile"
+    assert second.PatientIdentityRemoved == "YES"
+    assert [i.CodeValue for i in second.DeidentificationMethodCodeSequence] == \
+        [c for c, _ in get_profile("library").codes()]
