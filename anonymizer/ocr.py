@@ -464,8 +464,20 @@ class _CliEngine:
                 if text.strip()]
 
 
-_ENGINES: dict[tuple[int, str], _Engine] = {}
+_ENGINES: dict[str, _Engine] = {}
 _ENGINES_LOCK = threading.Lock()
+
+
+def _after_fork_in_child() -> None:
+    # A lock copied while another thread of the parent held it would stay held forever.
+    global _ENGINES_LOCK
+    _ENGINES_LOCK = threading.Lock()
+    for engine in _ENGINES.values():
+        if isinstance(engine, _TesserocrEngine):
+            engine._lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _hint() -> str:
@@ -527,10 +539,9 @@ def _load_cli(lang: str) -> _Engine:
 def _engine(lang: str) -> _Engine:
     """Return this process's engine for ``lang``, loading it on first use.
 
-    Keyed by process id: a worker forked from a process that already loaded one builds
-    its own rather than share the parent's native state.
+    A worker forked after the engine was loaded uses its copy of it (see :func:`preload`).
     """
-    key = (os.getpid(), lang)
+    key = lang
     with _ENGINES_LOCK:
         engine = _ENGINES.get(key)
         if engine is None:
@@ -547,6 +558,29 @@ def _engine(lang: str) -> _Engine:
             engine = engine or _load_cli(lang)
             _ENGINES[key] = engine
         return engine
+
+
+def preload(lang: str = CONFIRM_LANG) -> None:
+    """Load the OCR engine in this process and run it once, for workers forked later.
+
+    Loading Tesseract's models and its first recognition cost about 0.17 s of CPU. Worker
+    processes forked after this call use their copy of the loaded engine (tesserocr's
+    Tesseract runs no threads of its own, so a forked copy is safe), so a pool of N
+    workers pays that once instead of N times. Does nothing when OCR is unavailable: the
+    files that need it then fail with the reason.
+    """
+    from PIL import Image, ImageDraw
+
+    try:
+        engine = _engine(lang)
+    except OCRUnavailableError:
+        return
+    if getattr(engine, "warm", False):
+        return
+    page = Image.new("L", (200, 40), 255)
+    ImageDraw.Draw(page).text((10, 12), "Traza 2026", fill=0)
+    engine.words(np.asarray(page), PSM_BLOCK)
+    engine.warm = True  # type: ignore[attr-defined]
 
 
 def engine_name(lang: str = CONFIRM_LANG) -> str:

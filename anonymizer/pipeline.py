@@ -31,7 +31,7 @@ from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
 
 from anonymizer.dicom import Context, deidentify_dataset
 from anonymizer.errors import DeidError, InputError, UnsupportedTransferSyntax
-from anonymizer.profile import EDITION, Profile, get_profile
+from anonymizer.profile import EDITION, Option, Profile, get_profile
 from anonymizer.report import Report, canonical_json
 
 UNDEFINED_LENGTH = 0xFFFFFFFF
@@ -51,6 +51,8 @@ class Engines:
     #: All frames of an image at once; images go frame by frame to ``find_text_boxes``
     #: when None.
     find_text_boxes_in_frames: Callable[[Any], list[list[Any]]] | None = None
+    #: Loads the OCR models in this process before worker processes are forked from it.
+    preload: Callable[[], None] | None = None
 
 
 def default_engines() -> Engines:
@@ -59,7 +61,7 @@ def default_engines() -> Engines:
     A missing engine is None; the engine then refuses files that need it rather than let
     text or pixels through unchecked.
     """
-    redact = find = mask = in_frames = None
+    redact = find = mask = in_frames = preload = None
     try:
         from anonymizer import text_es
 
@@ -70,9 +72,10 @@ def default_engines() -> Engines:
         from anonymizer import ocr
 
         find, mask, in_frames = ocr.find_text_boxes, ocr.mask, ocr.find_text_boxes_in_frames
+        preload = ocr.preload
     except ImportError:
         pass
-    return Engines(redact, find, mask, in_frames)
+    return Engines(redact, find, mask, in_frames, preload)
 
 
 def _read(data: bytes, name: str) -> pydicom.FileDataset:
@@ -404,7 +407,8 @@ def run(
         for r in refused:
             if progress:
                 progress(r)
-        for r in _execute(work, jobs, executor):
+        preload = engines.preload if prof.has(Option.CLEAN_PIXEL_DATA) else None
+        for r in _execute(work, jobs, executor, preload):
             results[r.name] = r
             if progress:
                 progress(r)
@@ -412,8 +416,10 @@ def run(
     return RunResult([results[n] for n in order])
 
 
-def _execute(work: list[tuple[Any, ...]], jobs: int,
-             executor: Executor | None = None) -> Iterable[FileResult]:
+def _execute(work: list[tuple[Any, ...]], jobs: int, executor: Executor | None = None,
+             preload: Callable[[], None] | None = None) -> Iterable[FileResult]:
+    if preload and (executor is not None or (jobs > 1 and len(work) > 1)):
+        preload()  # here, once, rather than in every worker forked from this process
     if executor is not None:
         yield from _gather(executor, work)
         return

@@ -410,3 +410,28 @@ def test_tesserocr_without_models_names_debian_packages(monkeypatch: pytest.Monk
     monkeypatch.setattr(ocr, "_tessdata_dir", lambda langs: None)
     with pytest.raises(ocr.OCRUnavailableError, match="tesseract-ocr-spa"):
         ocr.engine_name()
+
+
+def _child_reads(_: int) -> tuple[bool, int, list[str]]:
+    from PIL import Image, ImageDraw
+
+    loads = []
+    ocr._load_tesserocr = lambda lang: loads.append(lang)  # a new load would show here
+    page = Image.new("L", (360, 60), 255)
+    ImageDraw.Draw(page).text((10, 20), "PACIENTE HERNANDEZ", fill=0)
+    page = page.resize((1080, 180))
+    engine = ocr._engine(ocr.CONFIRM_LANG)
+    words = [t for _, t, _ in engine.words(np.asarray(page), ocr.PSM_BLOCK)]
+    return getattr(engine, "warm", False), len(loads), words
+
+
+def test_workers_forked_after_preload_use_the_loaded_engine(engine, tmp_path):
+    """preload() in the parent: forked workers neither load the models again nor fail."""
+    import multiprocessing
+
+    ocr.preload()
+    assert getattr(ocr._engine(ocr.CONFIRM_LANG), "warm", False)
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        warm, loads, words = pool.map(_child_reads, [0])[0]
+    assert warm and loads == 0
+    assert any("PACIENTE" in w or "HERNANDEZ" in w for w in words)
