@@ -431,13 +431,22 @@ def _execute(work: list[tuple[Any, ...]], jobs: int, executor: Executor | None =
         yield from _gather(pool, work)
 
 
+def _size(args: tuple[Any, ...]) -> int:
+    try:
+        return os.stat(args[0]).st_size
+    except OSError:
+        return 0  # the job reports the error
+
+
 def _gather(pool: Executor, work: list[tuple[Any, ...]]) -> Iterable[FileResult]:
     # Forked workers start from the parent's objects (tables, lexicons, pydicom's
     # dictionaries). Frozen while the workers fork, the garbage collector in a worker
     # never walks them: no CPU spent on them, no copy of their memory pages.
     gc.freeze()
     try:
-        futures = [pool.submit(_job, args) for args in work]
+        # Biggest files first: one big file left for the end would keep one worker busy
+        # while the others wait (longest-processing-time-first scheduling).
+        futures = [pool.submit(_job, args) for args in sorted(work, key=_size, reverse=True)]
     finally:
         gc.unfreeze()
     for fut in as_completed(futures):

@@ -214,3 +214,27 @@ def test_encode_writes_the_bytes_dcmwrite_would(syntax):
                      little_endian=ds.file_meta.TransferSyntaxUID.is_little_endian)
     assert pipeline.encode(ds) == expected.getvalue()
     assert synth.read(pipeline.encode(ds)).PatientName == ds.PatientName
+
+
+def test_biggest_files_are_submitted_first(tmp_path):
+    """Longest first: a big file left for the end would keep one worker busy alone."""
+    from concurrent.futures import Future
+
+    class Recorder:
+        def __init__(self):
+            self.order = []
+
+        def submit(self, fn, args):
+            self.order.append(args[1])
+            fut = Future()
+            fut.set_result(pipeline.FileResult(args[1]))
+            return fut
+
+    work = []
+    for name, size in [("small", 10), ("big", 1000), ("missing", None), ("mid", 100)]:
+        if size is not None:
+            (tmp_path / name).write_bytes(b"x" * size)
+        work.append((str(tmp_path / name), name))
+    pool = Recorder()
+    assert sorted(r.name for r in pipeline._gather(pool, work)) == sorted(n for _, n in work)
+    assert pool.order == ["big", "mid", "small", "missing"]
