@@ -129,14 +129,7 @@ func (c *DonationContract) Erase(ctx contractapi.TransactionContextInterface, re
 // Every transition reads the donation key, so two conflicting transitions on
 // one donation cannot both commit: the later fails MVCC_READ_CONFLICT.
 func (c *DonationContract) transition(ctx contractapi.TransactionContextInterface, step Step, requestID, donationID, data string, h handler) (string, error) {
-	if err := checkID("requestId", requestID); err != nil {
-		return "", err
-	}
-	if err := checkID("donationId", donationID); err != nil {
-		return "", err
-	}
-	stub := ctx.GetStub()
-	caller, err := callerOf(ctx)
+	stub, caller, err := begin(ctx, requestID, donationID)
 	if err != nil {
 		return "", err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 )
 
@@ -55,4 +56,20 @@ func readerOf(ctx contractapi.TransactionContextInterface) (Caller, error) {
 		return c, fmt.Errorf("queries need traza.role %s, caller has %s", joinRoles(Roles), has)
 	}
 	return c, nil
+}
+
+// begin checks a step's request and donation ids and reads the caller: the
+// first thing every transition (and LinkDonor) does.
+func begin(ctx contractapi.TransactionContextInterface, requestID, donationID string) (shim.ChaincodeStubInterface, Caller, error) {
+	if err := checkID("requestId", requestID); err != nil {
+		return nil, Caller{}, err
+	}
+	if err := checkID("donationId", donationID); err != nil {
+		return nil, Caller{}, err
+	}
+	caller, err := callerOf(ctx)
+	if err != nil {
+		return nil, Caller{}, err
+	}
+	return ctx.GetStub(), caller, nil
 }

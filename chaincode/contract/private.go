@@ -69,14 +69,7 @@ func decodeSalt(field, v string) ([]byte, error) {
 // link rewrites the same value (Data.Link.Replayed true). Returns the step's
 // Evidence as JSON.
 func (c *DonationContract) LinkDonor(ctx contractapi.TransactionContextInterface, requestID, donationID string) (string, error) {
-	if err := checkID("requestId", requestID); err != nil {
-		return "", err
-	}
-	if err := checkID("donationId", donationID); err != nil {
-		return "", err
-	}
-	stub := ctx.GetStub()
-	caller, err := callerOf(ctx)
+	stub, caller, err := begin(ctx, requestID, donationID)
 	if err != nil {
 		return "", err
 	}
