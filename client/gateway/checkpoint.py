@@ -98,7 +98,7 @@ class InMemoryCheckpointer(Checkpointer):
         self._transaction_id = transaction_id
 
 
-class FileCheckpointer(Checkpointer):
+class FileCheckpointer(InMemoryCheckpointer):
     """A checkpointer kept in a JSON file, replaced atomically on every save.
 
     The file holds ``{"blockNumber": int, "transactionId": str | null}``. Each save writes a
@@ -117,9 +117,8 @@ class FileCheckpointer(Checkpointer):
     """
 
     def __init__(self, path: str | PathLike[str]) -> None:
+        super().__init__()
         self.path = Path(path)
-        self._block_number: int | None = None
-        self._transaction_id: str | None = None
         if self.path.exists():
             self._load()
 
@@ -134,16 +133,7 @@ class FileCheckpointer(Checkpointer):
             raise ValueError(f"{self.path}: blockNumber must be a non-negative integer")
         if transaction_id is not None and not isinstance(transaction_id, str):
             raise ValueError(f"{self.path}: transactionId must be a string")
-        self._block_number = block_number
-        self._transaction_id = transaction_id
-
-    @property
-    def block_number(self) -> int | None:
-        return self._block_number
-
-    @property
-    def transaction_id(self) -> str | None:
-        return self._transaction_id
+        super().save(block_number, transaction_id)
 
     def save(self, block_number: int, transaction_id: str | None) -> None:
         text = json.dumps({"blockNumber": block_number, "transactionId": transaction_id})
@@ -158,5 +148,4 @@ class FileCheckpointer(Checkpointer):
         except BaseException:
             Path(temp).unlink(missing_ok=True)
             raise
-        self._block_number = block_number
-        self._transaction_id = transaction_id
+        super().save(block_number, transaction_id)
