@@ -320,14 +320,6 @@ def _collect(ds: Dataset, found: KnownValues, depth: int) -> None:
 # --- redacting --------------------------------------------------------------------------
 
 
-def find(text: str, known: KnownValues) -> list[Span]:
-    """Return the spans of ``text`` that hold a known value, sorted, without overlaps.
-
-    Words of one name next to each other make one span (``HERNÁNDEZ LÓPEZ``).
-    """
-    return _join_entities(_find_raw(text, known.patterns()), text)
-
-
 def _find_raw(text: str, patterns: Patterns) -> list[Span]:
     if not text or not patterns:
         return []
@@ -405,6 +397,7 @@ def redact(text: str, known: KnownValues) -> tuple[str, list[Span]]:
 
 
 def _redact(text: str, patterns: Patterns) -> tuple[str, list[Span]]:
+    # Words of one name next to each other make one span (``HERNÁNDEZ LÓPEZ``).
     spans = _join_entities(_find_raw(text, patterns), text)
     return (_replace(text, spans) if spans else text), spans
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import gc
 import hashlib
 import io
-import json
 import os
 import tempfile
 import warnings
@@ -32,7 +31,8 @@ from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
 from anonymizer.dicom import Context, deidentify_dataset
 from anonymizer.errors import DeidError, InputError, UnsupportedTransferSyntax
 from anonymizer.profile import EDITION, Option, Profile, get_profile
-from anonymizer.report import Report, canonical_json
+from anonymizer.report import Report, to_json
+from anonymizer.report import sha256 as report_sha256
 
 UNDEFINED_LENGTH = 0xFFFFFFFF
 # (FFFE,E0DD) Sequence Delimitation Item with zero length, little and big endian.
@@ -306,10 +306,8 @@ def _job(args: tuple[Any, ...]) -> FileResult:
         return FileResult(rel, error=f"{rel}: unexpected {type(exc).__name__}")
     data = report.to_dict()
     if report_path:
-        _atomic_write(Path(report_path), json.dumps(data, ensure_ascii=False, sort_keys=True,
-                                                    indent=2).encode("utf-8"))
-    digest = hashlib.sha256(canonical_json(data)).hexdigest()
-    return FileResult(rel, data, digest, report.summary_es())
+        _atomic_write(Path(report_path), to_json(data).encode("utf-8"))
+    return FileResult(rel, data, report_sha256(data), report.summary_es())
 
 
 def _safe_member(name: str) -> PurePosixPath | None:

@@ -103,7 +103,7 @@ class Report:
 
     def to_json(self, *, indent: int | None = 2) -> str:
         """Return the report as JSON text (UTF-8 safe, keys sorted)."""
-        return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True, indent=indent)
+        return to_json(self.to_dict(), indent=indent)
 
     def canonical_json(self) -> bytes:
         """Return the canonical JSON bytes: sorted keys, no whitespace, UTF-8."""
@@ -111,7 +111,7 @@ class Report:
 
     def sha256(self) -> str:
         """Return the hex SHA-256 of :meth:`canonical_json` (the value put on the ledger)."""
-        return hashlib.sha256(self.canonical_json()).hexdigest()
+        return sha256(self.to_dict())
 
 
     def counts(self) -> dict[str, int]:
@@ -169,3 +169,13 @@ def canonical_json(data: dict[str, Any]) -> bytes:
     """Return a report's data (:meth:`Report.to_dict`) as canonical JSON bytes."""
     return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")
                       ).encode("utf-8")
+
+
+def to_json(data: dict[str, Any], *, indent: int | None = 2) -> str:
+    """Return a report's data (:meth:`Report.to_dict`) as JSON text (keys sorted)."""
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, indent=indent)
+
+
+def sha256(data: dict[str, Any]) -> str:
+    """Return the hex SHA-256 of a report's data as canonical JSON (:meth:`Report.sha256`)."""
+    return hashlib.sha256(canonical_json(data)).hexdigest()
