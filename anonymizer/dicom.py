@@ -13,7 +13,6 @@ data elements); PS3.3 C.12.1 (SOP Common: de-identification attributes).
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import functools
 import hashlib
@@ -25,10 +24,13 @@ from typing import Any
 from pydicom.datadict import dictionary_has_tag, dictionary_VR
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset, FileDataset
+from pydicom.filebase import DicomBytesIO
+from pydicom.filereader import read_dataset
+from pydicom.filewriter import write_dataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence as DicomSequence
 from pydicom.tag import Tag
-from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from anonymizer import dates, known_values
 from anonymizer.errors import DeidError, PixelCleaningError, UnsupportedTransferSyntax
@@ -616,23 +618,19 @@ def write_markers(ds: Dataset, profile: Profile) -> None:
     PS3.3 C.7.1.1 (Patient Identity Removed), C.12.1 (Longitudinal Temporal Information
     Modified); PS3.16 CID 7050.
     """
-    for elem in _markers(profile.describe(), profile.options):
-        if elem.VR == "SQ":
-            elem = DataElement(elem.tag, "SQ", DicomSequence([_copy(i) for i in elem.value]))
-        ds[elem.tag] = copy.copy(elem)
-
-
-def _copy(item: Dataset) -> Dataset:
-    # A copy whose elements can be changed without changing the cached ones.
-    out = copy.copy(item)
-    out._dict = {tag: copy.copy(elem) for tag, elem in item._dict.items()}
-    return out
+    meta = getattr(ds, "file_meta", None)
+    ts = UID(getattr(meta, "TransferSyntaxUID", None) or ExplicitVRLittleEndian)
+    for raw in _markers(profile.describe(), profile.options, ts.is_implicit_VR,
+                        ts.is_little_endian):
+        ds[raw.tag] = raw
 
 
 @functools.lru_cache(maxsize=16)
-def _markers(method: str, options: frozenset[Option]) -> tuple[DataElement, ...]:
-    # Built once per profile: creating and validating these elements for every file cost
-    # as much as a tenth of a small file's time.
+def _markers(method: str, options: frozenset[Option], implicit_vr: bool,
+             little_endian: bool) -> tuple[RawDataElement, ...]:
+    # Built and encoded once per profile and encoding: creating, validating and writing
+    # these elements (a sequence of seven items) for every file cost a tenth of a small
+    # file's time. Raw elements are immutable: each file that changes one gets its own.
     ds = Dataset()
     ds.PatientIdentityRemoved = "YES"
     ds.DeidentificationMethod = method
@@ -650,7 +648,12 @@ def _markers(method: str, options: frozenset[Option]) -> tuple[DataElement, ...]
         ds.LongitudinalTemporalInformationModified = "MODIFIED"
     else:
         ds.LongitudinalTemporalInformationModified = "REMOVED"
-    return tuple(ds)  # its elements, in tag order
+    fp = DicomBytesIO()
+    fp.is_implicit_VR, fp.is_little_endian = implicit_vr, little_endian
+    write_dataset(fp, ds)
+    encoded = read_dataset(DicomBytesIO(fp.getvalue()), implicit_vr, little_endian)
+    # iterating a data set would decode the elements; keys() gives just the tags
+    return tuple(encoded.get_item(tag) for tag in encoded.keys())  # noqa: SIM118
 
 
 def deidentify_dataset(ds: FileDataset, ctx: Context) -> Report:

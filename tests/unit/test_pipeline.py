@@ -216,6 +216,26 @@ def test_encode_writes_the_bytes_dcmwrite_would(syntax):
     assert synth.read(pipeline.encode(ds)).PatientName == ds.PatientName
 
 
+@pytest.mark.parametrize("syntax", ["1.2.840.10008.1.2", "1.2.840.10008.1.2.1",
+                                    "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99"])
+def test_markers_are_encoded_in_the_files_transfer_syntax(syntax):
+    """The markers are encoded once per profile and syntax: each file reads them back."""
+    from pydicom.uid import UID
+
+    ds = synth.make_dataset()
+    ds.file_meta.TransferSyntaxUID = UID(syntax)
+    out, _ = deidentify_bytes(synth.to_bytes(ds), secret=SECRET, donor="d",
+                              engines=fakes.ENGINES)
+    back = synth.read(out)
+    assert back.file_meta.TransferSyntaxUID == syntax
+    assert back.PatientIdentityRemoved == "YES"
+    assert back.LongitudinalTemporalInformationModified == "MODIFIED"
+    assert [i.CodeValue for i in back.DeidentificationMethodCodeSequence][:2] == \
+        ["113100", "113101"]
+    assert back.DeidentificationMethodCodeSequence[0].CodeMeaning == \
+        "Basic Application Confidentiality Profile"
+
+
 def test_biggest_files_are_submitted_first(tmp_path):
     """Longest first: a big file left for the end would keep one worker busy alone."""
     from concurrent.futures import Future
