@@ -137,19 +137,21 @@ class Context:
     uids: UIDMapper = field(init=False)
     date_offset: int = field(init=False)
     pseudonym: str = field(init=False)
+    _report_key: bytes = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.uids = UIDMapper(self.secret, self.donor, self.profile.uid_root)
         self.date_offset = dates.donor_offset(self.secret, self.donor)
         self.pseudonym = patient_pseudonym(self.secret, self.donor)
+        report_key = self.secret + b"\0report\0" + self.donor.encode()
+        self._report_key = hashlib.sha256(report_key).digest()
 
     def digest(self, value: Any) -> str | None:
         """Return the keyed HMAC-SHA256 of an old value for the report (None for sequences)."""
         raw = _value_bytes(value)
         if raw is None:
             return None
-        key = hashlib.sha256(self.secret + b"\0report\0" + self.donor.encode()).digest()
-        return hmac.new(key, raw, hashlib.sha256).hexdigest()
+        return hmac.digest(self._report_key, raw, "sha256").hex()
 
 
 def _value_bytes(value: Any) -> bytes | None:

@@ -297,6 +297,11 @@ class RunResult:
 
 def _job(args: tuple[Any, ...]) -> FileResult:
     src, rel, dst, report_path, profile, secret, donor, max_bytes, engines = args
+    # Reference counting frees a file's objects as it goes (the engine makes no cycles):
+    # the cyclic collector's passes during a file found nothing and cost 4% of its time.
+    # It runs again between files, for whatever cycle a failed file's traceback left.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         report = deidentify_file(src, dst, profile=profile, secret=secret, donor=donor,
                                  max_bytes=max_bytes, engines=engines)
@@ -304,6 +309,9 @@ def _job(args: tuple[Any, ...]) -> FileResult:
         return FileResult(rel, error=str(exc))
     except Exception as exc:  # one bad file must not stop the others
         return FileResult(rel, error=f"{rel}: unexpected {type(exc).__name__}")
+    finally:
+        if collecting:
+            gc.enable()
     data = report.to_dict()
     if report_path:
         _atomic_write(Path(report_path), to_json(data).encode("utf-8"))

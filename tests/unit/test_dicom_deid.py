@@ -399,6 +399,25 @@ def test_report_has_no_values_and_a_stable_hash():
     assert all(a.old_hmac is None or len(a.old_hmac) == 64 for a in r1.attributes)
 
 
+def test_report_hmac_is_keyed_per_secret_and_donor():
+    """The old values' HMAC-SHA256 key derives from the secret and the donor, as before."""
+    import hashlib
+    import hmac
+
+    from anonymizer.dicom import Context
+    from anonymizer.report import Report
+
+    def ctx(secret: bytes, donor: str) -> Context:
+        return Context(get_profile("library"), secret, donor, Report("library", "2", "2024b"))
+
+    key = hashlib.sha256(b"s\0report\0d1").digest()
+    assert ctx(b"s", "d1").digest("PÉREZ^ANA") == \
+        hmac.new(key, "PÉREZ^ANA".encode(), hashlib.sha256).hexdigest()
+    assert ctx(b"s", "d1").digest(["A", "B"]) == hmac.new(key, b"A\\B", "sha256").hexdigest()
+    assert ctx(b"s", "d2").digest("X") != ctx(b"s", "d1").digest("X") != \
+        ctx(b"t", "d1").digest("X")
+
+
 def test_real_text_engine_cleans_the_spanish_note():
     text_es = pytest.importorskip("anonymizer.text_es")
     out, report, ds = deid(synth.make_dataset(),

@@ -236,6 +236,24 @@ def test_markers_are_encoded_in_the_files_transfer_syntax(syntax):
         "Basic Application Confidentiality Profile"
 
 
+@pytest.mark.parametrize("fails", [False, True])
+def test_collector_is_off_during_a_file_and_back_on_after(monkeypatch, fails):
+    import gc
+
+    seen = []
+
+    def fake(*args, **kwargs):
+        seen.append(gc.isenabled())
+        if fails:
+            raise ValueError("bad file")
+        return pipeline.Report("library", "2", "2024b")
+
+    monkeypatch.setattr(pipeline, "deidentify_file", fake)
+    result = pipeline._job(("a", "a", "b", None, "library", SECRET, "d", 10, None))
+    assert seen == [False] and gc.isenabled()
+    assert result.ok is not fails
+
+
 def test_biggest_files_are_submitted_first(tmp_path):
     """Longest first: a big file left for the end would keep one worker busy alone."""
     from concurrent.futures import Future
