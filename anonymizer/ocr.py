@@ -278,32 +278,35 @@ class _Candidates:
     rows: tuple[tuple[int, int, int, int], ...]  # (y0, y1, x0, x1) per block row
 
 
+_NEIGHBOURS = tuple((dr, dc) for dr in (-1, 0, 1) for dc in (-2, -1, 0, 1, 2) if dr or dc)
+
+
 def _regions(grid: np.ndarray, shape: tuple[int, ...], pad: int) -> list[_Candidates]:
     """Return the groups of touching candidate blocks, in frame pixels.
 
     ``padded`` adds context for the line analysis (more sideways: the first or last block
     of a word may fail the tests).
     """
-    seen = np.zeros_like(grid)
+    # Plain Python tuples in a set: indexing the numpy grid cell by cell cost 2 ms a frame.
+    rows_, cols_ = np.nonzero(grid)
+    todo = set(zip(rows_.tolist(), cols_.tolist(), strict=True))
     out = []
-    for r0, c0 in zip(*np.nonzero(grid), strict=True):
-        if seen[r0, c0]:
+    for r0, c0 in zip(rows_.tolist(), cols_.tolist(), strict=True):
+        if (r0, c0) not in todo:
             continue
         stack = [(r0, c0)]
-        seen[r0, c0] = True
+        todo.discard((r0, c0))
         cells: dict[int, list[int]] = {}
         while stack:
             r, c = stack.pop()
-            span = cells.setdefault(int(r), [int(c), int(c)])
-            span[0], span[1] = min(span[0], int(c)), max(span[1], int(c))
+            span = cells.setdefault(r, [c, c])
+            span[0], span[1] = min(span[0], c), max(span[1], c)
             # 8-neighbours and one gap block sideways: words in a line join up
-            for dr in (-1, 0, 1):
-                for dc in (-2, -1, 0, 1, 2):
-                    rr, cc = r + dr, c + dc
-                    if 0 <= rr < grid.shape[0] and 0 <= cc < grid.shape[1] \
-                            and grid[rr, cc] and not seen[rr, cc]:
-                        seen[rr, cc] = True
-                        stack.append((rr, cc))
+            for dr, dc in _NEIGHBOURS:
+                cell = (r + dr, c + dc)
+                if cell in todo:
+                    todo.discard(cell)
+                    stack.append(cell)
         b = _BLOCK
         rows = tuple((r * b, min(shape[0], (r + 1) * b), c0_ * b, min(shape[1], (c1_ + 1) * b))
                      for r, (c0_, c1_) in sorted(cells.items()))

@@ -435,3 +435,17 @@ def test_workers_forked_after_preload_use_the_loaded_engine(engine, tmp_path):
         warm, loads, words = pool.map(_child_reads, [0])[0]
     assert warm and loads == 0
     assert any("PACIENTE" in w or "HERNANDEZ" in w for w in words)
+
+
+def test_candidate_blocks_group_across_one_gap_block_and_diagonals():
+    from anonymizer.ocr import _BLOCK, _regions
+
+    grid = np.zeros((6, 12), bool)
+    grid[1, [0, 2]] = True  # one empty block between: one word gap, the same line
+    grid[2, 3] = True  # diagonal neighbour: still the same region
+    grid[1, 6] = True  # three blocks from (2, 3): a region of its own
+    grid[4, 10] = True  # alone
+    regions = _regions(grid, (6 * _BLOCK, 12 * _BLOCK), pad=0)
+    spans = [[(y0 // _BLOCK, x0 // _BLOCK, x1 // _BLOCK - 1) for y0, _, x0, x1 in r.rows]
+             for r in regions]
+    assert spans == [[(1, 0, 2), (2, 3, 3)], [(1, 6, 6)], [(4, 10, 10)]]

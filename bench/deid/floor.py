@@ -1,0 +1,146 @@
+"""How fast Traza could be next to dicognito: the pixel work's floor, measured.
+
+Usage::
+
+    python -m bench.deid.floor [--out DIR] [--repeat N]
+
+On the corpus of :mod:`bench.deid.run` (``DIR/corpus``, generated there first), in one
+process and one run, CPU time of:
+
+- dicognito on the files whose pixels Traza must read (:func:`anonymizer.dicom.at_risk`)
+  and on the others;
+- for those files, only the two steps no de-identifier that reads burned-in text can skip:
+  decoding the pixel data (pydicom and its plugins, as Traza does) and Tesseract's reads
+  (Traza's own calls, timed at the engine, each process starting with no verdict cached);
+- Traza on both sets.
+
+It prints the share of its plain-file time Traza would have to save for the whole corpus to
+go as fast as dicognito: what dicognito spends on the at-risk files is less than the decode
+and the reads alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pydicom
+
+from bench.deid.run import DEFAULT_OUT, SECRET, _corpus
+
+
+def _in_child(fn: Callable[[], dict[str, float]]) -> dict[str, float]:
+    """Run ``fn`` in a forked process (fresh caches, as a worker's); return its result."""
+    import json
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        try:
+            os.write(write, json.dumps(fn()).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as f:
+        data = f.read()
+    os.waitpid(pid, 0)
+    return json.loads(data)
+
+
+def _cpu() -> float:
+    return time.process_time()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure and print the floor; returns the exit code."""
+    parser = argparse.ArgumentParser(prog="python -m bench.deid.floor",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="bench output folder")
+    parser.add_argument("--files", type=int, default=80, help="corpus size")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds; the fastest is kept")
+    args = parser.parse_args(argv)
+
+    from dicognito.anonymizer import Anonymizer
+
+    from anonymizer import ocr
+    from anonymizer.dicom import at_risk
+    from anonymizer.pipeline import default_engines, deidentify_bytes
+
+    corpus, manifest = _corpus(args.out, args.files, 0)
+    files = [(corpus / f["path"], f["donor"]) for f in manifest.files]
+    data = {path: path.read_bytes() for path, _ in files}
+    risky = [(p, d) for p, d in files
+             if at_risk(pydicom.dcmread(io.BytesIO(data[p])))]
+    plain = [f for f in files if f not in risky]
+    engines = default_engines()
+    engines.preload()  # the models load before the workers fork, as in run()
+
+    def dicognito(subset: list[tuple[Path, str]]) -> float:
+        anonymizer = Anonymizer(seed="traza-bench")
+        t0 = _cpu()
+        for path, _ in subset:
+            ds = pydicom.dcmread(io.BytesIO(data[path]))
+            anonymizer.anonymize(ds)
+            ds.save_as(io.BytesIO())
+        return _cpu() - t0
+
+    def traza(subset: list[tuple[Path, str]]) -> dict[str, float]:
+        engine = ocr._engine(ocr.CONFIRM_LANG)
+        words, spent = engine.words, [0.0]
+
+        def timed(img, psm):  # type: ignore[no-untyped-def]
+            t0 = _cpu()
+            try:
+                return words(img, psm)
+            finally:
+                spent[0] += _cpu() - t0
+
+        engine.words = timed  # type: ignore[method-assign]
+        t0 = _cpu()
+        for path, donor in subset:
+            deidentify_bytes(data[path], secret=SECRET, donor=donor, engines=engines)
+        return {"total": _cpu() - t0, "ocr": spent[0]}
+
+    def decode(subset: list[tuple[Path, str]]) -> float:
+        t0 = _cpu()
+        for path, _ in subset:
+            pydicom.dcmread(io.BytesIO(data[path])).pixel_array  # noqa: B018
+        return _cpu() - t0
+
+    rounds: dict[str, list[float]] = {}
+    for _ in range(max(1, args.repeat)):
+        got = {
+            "dicognito at-risk": _in_child(lambda: {"t": dicognito(risky)})["t"],
+            "dicognito plain": _in_child(lambda: {"t": dicognito(plain)})["t"],
+            "decode at-risk": _in_child(lambda: {"t": decode(risky)})["t"],
+        }
+        t = _in_child(lambda: traza(risky))
+        got["traza at-risk"], got["OCR reads at-risk"] = t["total"], t["ocr"]
+        got["traza plain"] = _in_child(lambda: traza(plain))["total"]
+        for key, value in got.items():
+            rounds.setdefault(key, []).append(value)
+    best = {k: min(v) for k, v in rounds.items()}
+    print(f"{len(files)} files: {len(risky)} at risk (pixels read), {len(plain)} plain; "
+          f"CPU ms, one process, best of {args.repeat} (median in brackets)")
+    for key, values in rounds.items():
+        print(f"  {key:20} {best[key] * 1000:8.1f}  ({statistics.median(values) * 1000:.1f})")
+    floor = best["decode at-risk"] + best["OCR reads at-risk"]
+    budget = best["dicognito plain"] + best["dicognito at-risk"] - floor
+    print(f"decode + OCR reads on the at-risk files: {floor * 1000:.1f} ms = "
+          f"{floor / best['dicognito at-risk']:.1f}x all of dicognito's work on them")
+    print(f"for Traza to match dicognito, its plain files would have to take at most "
+          f"{budget * 1000:.1f} ms, {budget / best['dicognito plain']:.2f}x dicognito's "
+          f"(now {best['traza plain'] / best['dicognito plain']:.2f}x), even with its "
+          f"at-risk files down to decode + OCR alone")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
