@@ -44,6 +44,7 @@ integration: setup
 bench: setup
 	$(BIN)/python -m bench.ledger.run
 	$(BIN)/python -m bench.deid.run
+	$(BIN)/python -m bench.deid.floor
 
 down:
 	$(BIN)/traza network down

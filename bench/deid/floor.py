@@ -44,14 +44,20 @@ def _in_child(fn: Callable[[], dict[str, float]]) -> dict[str, float]:
     if pid == 0:
         os.close(read)
         try:
-            os.write(write, json.dumps(fn()).encode())
-        finally:
-            os._exit(0)
+            result = {"ok": fn()}
+        except BaseException as exc:  # noqa: BLE001 - reported by the parent
+            result = {"error": f"{type(exc).__name__}: {exc}"}
+        with os.fdopen(write, "wb") as f:
+            f.write(json.dumps(result).encode())
+        os._exit(0)
     os.close(write)
     with os.fdopen(read, "rb") as f:
         data = f.read()
     os.waitpid(pid, 0)
-    return json.loads(data)
+    result = json.loads(data or b'{"error": "the measuring process died"}')
+    if "error" in result:
+        raise RuntimeError(f"measurement failed: {result['error']}")
+    return result["ok"]
 
 
 def _cpu() -> float:
@@ -66,8 +72,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--files", type=int, default=80, help="corpus size")
     parser.add_argument("--repeat", type=int, default=3, help="rounds; the fastest is kept")
     args = parser.parse_args(argv)
-
-    from dicognito.anonymizer import Anonymizer
+    try:
+        from dicognito.anonymizer import Anonymizer
+    except ImportError:
+        print("dicognito is not installed: pip install -e '.[bench]'", file=sys.stderr)
+        return 2
 
     from anonymizer import ocr
     from anonymizer.dicom import at_risk

@@ -249,3 +249,14 @@ def test_runner_scores_each_tool_on_the_same_corpus(tmp_path, capsys):
         assert tool["score"]["files"] == SMALL
         assert tool["files_per_s"] > 0
     assert "dicom-anonymizer" in capsys.readouterr().out
+
+
+def test_floor_prints_the_at_risk_share_and_the_bounds(tmp_path, capsys):
+    from bench.deid import floor
+
+    assert floor.main(["--files", str(SMALL), "--repeat", "1", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    at_risk = int(out.split(" at risk")[0].rsplit(": ", 1)[1])
+    assert 0 < at_risk < SMALL
+    assert "decode + OCR reads on the at-risk files" in out
+    assert out.count("its plain files would have to take at most") == 2
