@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import os
 import statistics
 import sys
@@ -37,8 +38,6 @@ from bench.deid.run import DEFAULT_OUT, SECRET, _corpus
 
 def _in_child(fn: Callable[[], dict[str, float]]) -> dict[str, float]:
     """Run ``fn`` in a forked process (fresh caches, as a worker's); return its result."""
-    import json
-
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -58,10 +57,6 @@ def _in_child(fn: Callable[[], dict[str, float]]) -> dict[str, float]:
     if "error" in result:
         raise RuntimeError(f"measurement failed: {result['error']}")
     return result["ok"]
-
-
-def _cpu() -> float:
-    return time.process_time()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,43 +80,42 @@ def main(argv: list[str] | None = None) -> int:
     corpus, manifest = _corpus(args.out, args.files, 0)
     files = [(corpus / f["path"], f["donor"]) for f in manifest.files]
     data = {path: path.read_bytes() for path, _ in files}
-    risky = [(p, d) for p, d in files
-             if at_risk(pydicom.dcmread(io.BytesIO(data[p])))]
+    risky = [(p, d) for p, d in files if at_risk(pydicom.dcmread(io.BytesIO(data[p])))]
     plain = [f for f in files if f not in risky]
     engines = default_engines()
     engines.preload()  # the models load before the workers fork, as in run()
 
     def dicognito(subset: list[tuple[Path, str]]) -> float:
         anonymizer = Anonymizer(seed="traza-bench")
-        t0 = _cpu()
+        t0 = time.process_time()
         for path, _ in subset:
             ds = pydicom.dcmread(io.BytesIO(data[path]))
             anonymizer.anonymize(ds)
             ds.save_as(io.BytesIO())
-        return _cpu() - t0
+        return time.process_time() - t0
 
     def traza(subset: list[tuple[Path, str]]) -> dict[str, float]:
         engine = ocr._engine(ocr.CONFIRM_LANG)
         words, spent = engine.words, [0.0]
 
         def timed(img, psm):  # type: ignore[no-untyped-def]
-            t0 = _cpu()
+            t0 = time.process_time()
             try:
                 return words(img, psm)
             finally:
-                spent[0] += _cpu() - t0
+                spent[0] += time.process_time() - t0
 
         engine.words = timed  # type: ignore[method-assign]
-        t0 = _cpu()
+        t0 = time.process_time()
         for path, donor in subset:
             deidentify_bytes(data[path], secret=SECRET, donor=donor, engines=engines)
-        return {"total": _cpu() - t0, "ocr": spent[0]}
+        return {"total": time.process_time() - t0, "ocr": spent[0]}
 
     def decode(subset: list[tuple[Path, str]]) -> float:
-        t0 = _cpu()
+        t0 = time.process_time()
         for path, _ in subset:
             pydicom.dcmread(io.BytesIO(data[path])).pixel_array  # noqa: B018
-        return _cpu() - t0
+        return time.process_time() - t0
 
     rounds: dict[str, list[float]] = {}
     for _ in range(max(1, args.repeat)):
