@@ -30,6 +30,7 @@ from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
 
 from anonymizer.dicom import Context, deidentify_dataset
 from anonymizer.errors import DeidError, InputError, UnsupportedTransferSyntax
+from anonymizer.files import atomic_write
 from anonymizer.profile import EDITION, Option, Profile, get_profile
 from anonymizer.report import Report, to_json
 from anonymizer.report import sha256 as report_sha256
@@ -131,20 +132,6 @@ def _check_lengths(ds: pydicom.Dataset, name: str, size: int, data_tail: bytes) 
         raise InputError(f"{name}: truncated ({size - end} stray bytes after the last element)")
     if end == -1 and data_tail not in SEQUENCE_DELIMITERS:
         raise InputError(f"{name}: truncated (last sequence or pixel data not terminated)")
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def encode(ds: pydicom.FileDataset) -> bytes:
@@ -258,7 +245,7 @@ def deidentify_file(
         src.read_bytes(), profile=profile, secret=secret, donor=donor, name=name,
         engines=engines, max_bytes=max_bytes,
     )
-    _atomic_write(dst, out)
+    atomic_write(dst, out)
     return report
 
 
@@ -314,7 +301,7 @@ def _job(args: tuple[Any, ...]) -> FileResult:
             gc.enable()
     data = report.to_dict()
     if report_path:
-        _atomic_write(Path(report_path), to_json(data).encode("utf-8"))
+        atomic_write(report_path, to_json(data))
     return FileResult(rel, data, report_sha256(data), report.summary_es())
 
 

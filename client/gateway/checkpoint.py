@@ -9,12 +9,12 @@ After a whole block is done the position is (next block, no transaction).
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from abc import ABC, abstractmethod
 from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from anonymizer.files import atomic_write
 
 if TYPE_CHECKING:
     from .events import ChaincodeEvent
@@ -137,15 +137,5 @@ class FileCheckpointer(InMemoryCheckpointer):
 
     def save(self, block_number: int, transaction_id: str | None) -> None:
         text = json.dumps({"blockNumber": block_number, "transactionId": transaction_id})
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
-        try:
-            with os.fdopen(fd, "w") as file:
-                file.write(text)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temp, self.path)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        atomic_write(self.path, text)
         super().save(block_number, transaction_id)

@@ -18,7 +18,9 @@ from network import control, topology
 
 REPO = Path(__file__).resolve().parents[2]
 TEST_RUN = REPO / "network" / "run-test"
-PORT_SHIFT = 5  # every port + 5: no clash with the demo layout in network/topology.yaml
+# Every port + 5: no clash with the demo layout in network/topology.yaml. Another shift
+# (15, 25, 35: base ports end in 0-4) lets two checkouts run their networks side by side.
+PORT_SHIFT = int(os.environ.get("TRAZA_TEST_PORT_SHIFT", "5"))
 
 
 def _shift(node: dict) -> dict:
