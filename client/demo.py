@@ -1,109 +1,126 @@
-"""``traza demo``: one synthetic donation through the whole lifecycle on the local network.
+"""``traza demo``: two synthetic donations through the pipeline on the local network.
 
-It plants synthetic Mexican PHI in two small DICOM files shipped with pydicom, de-identifies
-them, and walks the donation from registration to STORED as the org and role of each step,
-printing every transaction id and block, the donor's Spanish summary and the QR.
+The first goes end to end with one change-request loop: registration (the QR e-mailed to
+the local mail server), consent, two DICOM files with planted synthetic Mexican PHI staged
+encrypted in MinIO, de-identification, a clinician's signed finding, review, a request for
+changes, a second de-identification and review, acceptance, storage in the library. The
+second is revoked after acquisition and erased, with its receipt. Every transaction id and
+block is printed, then the donor's Spanish summary, the QR and the viewer link.
 """
 
 from __future__ import annotations
 
 import io
-import secrets
+import tempfile
+from pathlib import Path
+from typing import Any
 
 import click
 import qrcode
 from pydicom import dcmread
 from pydicom.data import get_testdata_file
 
-from .donations import Consent, Donations, Evidence, Source, Step, reports_sha256
-from .donor import DonorSecret, new_id, sha256_hex
+from anonymizer.files import atomic_write
+
+from .donations import Source
 from .errors import DonationError
-from .profile import Profile
+from .ledger import Actor
+from .mail import MailError
+from .objects import ObjectStoreError
+from .settings import Settings, open_pipeline
+from .synthetic import DEMO_PERSON
+from .workflow import PipelineError
 
-# Synthetic identity: no real person. Planted to show it never reaches the ledger.
-SYNTHETIC_PHI = {
-    "PatientName": "HERNÁNDEZ LÓPEZ^MARÍA GUADALUPE",
-    "PatientID": "HELM850312MDFRPR09",
-    "PatientBirthDate": "19850312",
-    "InstitutionName": "Hospital General de Zona No. 32 IMSS",
-    "ImageComments": "Paciente María Guadalupe Hernández López, NSS 12345678903, "
-                     "tel. 55 1234 5678, Col. Narvarte C.P. 03020",
-}
-VIEWER = "http://127.0.0.1:8080/t/"  # served by the web app (next issue)
+DEMO_EMAIL = "donante.demo@example.org"  # reserved domain: no real mailbox
 
 
-def _originals() -> list[bytes]:
-    out = []
-    for name in ("CT_small.dcm", "MR_small.dcm"):
+def write_originals(folder: Path) -> Path:
+    """Two small pydicom test files carrying the demo person's synthetic PHI."""
+    for i, name in enumerate(("CT_small.dcm", "MR_small.dcm")):
         ds = dcmread(get_testdata_file(name))
         ds.SpecificCharacterSet = "ISO_IR 192"
-        for keyword, value in SYNTHETIC_PHI.items():
+        for keyword, value in DEMO_PERSON.dicom_attributes().items():
             setattr(ds, keyword, value)
         buf = io.BytesIO()
         ds.save_as(buf, enforce_file_format=True)
-        out.append(buf.getvalue())
-    return out
+        (folder / f"{i:02d}.dcm").write_bytes(buf.getvalue())
+    return folder
 
 
-def _say(step: Step, who: str) -> None:
-    ev = step.evidence
-    click.echo(f"  {ev['step']:<17} {ev['from'] or '-':>17} -> {ev['to']:<13} "
-               f"block {step.block_number:<4} tx {step.transaction_id[:16]}…  ({who})")
+def _say(ev: dict[str, Any], who: str) -> None:
+    click.echo(f"  {ev['step']:<17} {ev.get('from') or '-':>17} -> {ev['to']:<17} "
+               f"block {ev.get('blockNumber') or '?':<4} tx {ev['txId'][:16]}…  ({who})")
+
+
+def run_demo(settings: Settings, *, mail_dir: Path | None, receipts_dir: Path) -> str:
+    """Run both donations; return the first one's viewer URL."""
+    intake = settings.pipeline.intake_org
+    op, svc = f"{intake}/operator1", f"{intake}/service1"
+    with open_pipeline(settings) as p, tempfile.TemporaryDirectory() as tmp:
+        originals = write_originals(Path(tmp))
+        reg = p.register(DEMO_EMAIL)
+        did = reg.donation_id
+        click.echo(f"Donación {did} (datos sintéticos), ingreso por {intake}:")
+        steps = p.ledger.donations(p.config.service_actor).history
+        _say(steps(did)[-1]["event"], op)
+        _say(p.consent(did), op)
+        p.ingest(did, originals, Source("synthetic"))
+        _say(steps(did)[0]["event"], op)
+        reports = p.deidentify(did)
+        _say(steps(did)[0]["event"], svc)
+        p.diagnose(did, "R91.8", "Nódulo pulmonar solitario de 8 mm en lóbulo superior "
+                   "derecho; sugiere control en 6 meses.", clinician=Actor("imss", "clinician1"))
+        _say(steps(did)[0]["event"], "imss/clinician1 (firma propia)")
+        p.submit_for_review(did)
+        _say(steps(did)[0]["event"], svc)
+        _say(p.request_changes(did, "Prefiero que también se oculte la fecha del estudio."),
+             f"{svc} (decisión del donante)")
+        reports = p.deidentify(did)
+        _say(steps(did)[0]["event"], svc)
+        p.submit_for_review(did)
+        _say(steps(did)[0]["event"], svc)
+        _say(p.accept(did), f"{svc} (decisión del donante)")
+        library = p.store(did)
+        _say(steps(did)[0]["event"], svc)
+        click.echo(f"  biblioteca: {len(library)} objetos, nombrados por su SHA-256 "
+                   f"({', '.join(h[:12] + '…' for h in library)})")
+
+        reg2 = p.register(DEMO_EMAIL)
+        click.echo(f"\nDonación {reg2.donation_id}: revocada tras la adquisición:")
+        p.consent(reg2.donation_id)
+        p.ingest(reg2.donation_id, originals, Source("synthetic"))
+        receipt = p.revoke(reg2.donation_id)
+        for h in reversed(steps(reg2.donation_id)[:2]):
+            _say(h["event"], svc)
+        path = receipts_dir / f"{reg2.donation_id}.json"
+        receipt.save(str(path))
+        atomic_write(path.with_suffix(".txt"), receipt.text_es())
+        click.echo(f"  constancia de borrado: {path} (compruébela con "
+                   f"`traza verify receipt {path}`)")
+    click.echo("\nLo que el donante lee sobre la desidentificación:")
+    for r in reports:
+        click.echo(f"  - {r.summary_es}")
+    kept = sorted(mail_dir.glob("*.eml"), key=lambda f: f.stat().st_mtime) if mail_dir else []
+    if kept:
+        click.echo(f"\nCorreo con el QR (servidor SMTP local): {kept[-2]}")
+    return reg.viewer_url
 
 
 @click.command()
 @click.option("--intake", default="hospital", show_default=True,
               help="Org that registers the donor (university, hospital, imss).")
-def demo(intake: str) -> None:
-    """Run a demo donation end to end on the network of `traza network up`."""
-    from anonymizer import deidentify_bytes
-
-    donor = DonorSecret.new(new_id("d"), new_id("p"))
-    did = donor.donation_id
-    originals = _originals()
-    key = secrets.token_bytes(32)
-    results = [deidentify_bytes(o, secret=key, donor=did, name=f"file-{i}")
-               for i, o in enumerate(originals)]
-    deid = [sha256_hex(data) for data, _ in results]
-    reports = [r for _, r in results]
-    click.echo(f"Donación {did} (datos sintéticos), ingreso por {intake}:")
-
-    def as_(org: str, user: str):
-        return Profile.local(org, user).contract()
-
+@click.pass_context
+def demo(ctx: click.Context, intake: str) -> None:
+    """Run two demo donations through the pipeline on the network of `traza network up`."""
+    o = ctx.obj
+    settings = Settings.for_run_dir(Path(o["run_dir"]), intake, mail=o.get("mail"),
+                                    viewer_base=o.get("viewer_url", "http://127.0.0.1:8080"))
     try:
-        with as_(intake, "operator1") as c:
-            d = Donations(c)
-            _say(d.register(donor), f"{intake}/operator1")
-            d.link_donor(donor, contact_ref=new_id("c"))
-            _say(d.consent(did, Consent(
-                form_id="consent-general", form_version="1",
-                form_sha256=sha256_hex("Formulario de consentimiento v1"),
-                acceptance=Evidence("otp", sha256_hex(secrets.token_hex(8))),
-                legal_regime="LGPDPPSO")), f"{intake}/operator1")
-            _say(d.acquire(did, [sha256_hex(o) for o in originals],
-                           Source("synthetic")), f"{intake}/operator1")
-        with as_("university", "service1") as c:
-            report_set = reports_sha256([r.sha256() for r in reports])
-            _say(Donations(c).deidentify(did, deid, profile_id=reports[0].profile_id,
-                                         profile_version=reports[0].profile_version,
-                                         report_sha256=report_set), "university/service1")
-        with as_("imss", "clinician1") as c:
-            _say(Donations(c).diagnose(did, sha256_hex(secrets.token_hex(8)),
-                                       finding_code="R91.8"), "imss/clinician1")
-        with as_(intake, "service1") as c:
-            d = Donations(c)
-            _say(d.submit_for_review(did, new_id("s")), f"{intake}/service1")
-            _say(d.accept(did), f"{intake}/service1 (decisión del donante)")
-            _say(d.store(did, deid), f"{intake}/service1")
-            assert d.verify_commitment(donor)
-    except DonationError as e:
+        link = run_demo(settings, mail_dir=o.get("mail_dir"),
+                        receipts_dir=Path(o["run_dir"]) / "receipts")
+    except (DonationError, PipelineError, ObjectStoreError, MailError) as e:
         raise click.ClickException(f"{type(e).__name__}: {e}") from e
-    click.echo("\nLo que el donante lee sobre la desidentificación:")
-    for r in reports:
-        click.echo(f"  - {r.summary_es()}")
-    link = VIEWER + donor.qr_token
-    click.echo(f"\nEnlace del visor (QR; la página llega con la aplicación web): {link}")
+    click.echo(f"\nEnlace del visor (el QR del correo): {link}")
     qr = qrcode.QRCode(border=1)
     qr.add_data(link)
     qr.print_ascii(invert=True)

@@ -1,0 +1,93 @@
+"""The ledger as the pipeline sees it: one open contract per identity, from connection profiles.
+
+The outbox worker hands each item to :meth:`Ledger.submit`, which opens (once) the gateway
+of the item's identity and submits the step with the item's request id, so a retry after a
+crash is answered by the contract's replay of the first result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from .donations import Donations
+from .gateway import Identity, Signer
+from .outbox import OutboxItem, SubmitResult
+from .profile import Profile
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who takes a step: an org of the network (``hospital``) and one of its users."""
+
+    org: str
+    user: str
+
+    def __str__(self) -> str:
+        return f"{self.org}/{self.user}"
+
+
+class Ledger:
+    """Contracts per identity, opened from the profiles under ``profiles_dir`` and kept open.
+
+    Parameters
+    ----------
+    profiles_dir : path
+        The folder of connection profiles ``<org>/<user>.json`` (``traza network up``
+        writes ``network/run/profiles``).
+    unseal : callable, optional
+        ``unseal(item) -> dict[str, bytes]``: the transient data of an outbox item whose
+        ``sealed`` column holds it encrypted (the donor link).
+    """
+
+    def __init__(self, profiles_dir: str | Path, *,
+                 unseal: Callable[[OutboxItem], dict[str, bytes]] | None = None) -> None:
+        self.profiles_dir = Path(profiles_dir)
+        self.unseal = unseal
+        self._open: dict[Actor, Donations] = {}
+        self._stack = ExitStack()
+
+    def profile(self, actor: Actor) -> Profile:
+        return Profile.from_dir(self.profiles_dir, actor.org, actor.user)
+
+    def donations(self, actor: Actor) -> Donations:
+        """The typed contract of ``actor`` (retries are the outbox's job, not the client's)."""
+        if actor not in self._open:
+            contract = self._stack.enter_context(self.profile(actor).contract())
+            self._open[actor] = Donations(contract, retries=0)
+        return self._open[actor]
+
+    def identity(self, actor: Actor) -> tuple[Identity, Signer]:
+        """The certificate and signing key of ``actor`` (a clinician signs findings with it)."""
+        p = self.profile(actor)
+        return Identity.from_msp_dir(p.msp_id, p.msp_dir), Signer.from_msp_dir(p.msp_dir)
+
+    def executor(self, actor: Actor) -> str:
+        """SHA-256 of ``actor``'s DER certificate: the ledger's ``executor`` for its steps."""
+        identity, _ = self.identity(actor)
+        return hashlib.sha256(identity.x509.public_bytes(Encoding.DER)).hexdigest()
+
+    def submit(self, item: OutboxItem) -> SubmitResult:
+        """Submit one outbox item as its identity, with its request id; wait for the commit."""
+        transient = self.unseal(item) if item.sealed and self.unseal else None
+        data: dict[str, Any] | None = json.loads(item.payload) if item.payload else None
+        step = self.donations(Actor(item.org, item.user)).step(
+            item.step, item.donation_id, data, request_id=item.request_id, transient=transient)
+        return SubmitResult(step.transaction_id, step.block_number, step.evidence)
+
+    def close(self) -> None:
+        self._stack.close()
+        self._open.clear()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,500 @@
+"""The donation pipeline: every step of a donation, with its objects, log and ledger step.
+
+Each method does the off-chain work of one step (stage encrypted objects, de-identify, sign a
+finding, publish to the library, destroy a key), writes its operation-log row and its outbox
+row in one SQL transaction, and then lets the outbox worker submit the ledger step with the
+row's request id. A crash at any point leaves the step either not yet recorded or recorded
+and submitted exactly once when the worker resumes (the contract replays a request id).
+
+Objects of an open donation live in the ``staging`` bucket, sealed (AES-256-GCM) under the
+donation's data key, which SQL keeps wrapped by the intake org's key-encryption key. At
+STORED the de-identified objects go to the content-addressed ``library`` and everything that
+links the donor to the donation is destroyed off-chain (:meth:`Pipeline.purge`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import consent as consent_forms
+from . import findings, mail, qr
+from .crypto import KeyRing, new_data_key, seal, unseal
+from .db import Database
+from .db.models import DonationRecord, DonorAccount, Operation, OutboxItem, StagedObject
+from .donations import Consent, Evidence, LegalRegime, Source, reports_sha256
+from .donor import DonorSecret, new_id, sha256_hex
+from .errors import DonationError, InvalidInput
+from .intake import deidentify_staged, read_inputs
+from .ledger import Actor, Ledger
+from .objects import ObjectStore
+from .outbox import Worker, enqueue
+from .receipt import Receipt, build_receipt
+
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,63}$")
+
+
+class PipelineError(Exception):
+    """A pipeline step could not be done; the message names the donation and the step."""
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Who takes which step, and the defaults of a donation."""
+
+    intake_org: str = "hospital"
+    operator: str = "operator1"
+    service: str = "service1"
+    deid_org: str | None = None  # another member's service may de-identify; default: intake
+    viewer_base: str = "http://127.0.0.1:8080"
+    profile: str = "library"
+    jobs: int | None = None
+    legal_regime: LegalRegime = "LGPDPPSO"
+    step_timeout: float = 120.0
+
+    @property
+    def operator_actor(self) -> Actor:
+        return Actor(self.intake_org, self.operator)
+
+    @property
+    def service_actor(self) -> Actor:
+        return Actor(self.intake_org, self.service)
+
+    @property
+    def deid_actor(self) -> Actor:
+        return Actor(self.deid_org or self.intake_org, self.service)
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What registration hands back: the ids, and the QR link that was e-mailed."""
+
+    donation_id: str
+    account_id: str
+    viewer_url: str
+    message_id: str | None
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """The intake org's pipeline secrets: de-identification key, account key (HMAC)."""
+
+    deid: bytes
+    accounts: bytes
+
+
+class Pipeline:
+    """The donation workflow of one intake org.
+
+    Parameters
+    ----------
+    config : PipelineConfig
+    db : client.db.Database
+    store : client.objects.ObjectStore
+        The intake org's scoped access to ``staging`` and ``library``.
+    keys : client.crypto.KeyRing
+        The intake org's key-encryption keys.
+    secrets : Secrets
+    ledger : client.ledger.Ledger
+    mail_settings : client.mail.MailSettings, optional
+        Where the QR e-mail goes out; ``None`` sends nothing (the link is returned).
+    """
+
+    def __init__(self, config: PipelineConfig, *, db: Database, store: ObjectStore,
+                 keys: KeyRing, secrets: Secrets, ledger: Ledger,
+                 mail_settings: mail.MailSettings | None = None,
+                 worker_id: str | None = None) -> None:
+        self.config, self.db, self.store, self.keys = config, db, store, keys
+        self.secrets, self.ledger, self.mail_settings = secrets, ledger, mail_settings
+        ledger.unseal = self._unseal_transient
+        self.worker = Worker(db, ledger.submit, worker_id=worker_id or new_id("w"))
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _hmac(self, purpose: str, value: str) -> str:
+        return hmac.new(self.secrets.accounts, f"{purpose}:{value}".encode(),
+                        hashlib.sha256).hexdigest()
+
+    def _record(self, s: Session, donation_id: str) -> DonationRecord:
+        rec = s.get(DonationRecord, donation_id)
+        if rec is None:
+            raise PipelineError(f"donation {donation_id} has no open record here "
+                                "(unknown, another intake org's, or already stored/erased)")
+        return rec
+
+    def _data_key(self, rec: DonationRecord) -> bytes:
+        return self.keys.unwrap(rec.wrapped_key, rec.donation_id)
+
+    def _unseal_transient(self, item: OutboxItem) -> dict[str, bytes]:
+        with self.db.session() as s:
+            key = self._data_key(self._record(s, item.donation_id))
+        return json.loads(unseal(key, item.sealed, f"{item.request_id}:transient".encode()),
+                          object_hook=lambda d: {k: v.encode() for k, v in d.items()})
+
+    def _log(self, s: Session, actor: Actor, action: str, rec: DonationRecord | None,
+             donation_id: str, original: str | None = None, modified: str | None = None) -> None:
+        donor_ref = None
+        if rec is not None:  # sealed: unreadable once the data key is destroyed
+            donor_ref = seal(self._data_key(rec), rec.account_id.encode(),
+                             f"{donation_id}:donor-ref".encode())
+        s.add(Operation(executor_sha256=self.ledger.executor(actor), donation_id=donation_id,
+                        donor_ref=donor_ref, action=action, original_object=original,
+                        modified_object=modified, at=datetime.now(UTC)))
+
+    def _stage(self, s: Session, rec: DonationRecord, actor: Actor, kind: str,
+               data: bytes) -> StagedObject:
+        name = self.store.staging.put(self._data_key(rec), data, donation_id=rec.donation_id)
+        obj = StagedObject(name=name, donation_id=rec.donation_id, kind=kind,
+                           sha256=sha256_hex(data), size=len(data), created_at=datetime.now(UTC))
+        s.add(obj)
+        self._log(s, actor, f"stage-{kind}", rec, rec.donation_id, modified=name)
+        return obj
+
+    def _read_staged(self, rec: DonationRecord, obj: StagedObject) -> bytes:
+        return self.store.staging.get(obj.name, self._data_key(rec), donation_id=rec.donation_id)
+
+    def _enqueue(self, s: Session, actor: Actor, step: str, donation_id: str,
+                 payload: dict[str, Any] | None, rec: DonationRecord | None, *,
+                 transient: dict[str, str] | None = None) -> str:
+        request_id = new_id("r")
+        sealed = None
+        if transient is not None and rec is not None:
+            sealed = seal(self._data_key(rec), json.dumps(transient).encode(),
+                          f"{request_id}:transient".encode())
+        donor_ref = None
+        if rec is not None:
+            donor_ref = seal(self._data_key(rec), rec.account_id.encode(),
+                             f"{donation_id}:donor-ref".encode())
+        enqueue(s, request_id=request_id, donation_id=donation_id, step=step, org=actor.org,
+                user=actor.user, payload=json.dumps(payload) if payload is not None else None,
+                sealed=sealed, operation={"executor_sha256": self.ledger.executor(actor),
+                                          "donor_ref": donor_ref, "action": step})
+        return request_id
+
+    def _await(self, request_id: str) -> dict[str, Any]:
+        """Run the worker until ``request_id`` is committed; its evidence, or the refusal."""
+        deadline = time.monotonic() + self.config.step_timeout
+        while True:
+            progressed = self.worker.run_once()
+            with self.db.session() as s:
+                item = s.execute(select(OutboxItem).where(
+                    OutboxItem.request_id == request_id)).scalar_one()
+                if item.status == "done":
+                    return {**json.loads(item.result), "blockNumber": item.block_number}
+                if item.status == "failed":
+                    raise _refusal(item)
+            if time.monotonic() > deadline:
+                raise PipelineError(f"step {item.step} of {item.donation_id} not committed in "
+                                    f"{self.config.step_timeout:.0f} s ({item.attempts} tries; "
+                                    f"last error: {item.last_error}); the outbox keeps it")
+            if not progressed:
+                time.sleep(0.2)
+
+    def _step(self, actor: Actor, step: str, donation_id: str, payload: dict[str, Any] | None,
+              *, wait: bool = True) -> dict[str, Any] | str:
+        with self.db.session() as s, s.begin():
+            rec = s.get(DonationRecord, donation_id)
+            request_id = self._enqueue(s, actor, step, donation_id, payload, rec)
+        return self._await(request_id) if wait else request_id
+
+    # -- steps -------------------------------------------------------------------------
+
+    def register(self, email: str) -> Registration:
+        """Register a donor (RegisterDonation + LinkDonor) and e-mail the QR.
+
+        The account keeps a keyed pseudonym and the e-mail sealed; the ledger gets only the
+        commitment and the QR token's hash.
+        """
+        email = email.strip().lower()
+        if not EMAIL.match(email):
+            raise InvalidInput("the e-mail address is not valid")
+        did = new_id("d")
+        donor = DonorSecret.new(did, "p-" + self._hmac("pseudonym", email)[:24])
+        actor = self.config.operator_actor
+        with self.db.session() as s, s.begin():
+            account = s.execute(select(DonorAccount).where(
+                DonorAccount.email_hmac == self._hmac("email", email))).scalar_one_or_none()
+            if account is None:
+                akey = new_data_key()
+                account = DonorAccount(id=new_id("c"), pseudonym=donor.donor_pseudonym,
+                                       email_hmac=self._hmac("email", email),
+                                       wrapped_key=self.keys.wrap(akey, "account"),
+                                       email_sealed=seal(akey, email.encode(), b"email"),
+                                       created_at=datetime.now(UTC))
+                s.add(account)
+                s.flush()
+            dk = new_data_key()
+            rec = DonationRecord(donation_id=did, account_id=account.id,
+                                 intake_org=self.config.intake_org,
+                                 wrapped_key=self.keys.wrap(dk, did),
+                                 kek_id=self.keys.current.kek_id,
+                                 salt_sealed=seal(dk, donor.salt, f"{did}:salt".encode()),
+                                 created_at=datetime.now(UTC))
+            s.add(rec)
+            s.flush()
+            self._enqueue(s, actor, "RegisterDonation", did,
+                          {"commitment": donor.commitment,
+                           "qrTokenSha256": donor.qr_token_sha256}, rec)
+            link = self._enqueue(s, actor, "LinkDonor", did, None, rec, transient={
+                "donor_link": json.dumps({"contactRef": account.id,
+                                          "donorPseudonym": donor.donor_pseudonym,
+                                          "salt": donor.salt.hex()})})
+        self._await(link)
+        url = qr.viewer_url(self.config.viewer_base, donor.qr_token)
+        message_id = self._mail_qr(email, url, did)
+        return Registration(did, account.id, url, message_id)
+
+    def _mail_qr(self, email: str, url: str, donation_id: str) -> str | None:
+        if self.mail_settings is None:
+            return None
+        msg = mail.qr_message(email, url, donation_ref=donation_id,
+                              sender=self.mail_settings.sender)
+        message_id = mail.send(self.mail_settings, msg)
+        with self.db.session() as s, s.begin():
+            self._log(s, self.config.service_actor, "mail-qr", s.get(DonationRecord, donation_id),
+                      donation_id)
+        return message_id
+
+    def consent(self, donation_id: str, *, acceptance: Evidence | None = None,
+                form: consent_forms.ConsentForm | None = None,
+                legal_regime: LegalRegime | None = None, minor: bool = False,
+                guardian_evidence: Evidence | None = None, commercial: bool = False,
+                retention_months: int = 120) -> dict[str, Any]:
+        """Consent: the form's SHA-256 and the donor's acceptance evidence go on chain."""
+        form = form or consent_forms.load()
+        acceptance = acceptance or Evidence("otp", sha256_hex(secrets.token_bytes(32)))
+        c = Consent(form_id=form.form_id, form_version=form.version, form_sha256=form.sha256,
+                    acceptance=acceptance, legal_regime=legal_regime or self.config.legal_regime,
+                    retention_months=retention_months, commercial=commercial, minor=minor,
+                    guardian_evidence=guardian_evidence)
+        return self._step(self.config.operator_actor, "Consent", donation_id, c.to_json())
+
+    def ingest(self, donation_id: str, source_path: str | Path, source: Source) -> list[str]:
+        """Acquire: stage a DICOM file, folder or zip encrypted; the originals' hashes on chain."""
+        actor = self.config.operator_actor
+        items = list(read_inputs(Path(source_path)))
+        if not items:
+            raise InvalidInput(f"nothing to ingest for {donation_id}")
+        with self.db.session() as s, s.begin():
+            rec = self._record(s, donation_id)
+            hashes = [self._stage(s, rec, actor, "original", data).sha256 for data in items]
+            rid = self._enqueue(s, actor, "Acquire", donation_id,
+                                {"originalSha256": sorted(set(hashes)),
+                                 "source": source.to_json()}, rec)
+        self._await(rid)
+        return hashes
+
+    def deidentify(self, donation_id: str) -> list[dict[str, Any]]:
+        """De-identify every original; drafts and reports staged; Deidentify on chain.
+
+        Returns the action reports (dicts), in the originals' order.
+        """
+        actor = self.config.deid_actor
+        with self.db.session() as s:
+            rec = self._record(s, donation_id)
+            originals = self._objects(s, donation_id, "original")
+            plain = [self._read_staged(rec, o) for o in originals]
+        outputs = deidentify_staged(plain, secret=self.secrets.deid, donor=donation_id,
+                                    profile=self.config.profile, jobs=self.config.jobs)
+        with self.db.session() as s, s.begin():
+            rec = self._record(s, donation_id)
+            drafts = [self._stage(s, rec, actor, "deidentified", out.data) for out in outputs]
+            for out in outputs:
+                self._stage(s, rec, actor, "report", json.dumps(out.report).encode())
+            first = outputs[0].report
+            rid = self._enqueue(s, actor, "Deidentify", donation_id, {
+                "deidentifiedSha256": sorted({d.sha256 for d in drafts}), "method": "automatic",
+                "profile": {"id": first["profile"]["id"], "version": first["profile"]["version"]},
+                "reportSha256": reports_sha256([o.report_sha256 for o in outputs])}, rec)
+        self._await(rid)
+        return [o.report for o in outputs]
+
+    def diagnose(self, donation_id: str, finding_code: str, text: str = "", *,
+                 clinician: Actor) -> findings.SignedFinding:
+        """Diagnose: a finding signed by the clinician's own identity, submitted as them."""
+        current = self.ledger.donations(self.config.service_actor).get(donation_id)
+        doc = findings.finding_document(donation_id, finding_code, text,
+                                        study_sha256=current.get("deidentifiedSha256", []))
+        identity, signer = self.ledger.identity(clinician)
+        signed = findings.sign(doc, identity, signer)
+        with self.db.session() as s, s.begin():
+            rec = self._record(s, donation_id)
+            self._stage(s, rec, clinician, "finding", signed.to_json())
+            rid = self._enqueue(s, clinician, "Diagnose", donation_id, {
+                "signatureSha256": signed.signature_sha256, "findingCode": finding_code,
+                "reportSha256": signed.sha256}, rec)
+        self._await(rid)
+        return signed
+
+    def submit_for_review(self, donation_id: str) -> str:
+        """SubmitForReview; returns the review session id the donor's login opens."""
+        session_id = new_id("s")
+        self._step(self.config.service_actor, "SubmitForReview", donation_id,
+                   {"reviewSessionId": session_id})
+        return session_id
+
+    def _comment(self, donation_id: str, comment: str | None) -> dict[str, Any]:
+        if not comment:
+            return {}
+        with self.db.session() as s, s.begin():  # the comment stays off-chain, sealed
+            obj = self._stage(s, self._record(s, donation_id), self.config.service_actor,
+                              "comment", comment.encode())
+        return {"commentSha256": obj.sha256}
+
+    def request_changes(self, donation_id: str, comment: str | None = None) -> dict[str, Any]:
+        """The donor asks for changes (the comment sealed in staging, its hash on chain)."""
+        return self._step(self.config.service_actor, "RequestChanges", donation_id,
+                          self._comment(donation_id, comment))
+
+    def accept(self, donation_id: str) -> dict[str, Any]:
+        return self._step(self.config.service_actor, "Accept", donation_id, {})
+
+    def refuse(self, donation_id: str, comment: str | None = None) -> Receipt:
+        """The donor refuses: Revoke, then Erase with its receipt."""
+        return self.revoke(donation_id, comment=comment, reason_code="DONOR_REFUSED")
+
+    def store(self, donation_id: str) -> list[str]:
+        """Store: the current drafts (and signed findings) to the library, then purge."""
+        current = self.ledger.donations(self.config.service_actor).get(donation_id)
+        wanted = set(current.get("deidentifiedSha256", []))
+        with self.db.session() as s:
+            rec = self._record(s, donation_id)
+            objs = [o for o in self._objects(s, donation_id, "deidentified", "finding")
+                    if o.kind == "finding" or o.sha256 in wanted]
+            published = {self.store.library.put(self._read_staged(rec, o)): o for o in objs}
+        missing = wanted - set(published)
+        if missing:
+            raise PipelineError(f"donation {donation_id}: {len(missing)} de-identified objects "
+                                "on the ledger are not staged here")
+        with self.db.session() as s, s.begin():
+            rec = self._record(s, donation_id)
+            for sha, o in published.items():
+                self._log(s, self.config.service_actor, "library-put", rec, donation_id,
+                          original=o.name, modified=f"library/{sha}")
+            rid = self._enqueue(s, self.config.service_actor, "Store", donation_id,
+                                {"librarySha256": sorted(wanted)}, rec)
+        self._await(rid)
+        self.purge(donation_id)
+        return sorted(wanted)
+
+    def revoke(self, donation_id: str, *, comment: str | None = None,
+               reason_code: str | None = "DONOR_REVOKED") -> Receipt:
+        """Revoke at any step before STORED, then erase; returns the erasure receipt."""
+        data = self._comment(donation_id, comment)
+        if reason_code:
+            data["reasonCode"] = reason_code
+        revoked = self._step(self.config.service_actor, "Revoke", donation_id, data)
+        return self.erase(donation_id, revoked=revoked)
+
+    def erase(self, donation_id: str, *, revoked: dict[str, Any] | None = None) -> Receipt:
+        """Erase: destroy the data key and staged objects, record ERASED, make the receipt.
+
+        The key row is deleted in the same SQL transaction that queues the Erase step, so
+        after a crash the key is either still there (nothing happened) or gone with the step
+        queued; staged objects left behind are unreadable and :meth:`purge` removes them.
+        """
+        actor = self.config.service_actor
+        with self.db.session() as s, s.begin():
+            rec = self._record(s, donation_id)
+            objs = self._objects(s, donation_id)
+            deleted = [{"object": o.name, "kind": o.kind, "sha256": o.sha256} for o in objs]
+            rid = self._enqueue(s, actor, "Erase", donation_id, {
+                "deletedSha256": sorted({o.sha256 for o in objs}), "keyDestroyed": True}, rec)
+            self._log(s, actor, "destroy-data-key", rec, donation_id)
+            s.delete(rec)
+        self.purge(donation_id)
+        erased = self._await(rid)
+        return build_receipt(donation_id, erased, revoked, deleted,
+                             staging_bucket=self.store.staging.bucket)
+
+    # -- off-chain purge ---------------------------------------------------------------
+
+    def _objects(self, s: Session, donation_id: str, *kinds: str) -> list[StagedObject]:
+        q = select(StagedObject).where(StagedObject.donation_id == donation_id)
+        if kinds:
+            q = q.where(StagedObject.kind.in_(kinds))
+        return list(s.execute(q.order_by(StagedObject.created_at, StagedObject.name)).scalars())
+
+    def purge(self, donation_id: str) -> None:
+        """Remove what links the donor to a finished donation, off-chain; idempotent.
+
+        Staged objects deleted, the data key destroyed, the donor reference cleared from
+        the operation log, review sessions and the donor account (when it has no other open
+        donation) deleted. The event index keeps the steps: the QR still opens the trace.
+        """
+        with self.db.session() as s, s.begin():
+            for o in self._objects(s, donation_id):
+                self.store.staging.delete(o.name)
+                s.delete(o)
+            rec = s.get(DonationRecord, donation_id)
+            account_id = rec.account_id if rec else None
+            if rec is not None:
+                s.delete(rec)
+            for op in s.execute(select(Operation).where(
+                    Operation.donation_id == donation_id,
+                    Operation.donor_ref.is_not(None))).scalars():
+                op.donor_ref = None
+            s.execute(OutboxItem.__table__.update().where(
+                OutboxItem.donation_id == donation_id).values(sealed=None))
+            _delete_sessions(s, donation_id)
+            if account_id and not s.execute(select(DonationRecord).where(
+                    DonationRecord.account_id == account_id)).first():
+                account = s.get(DonorAccount, account_id)
+                if account is not None:
+                    s.delete(account)
+
+    def rotate_keys(self) -> int:
+        """Re-wrap every data key under a new current KEK; returns how many were re-wrapped.
+
+        The objects are not touched: only the wrapped keys change.
+        """
+        self.keys.rotate()
+        n = 0
+        with self.db.session() as s, s.begin():
+            for rec in s.execute(select(DonationRecord)).scalars():
+                rec.wrapped_key = self.keys.rewrap(rec.wrapped_key, rec.donation_id)
+                rec.kek_id = self.keys.current.kek_id
+                n += 1
+            for acc in s.execute(select(DonorAccount)).scalars():
+                acc.wrapped_key = self.keys.rewrap(acc.wrapped_key, "account")
+                n += 1
+        return n
+
+
+def _delete_sessions(s: Session, donation_id: str) -> None:
+    from .db.models import ReviewSession
+
+    s.execute(ReviewSession.__table__.delete().where(ReviewSession.donation_id == donation_id))
+
+
+def _refusal(item: OutboxItem) -> DonationError:
+    from .errors import error_for_code
+
+    code, _, message = (item.last_error or "").partition(":")
+    return error_for_code(code.strip(), message.strip() or f"step {item.step} failed",
+                          transaction_id=item.transaction_id)
+
+
+def decide(pipeline: Pipeline, donation_id: str,
+           decision: Literal["accept", "changes", "refuse"],
+           comment: str | None = None) -> dict[str, Any] | Receipt:
+    """The donor's decision after review, as one call (the web and the CLI use it)."""
+    if decision == "accept":
+        return pipeline.accept(donation_id)
+    if decision == "changes":
+        return pipeline.request_changes(donation_id, comment)
+    return pipeline.refuse(donation_id, comment)
+
+
+__all__ = ["Pipeline", "PipelineConfig", "PipelineError", "Registration", "Secrets", "decide"]
