@@ -66,9 +66,9 @@ class FakeMinio:
     def _put_object(self, bucket, name, data, headers=None, query_params=None):
         b = self._bucket(bucket)
         self.puts.append((bucket, name, dict(headers or {})))
-        if (headers or {}).get("If-None-Match") == "*" and name in b:
-            if not self.ignore_conditions:
-                raise s3_error("PreconditionFailed")
+        conditional = (headers or {}).get("If-None-Match") == "*"
+        if conditional and name in b and not self.ignore_conditions:
+            raise s3_error("PreconditionFailed")
         b[name] = bytes(data)
 
     def get_object(self, bucket, name):
