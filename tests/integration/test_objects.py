@@ -6,6 +6,7 @@ data folder in tmp, free ports, fresh root credentials; it is stopped at the end
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -34,7 +35,8 @@ from client.objects import (
     ObjectStoreUnavailable,
     open_store,
 )
-from network import binaries, minio_accounts
+from network import binaries, minio_accounts, topology
+from network import minio as minio_server
 
 ORGS = ["university", "hospital", "imss"]
 PLANTED = "CURP PELJ800101HDFRPN09 Juan Perez Lopez"
@@ -49,14 +51,18 @@ def _free_port() -> int:
 class MinioServer:
     """One MinIO process on a tmp data folder; root credentials passed by environment."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, root: dict[str, str] | None = None) -> None:
         self.home = home
         self.data = home / "data"
         self.port = _free_port()
         self.console_port = _free_port()
         self.endpoint = f"127.0.0.1:{self.port}"
-        self.root_user = "root-" + secrets.token_hex(4)
-        self.root_password = secrets.token_urlsafe(24)
+        root = root or {
+            "access_key": "root-" + secrets.token_hex(4),
+            "secret_key": secrets.token_urlsafe(24),
+        }
+        self.root_user = root["access_key"]
+        self.root_password = root["secret_key"]
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -298,3 +304,21 @@ def test_minio_down_is_unavailable_then_recovers(server, accounts) -> None:
     finally:
         server.start()
     assert store.staging.get(name, dk, donation_id="d-int-4") == b"before"
+
+
+def test_network_up_provisions_every_application_org(tmp_path, monkeypatch) -> None:
+    """What `traza network up` runs after MinIO starts, on the network's own layout."""
+    monkeypatch.setenv("TRAZA_NETWORK_RUN", str(tmp_path / "run"))
+    srv = MinioServer(minio_server.home(), root=minio_server.credentials())
+    topo = dataclasses.replace(topology.load(), minio=topology.Endpoint("127.0.0.1", srv.port))
+    srv.start()
+    try:
+        paths = minio_accounts.provision_network(topo)
+        assert sorted(paths) == ["hospital", "imss", "university"]
+        for org, path in paths.items():
+            assert path == tmp_path / "run" / "minio" / f"{org}.json"
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600
+            store = open_store(ObjectStoreConfig.from_file(path))
+            assert store.library.get(store.library.put(org.encode())) == org.encode()
+    finally:
+        srv.stop()
