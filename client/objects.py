@@ -44,6 +44,8 @@ STAGING_NAME = re.compile(r"^s-[0-9a-f]{32}$")
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 _STAGING_AAD = b"traza/staging/v1"
 _OCTET = "application/octet-stream"
+# S3 error codes that mean "try again later" (5xx answers the retries did not get past).
+_BUSY = frozenset({"ServiceUnavailable", "SlowDown", "XMinioServerNotInitialized", "InternalError"})
 
 
 # ---------------------------------------------------------------- errors
@@ -194,6 +196,10 @@ class _Bucket:
                 ) from None
             if code == "PreconditionFailed":
                 raise _PreconditionFailed() from None
+            if code in _BUSY:
+                raise ObjectStoreUnavailable(
+                    f"object store at {self.endpoint} answered {code} to {op} {where}", **kw
+                ) from None
             raise ObjectStoreError(f"{op} {where} failed ({code})", **kw) from None
         except ServerError as e:
             raise ObjectStoreUnavailable(

@@ -263,7 +263,13 @@ def test_library_refuses_names_that_are_not_hashes(store, sha: str) -> None:
         (s3_error("AccessDenied"), ObjectAccessDenied, "get library/.* refused .*AccessDenied"),
         (s3_error("InvalidAccessKeyId"), ObjectAccessDenied, "InvalidAccessKeyId"),
         (s3_error("NoSuchBucket"), ObjectStoreError, "bucket library does not exist"),
-        (s3_error("SlowDown"), ObjectStoreError, "get library/.* failed .SlowDown"),
+        (s3_error("InvalidRequest"), ObjectStoreError, "get library/.* failed .InvalidRequest"),
+        (s3_error("SlowDown"), ObjectStoreUnavailable, "answered SlowDown to get library/"),
+        (
+            s3_error("XMinioServerNotInitialized"),
+            ObjectStoreUnavailable,
+            "answered XMinioServerNotInitialized",
+        ),
         (ServerError("boom", 503), ObjectStoreUnavailable, "answered HTTP 503 to get library/"),
         (
             urllib3.exceptions.MaxRetryError(None, "/library/x", "refused"),
