@@ -27,7 +27,7 @@ from typing import Any
 import urllib3
 from minio import Minio
 from minio.credentials import StaticProvider
-from minio.error import MinioAdminException, MinioException
+from minio.error import MinioAdminException, MinioException, S3Error, ServerError
 from minio.minioadmin import MinioAdmin
 
 from anonymizer.files import write_secret
@@ -90,14 +90,25 @@ def _existing(path: Path, org_key: str) -> dict[str, Any] | None:
     return doc if ok else None
 
 
+def _transient(e: Exception) -> bool:
+    """True for "not yet" failures: unreachable, 5xx, server or IAM still initialising."""
+    if isinstance(e, urllib3.exceptions.HTTPError | OSError | ServerError):
+        return True
+    if isinstance(e, S3Error):
+        return e.code in ("XMinioServerNotInitialized", "ServiceUnavailable", "SlowDown")
+    if isinstance(e, MinioAdminException):
+        return str(e._code).startswith("5") or "NotInitialized" in str(e._body)
+    return False
+
+
 def _retry_until_ready(fn, what: str, timeout: float = 30.0):
-    """Run ``fn``; retry while MinIO is up but its IAM subsystem is still starting."""
+    """Run ``fn``, retrying transient failures (MinIO just started) for up to ``timeout`` s."""
     deadline = time.monotonic() + timeout
     while True:
         try:
             return fn()
         except (MinioAdminException, MinioException, urllib3.exceptions.HTTPError, OSError) as e:
-            if time.monotonic() > deadline:
+            if not _transient(e) or time.monotonic() > deadline:
                 raise NetworkError(f"MinIO: {what} failed ({_why(e)})") from None
             time.sleep(0.5)
 
@@ -107,6 +118,8 @@ def _why(e: Exception) -> str:
     # secret); keep it short.
     if isinstance(e, MinioAdminException):
         return f"HTTP {e._code}: {str(e._body)[:200]}"
+    if isinstance(e, S3Error):
+        return str(e.code)
     return type(e).__name__
 
 
@@ -165,6 +178,9 @@ def provision(
             library_bucket=library,
             policy=policy,
         )
+        # Written first: if a call below fails, the next run re-applies these same
+        # credentials instead of leaving an orphan user behind.
+        write_secret(path, json.dumps(doc, indent=2, sort_keys=True) + "\n")
         access, secret = doc["access_key"], doc["secret_key"]
         # add-user creates the user or resets its secret to the same value: idempotent.
         _retry_until_ready(lambda a=access, s=secret: admin.user_add(a, s), f"user for {org}")
@@ -177,7 +193,6 @@ def provision(
         _retry_until_ready(
             lambda p=policy, a=access: admin.policy_set(p, user=a), f"mapping {policy}"
         )
-        write_secret(path, json.dumps(doc, indent=2, sort_keys=True) + "\n")
         out[org] = path
     return out
 

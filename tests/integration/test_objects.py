@@ -37,6 +37,7 @@ from client.objects import (
 )
 from network import binaries, minio_accounts, topology
 from network import minio as minio_server
+from network.process import NetworkError
 
 ORGS = ["university", "hospital", "imss"]
 PLANTED = "CURP PELJ800101HDFRPN09 Juan Perez Lopez"
@@ -322,3 +323,13 @@ def test_network_up_provisions_every_application_org(tmp_path, monkeypatch) -> N
             assert store.library.get(store.library.put(org.encode())) == org.encode()
     finally:
         srv.stop()
+
+
+def test_provisioning_with_wrong_root_credentials_fails_at_once(server, tmp_path) -> None:
+    bad = "bad-" + secrets.token_hex(8)
+    t0 = time.monotonic()
+    with pytest.raises(NetworkError, match="MinIO: creating bucket staging failed") as e:
+        minio_accounts.provision(server.endpoint, server.root_user, bad, ORGS, tmp_path)
+    assert time.monotonic() - t0 < 10  # a refusal is not retried like a starting server
+    assert bad not in str(e.value) and server.root_password not in str(e.value)
+    assert list(tmp_path.iterdir()) == []
