@@ -7,7 +7,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from . import binaries, ca, chaincode, channel, minio, nodes
+from . import binaries, ca, chaincode, channel, minio, minio_accounts, nodes
 from .process import NetworkError, Node, pid_of, port_open, start, stop, wait_port
 from .topology import Topology, run_dir
 
@@ -76,6 +76,7 @@ def up(topo: Topology, *, install: bool = True, say: Progress = _say) -> chainco
         channel.join_peer(topo, p)
     say("MinIO")
     minio.start_minio(topo)
+    minio_accounts.provision_network(topo)  # buckets, per-org scoped users (root only here)
     say("contract (CCaaS): build, install, approve, commit")
     dep = chaincode.deploy(topo)
     say("waiting for a transaction to commit through every org's gateway")
