@@ -396,10 +396,10 @@ def send(settings: MailSettings, msg: EmailMessage) -> str:
         raise MailError(f"mail server {where} refused the message (SMTP {e.smtp_code})",
                         smtp_code=e.smtp_code) from None
     except ssl.SSLCertVerificationError as e:
-        raise MailError(f"mail server {where}: TLS certificate not verified "
-                        f"({e.verify_message})") from None
+        why = getattr(e, "verify_message", None) or getattr(e, "reason", None) or "failed"
+        raise MailError(f"mail server {where}: TLS certificate not verified ({why})") from None
     except ssl.SSLError as e:
-        raise MailError(f"mail server {where}: TLS failed ({e.reason})") from None
+        raise MailError(f"mail server {where}: TLS failed ({getattr(e, 'reason', None)})") from None
     except (OSError, smtplib.SMTPException) as e:
         raise MailError(f"mail server {where} unreachable ({type(e).__name__})") from None
     log.info("mail sent: %s", message_id)

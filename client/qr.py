@@ -46,15 +46,19 @@ def viewer_url(base_url: str, token: str) -> str:
         raise ValueError("the viewer base URL must have no query or fragment")
     if parts.username is not None or parts.password is not None:
         raise ValueError("the viewer base URL must have no user or password")
-    _ = parts.port  # raises ValueError for a port that is not a number in range
+    try:
+        _ = parts.port  # a port that is not a number in range raises here
+    except ValueError:
+        raise ValueError("the viewer base URL has an invalid port") from None
     path = parts.path.rstrip("/")
     return f"{parts.scheme}://{parts.netloc}{path}/t/{token}"
 
 
-def _qr(url: str) -> qrcode.QRCode:
+def _qr(url: str, box_size: int = 8) -> qrcode.QRCode:
     # Error correction M (15 %): survives a phone screen's glare or a creased print-out
     # while keeping the code small enough for a 40-odd character URL (version 3-4).
-    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4, box_size=8)
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4,
+                       box_size=box_size)
     qr.add_data(url)
     qr.make(fit=True)
     return qr
@@ -74,7 +78,9 @@ def qr_png(url: str) -> bytes:
 
 def qr_svg(url: str) -> bytes:
     """The QR encoding ``url`` as a standalone SVG: one path, no scripts, no external refs."""
-    return _qr(url).make_image(image_factory=qrcode.image.svg.SvgPathImage).to_string()
+    # box_size 10 makes one module one SVG unit (1 mm): the image scales to any size.
+    img = _qr(url, box_size=10).make_image(image_factory=qrcode.image.svg.SvgPathImage)
+    return img.to_string()
 
 
 __all__ = ["qr_matrix", "qr_png", "qr_svg", "viewer_url"]
