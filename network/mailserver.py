@@ -5,9 +5,10 @@ starts it as the node ``mail`` (messages under ``network/run/mail/``), ``down`` 
 Run by hand::
 
     python -m network.mailserver --dir DIR --host 127.0.0.1 --port 2525 \
-        [--tls-cert CERT.pem --tls-key KEY.pem]
+        [--tls-cert CERT.pem --tls-key KEY.pem [--implicit-tls]]
 
-With a certificate it offers STARTTLS and refuses mail before it. It needs no password:
+With a certificate it offers STARTTLS and refuses mail before it (or, with
+``--implicit-tls``, speaks TLS from the first byte, as on port 465). It needs no password:
 it accepts every message and delivers none. What it prints names only the files it writes
 (a time stamp and random characters), never an address or any content.
 """
@@ -69,22 +70,25 @@ def _tls_context(cert: Path, key: Path) -> ssl.SSLContext:
 
 
 def serve(folder: Path, host: str, port: int, *, tls_cert: Path | None = None,
-          tls_key: Path | None = None, stop: threading.Event | None = None) -> None:
+          tls_key: Path | None = None, implicit_tls: bool = False,
+          stop: threading.Event | None = None) -> None:
     """Run the server until ``stop`` is set (or SIGTERM/SIGINT when run as a program)."""
     from aiosmtpd.controller import Controller  # only the server process needs it
 
     private_dir(folder)  # the messages hold recipients' addresses: owner only
     tls = _tls_context(tls_cert, tls_key) if tls_cert and tls_key else None
+    starttls = tls if not implicit_tls else None
     controller = Controller(
         KeepHandler(folder),
         hostname=host,
         port=port,
+        ssl_context=tls if implicit_tls else None,
         server_hostname="traza-mail.local",  # not this machine's name
-        # decode_data=False keeps original_content as the exact bytes received
-        server_kwargs={"tls_context": tls, "require_starttls": tls is not None},
+        server_kwargs={"tls_context": starttls, "require_starttls": starttls is not None},
     )
     controller.start()
-    print(f"listening on {host}:{port}" + (" (STARTTLS)" if tls else ""), flush=True)
+    mode = " (implicit TLS)" if implicit_tls and tls else " (STARTTLS)" if tls else ""
+    print(f"listening on {host}:{port}{mode}", flush=True)
     stop = stop or threading.Event()
     try:
         stop.wait()
@@ -100,16 +104,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--port", type=int, default=2525)
     ap.add_argument("--tls-cert", type=Path, help="PEM certificate: offer STARTTLS")
     ap.add_argument("--tls-key", type=Path, help="PEM key of --tls-cert")
+    ap.add_argument("--implicit-tls", action="store_true",
+                    help="TLS from the first byte instead of STARTTLS")
     args = ap.parse_args(argv)
     if (args.tls_cert is None) != (args.tls_key is None):
         ap.error("--tls-cert and --tls-key go together")
+    if args.implicit_tls and args.tls_cert is None:
+        ap.error("--implicit-tls needs --tls-cert and --tls-key")
     # aiosmtpd logs sessions at INFO (envelope addresses among them): errors only.
     logging.getLogger("mail.log").setLevel(logging.ERROR)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     serve(args.dir, args.host, args.port, tls_cert=args.tls_cert, tls_key=args.tls_key,
-          stop=stop)
+          implicit_tls=args.implicit_tls, stop=stop)
     return 0
 
 
