@@ -23,6 +23,7 @@ import ssl
 import sys
 import threading
 from datetime import UTC, datetime
+from email.parser import BytesHeaderParser
 from pathlib import Path
 
 from anonymizer.files import private_dir, write_secret
@@ -49,6 +50,20 @@ def latest_message(folder: str | Path) -> Path | None:
         return None
     names = sorted(p.name for p in folder.glob(f"*{SUFFIX}") if p.is_file())
     return folder / names[-1] if names else None
+
+
+def find_message(folder: str | Path, message_id: str) -> Path | None:
+    """The kept message whose Message-ID is ``message_id`` (as :func:`client.mail.send`
+    returns it), newest first, or None."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return None
+    parser = BytesHeaderParser()
+    for name in sorted((p.name for p in folder.glob(f"*{SUFFIX}")), reverse=True):
+        with open(folder / name, "rb") as f:
+            if str(parser.parse(f).get("Message-ID", "")).strip() == message_id.strip():
+                return folder / name
+    return None
 
 
 class KeepHandler:

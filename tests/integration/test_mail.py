@@ -128,6 +128,7 @@ def test_a_sent_qr_message_is_kept_0600_and_parses_back(tmp_path):
     with run_server(tmp_path) as server:
         message_id = mail.send(server.settings(), msg)
         path = wait_message(server.folder)
+        assert mailserver.find_message(server.folder, message_id) == path
         mail.send(server.settings(), mail.code_message(TO, "482913", sender=SENDER, minutes=10))
         assert wait_message(server.folder, 2) != path  # the newest is the code message
     assert mode(path) == 0o600 and mode(server.folder) == 0o700

@@ -38,6 +38,18 @@ def test_latest_message(tmp_path):
     assert mailserver.latest_message(tmp_path) == last
 
 
+def test_find_message_by_message_id(tmp_path):
+    t = datetime(2026, 12, 1, tzinfo=UTC)
+    for i, mid in enumerate(["<a@x.example>", "<b@x.example>", "<c@x.example>"]):
+        name = mailserver.message_name(t + timedelta(seconds=i))
+        (tmp_path / name).write_bytes(f"Message-ID: {mid}\r\nSubject: s\r\n\r\nb\r\n".encode())
+        if mid == "<b@x.example>":
+            expected = tmp_path / name
+    assert mailserver.find_message(tmp_path, "<b@x.example>") == expected
+    assert mailserver.find_message(tmp_path, "<z@x.example>") is None
+    assert mailserver.find_message(tmp_path / "none", "<b@x.example>") is None
+
+
 def test_handler_keeps_the_exact_bytes_0600(tmp_path, capsys):
     raw = b"To: maria@x.example\r\nSubject: hola\r\n\r\ncuerpo\r\n"
     handler = mailserver.KeepHandler(tmp_path)
