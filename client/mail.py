@@ -141,42 +141,45 @@ _QR_SUBJECT = "Su código QR para seguir su donación de datos clínicos"
 _QR_TEXT = """\
 Hola:
 
-Gracias por donar sus datos clínicos a la biblioteca digital de datos médicos. Su donación
-ayudará a formar a médicas, médicos y demás personal de salud, y a entrenar modelos de
-inteligencia artificial que apoyen la atención de otras personas.
+Gracias por donar sus datos clínicos a la biblioteca digital de datos
+médicos. Su donación ayudará a formar a médicas, médicos y demás
+personal de salud, y a entrenar modelos de inteligencia artificial que
+apoyen la atención de otras personas.
 
-Con el código QR que viene en este mensaje, o con este enlace, puede seguir su donación
-paso a paso:
+Con el código QR que viene en este mensaje, o con este enlace, puede
+seguir su donación paso a paso:
 
 {url}
 
 QUÉ MUESTRA EL ENLACE
-Los pasos de su donación a medida que se registran (consentimiento, recepción de los
-datos, desidentificación, revisión, resguardo en la biblioteca), con la fecha de cada uno
-y los datos para comprobarlos en el registro que comparten las instituciones. No muestra
-sus datos clínicos, ni su nombre, ni ningún otro dato personal.
+Los pasos de su donación a medida que se registran (consentimiento,
+recepción de los datos, desidentificación, revisión, resguardo en la
+biblioteca), con la fecha de cada uno y los datos para comprobarlos en
+el registro que comparten las instituciones. No muestra sus datos
+clínicos, ni su nombre, ni ningún otro dato personal.
 
 ESTE ENLACE ES PERSONAL
-Quien tenga este código o este enlace puede ver los pasos de su donación. No lo comparta
-ni lo publique. Si cree que alguien más lo tiene, pida un código nuevo en la institución
-donde hizo su donación.
+Quien tenga este código o este enlace puede ver los pasos de su
+donación. No lo comparta ni lo publique. Si cree que alguien más lo
+tiene, pida un código nuevo en la institución donde hizo su donación.
 
 UN CÓDIGO NUEVO ANULA EL ANTERIOR
-Cada vez que se emite un código nuevo para su donación, el anterior deja de funcionar.
-Use siempre el del mensaje más reciente.
+Cada vez que se emite un código nuevo para su donación, el anterior deja
+de funcionar. Use siempre el del mensaje más reciente.
 
 SI CAMBIA DE OPINIÓN
-Puede revocar su consentimiento en cualquier momento antes de que sus datos queden
-resguardados en la biblioteca. Abra el enlace y elija «Revocar mi consentimiento»: para
-confirmar que es usted, le enviaremos un código de un solo uso a este correo. También
-puede hacerlo en la institución donde hizo su donación, con la referencia de abajo. Al
-revocar, borramos todos los datos de su donación que estén en espera y le entregamos un
-comprobante del borrado.
+Puede revocar su consentimiento en cualquier momento antes de que sus
+datos queden resguardados en la biblioteca. Abra el enlace y elija
+«Revocar mi consentimiento»: para confirmar que es usted, le enviaremos
+un código de un solo uso a este correo. También puede hacerlo en la
+institución donde hizo su donación, con la referencia de abajo. Al
+revocar, borramos todos los datos de su donación que estén en espera y
+le entregamos un comprobante del borrado.
 
 Referencia de su donación: {ref}
-Guarde este mensaje. La referencia le sirve para cualquier trámite sobre su donación,
-incluido el ejercicio de sus derechos de acceso, rectificación, cancelación y oposición
-(derechos ARCO).
+Guarde este mensaje. La referencia le sirve para cualquier trámite sobre
+su donación, incluido el ejercicio de sus derechos de acceso,
+rectificación, cancelación y oposición (derechos ARCO).
 
 Si usted no hizo ninguna donación, puede ignorar este mensaje.
 
@@ -274,15 +277,16 @@ _CODE_SUBJECT = "Su código para entrar a la revisión de su donación"
 _CODE_TEXT = """\
 Hola:
 
-Para entrar a la revisión de su donación de datos clínicos, escriba este código:
+Para entrar a la revisión de su donación de datos clínicos, escriba este
+código:
 
     {code}
 
 El código sirve una sola vez y vence en {minutes} minutos.
 
-Nadie de las instituciones le pedirá este código por teléfono, por mensaje ni en persona:
-no se lo dé a nadie. Si usted no pidió entrar, ignore este mensaje; sin el código nadie
-puede entrar a su revisión.
+Nadie de las instituciones le pedirá este código por teléfono, por
+mensaje ni en persona: no se lo dé a nadie. Si usted no pidió entrar,
+ignore este mensaje; sin el código nadie puede entrar a su revisión.
 
 Este mensaje se envió de forma automática; por favor no lo responda.
 """
