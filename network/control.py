@@ -6,8 +6,9 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
-from . import binaries, ca, chaincode, channel, minio, minio_accounts, nodes
+from . import binaries, ca, chaincode, channel, mailserver, minio, minio_accounts, nodes
 from .process import NetworkError, Node, pid_of, port_open, start, stop, wait_port
 from .topology import Topology, run_dir
 
@@ -18,12 +19,19 @@ def _say(msg: str) -> None:
     print(f"[network] {msg}", file=sys.stderr, flush=True)
 
 
+def mail_dir() -> Path:
+    """Where the mail node keeps its messages (``<run>/mail``), log and pid."""
+    return run_dir() / "mail"
+
+
 def all_nodes(topo: Topology) -> list[Node]:
     """Every process the network runs, in start order."""
     out = [ca.ca_node(topo, o) for o in topo.all_orgs]
     out += [nodes.orderer_node(o) for o in topo.orderers]
     out += [nodes.peer_node(p) for p in topo.peers]
     out.append(minio.minio_node(topo))
+    if topo.mail:
+        out.append(mailserver.mail_node(topo, mail_dir()))
     dep = chaincode.deployed()
     if dep:
         out += [chaincode.server_node(o, dep) for o in topo.orgs]
@@ -77,6 +85,9 @@ def up(topo: Topology, *, install: bool = True, say: Progress = _say) -> chainco
     say("MinIO")
     minio.start_minio(topo)
     minio_accounts.provision_network(topo)  # buckets, per-org scoped users (root only here)
+    if topo.mail:
+        say(f"mail server (messages in {mail_dir()})")
+        mailserver.start_mail(topo, mail_dir())
     say("contract (CCaaS): build, install, approve, commit")
     dep = chaincode.deploy(topo)
     say("waiting for a transaction to commit through every org's gateway")

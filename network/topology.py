@@ -114,6 +114,7 @@ class Topology:
     users: list[User]
     minio: Endpoint
     minio_console_port: int
+    mail: Endpoint | None = None  # the local SMTP server (network/mailserver.py), if any
 
     @property
     def all_orgs(self) -> list[Org]:
@@ -154,6 +155,8 @@ class Topology:
             if o.chaincode_server:
                 out.append((f"chaincode {o.key}", o.chaincode_server.port))
         out += [("minio", self.minio.port), ("minio console", self.minio_console_port)]
+        if self.mail:
+            out.append(("mail", self.mail.port))
         return out
 
 
@@ -187,4 +190,5 @@ def load(path: Path | str | None = None) -> Topology:
         users=[User(**u) for u in raw["users"]],
         minio=Endpoint(raw["minio"]["host"], raw["minio"]["port"]),
         minio_console_port=raw["minio"]["console_port"],
+        mail=Endpoint(raw["mail"]["host"], raw["mail"]["port"]) if raw.get("mail") else None,
     )

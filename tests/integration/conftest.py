@@ -36,6 +36,8 @@ def write_test_topology() -> Path:
         if "chaincode_server" in org:
             org["chaincode_server"] = _shift(org["chaincode_server"])
     raw["minio"] = _shift(raw["minio"])
+    if raw.get("mail"):
+        raw["mail"] = _shift(raw["mail"])
     path = TEST_RUN / "topology.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
