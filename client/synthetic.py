@@ -303,17 +303,21 @@ class Person:
 
     @property
     def address(self) -> str:
-        """``street, Col. colonia, C.P. cp, municipality, state``."""
-        p = self.place
-        return f"{self.street}, Col. {p.colonia}, C.P. {p.cp}, {p.municipality}, {p.state}"
+        """``street, Col. colonia, C.P. cp``: fits Patient's Address (LO, 64 characters)."""
+        return f"{self.street}, Col. {self.place.colonia}, C.P. {self.place.cp}"
+
+    @property
+    def full_address(self) -> str:
+        """:attr:`address` followed by municipality and state."""
+        return f"{self.address}, {self.place.municipality}, {self.place.state}"
 
     def note(self) -> str:
         """Return a Spanish clinical note that names every fact of the person."""
-        n, p = self.name, self.place
+        n = self.name
         return (f"Paciente {n.title}, CURP {self.curp}, RFC {self.rfc}, NSS {self.nss}, "
                 f"INE {self.elector_key}, tel. {self.phone}, {self.email}, domicilio "
-                f"{self.street}, Col. {p.colonia}, C.P. {p.cp}. Nacimiento "
-                f"{self.birth:%d/%m/%Y}. Expediente {self.mrn} del {self.institution.name}. "
+                f"{self.full_address}. Nacimiento "
+                f"{self.birth:%d/%m/%Y}. Expediente {self.mrn} en {self.institution.name}. "
                 f"Referida por Dr. {self.physician.title}. Dolor torácico de 3 días.")
 
     def dicom_attributes(self) -> dict[str, str]:
@@ -352,7 +356,7 @@ class Person:
             self.birth.strftime("%Y%m%d"), self.birth.strftime("%d/%m/%Y"),
             self.curp, self.rfc, self.nss, self.elector_key,
             self.phone, self.phone.replace(" ", ""), self.email,
-            self.street, self.address, p.colonia, f"C.P. {p.cp}",
+            self.street, self.address, self.full_address, p.colonia, f"C.P. {p.cp}",
             inst.name, inst.short, inst.address, inst.ae_title, inst.station,
             self.mrn, self.accession, self.physician.pn, self.physician.text,
             self.physician.title, self.physician.surnames,
