@@ -15,11 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from stdnum import luhn
-from stdnum.mx import curp as stdnum_curp
-from stdnum.mx import rfc as stdnum_rfc
-
-from client.synthetic import DEMO_PERSON, INSTITUTIONS, PLACES, Name, Person
+from client.synthetic import DEMO_PERSON, INSTITUTIONS, PLACES, Name, Person, with_check_digits
 from client.synthetic import plain as fold
 
 
@@ -53,9 +49,7 @@ DONORS: tuple[Donor, ...] = (
         key="B",
         person=Person(
             name=Name("JOSÉ LUIS", "PÉREZ", "GUTIÉRREZ"), sex="M", birth=dt.date(1948, 11, 5),
-            curp="PEGL481105HJCRTS0" + stdnum_curp.calc_check_digit("PEGL481105HJCRTS0"),
-            rfc="PEGL481105MN" + stdnum_rfc.calc_check_digit("PEGL481105MN"),
-            nss="4187652390" + luhn.calc_check_digit("4187652390"),
+            **with_check_digits("PEGL481105HJCRTS0", "PEGL481105MN", "4187652390"),
             elector_key="PEGUJO48110514H221", phone="33 3615 2040",
             email="jl.perez.gtz@correo.example.mx", street="Avenida Tepeyac 2517",
             place=PLACES[4], institution=INSTITUTIONS[1], mrn="UMF48-009173",

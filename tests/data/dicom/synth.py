@@ -27,15 +27,10 @@ from pydicom.uid import (
 from client import synthetic
 
 # The patient of every file here: fixed, so that tests can name her values.
-PERSON = synthetic.Person(
-    name=synthetic.Name("MARÍA", "GARCÍA", "LÓPEZ"), sex="F", birth=dt.date(1980, 1, 1),
-    curp=synthetic.curp("MARÍA", "GARCÍA", "LÓPEZ", dt.date(1980, 1, 1), "F", "DF"),
-    rfc=synthetic.rfc("MARÍA", "GARCÍA", "LÓPEZ", dt.date(1980, 1, 1), "AB"),
-    nss="12345678903",
-    elector_key=synthetic.elector_key("MARÍA", "GARCÍA", "LÓPEZ", dt.date(1980, 1, 1), "F", 9,
-                                      123),
-    phone="55 1234 5678", email="maria.garcia@correo.example", street="Calle Hidalgo 123",
-    place=synthetic.PLACES[1],
+PERSON = synthetic.person_from(
+    synthetic.Name("MARÍA", "GARCÍA", "LÓPEZ"), "F", dt.date(1980, 1, 1), synthetic.PLACES[1],
+    homoclave="AB", elector_serial=123, nss="12345678903", phone="55 1234 5678",
+    email="maria.garcia@correo.example", street="Calle Hidalgo 123",
     institution=synthetic.Institution(
         "Hospital General Dr. Zubirán", "HG Zubirán",
         "Calle Hidalgo 123, Colonia Tlacoquemécatl, Ciudad de México", "HGZUBIRAN_CT1",
