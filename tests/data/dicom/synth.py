@@ -75,7 +75,7 @@ def encodings(value: str) -> list[bytes]:
     out = {value.encode("utf-8")}
     with contextlib.suppress(UnicodeEncodeError):
         out.add(value.encode("latin-1"))
-    folded = value.translate(str.maketrans("ÁÉÍÓÚÜÑáéíóúüñ", "AEIOUUNaeiouun"))
+    folded = synthetic.plain(value)
     if folded.isascii():
         out.add(folded.encode("ascii"))
     if value == JAPANESE:
