@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from stdnum import luhn
@@ -125,7 +126,7 @@ def upper_plain(text: str) -> str:
 # --------------------------------------------------------------------------- identifiers
 
 _VOWELS = "AEIOU"
-_PARTICLES = {"DA", "DAS", "DE", "DEL", "DER", "DI", "DIE", "DD", "EL", "LA", "LOS", "LAS",
+_PARTICLES = {"DA", "DAS", "DE", "DEL", "DER", "DI", "DIE", "EL", "LA", "LOS", "LAS",
               "LE", "LES", "MAC", "MC", "VAN", "VON", "Y"}
 _SKIPPED_GIVEN = {"MARIA", "MA.", "MA", "JOSE", "J", "J."}
 # RENAPO's inconvenient words (second letter replaced by X); python-stdnum keeps the list.
@@ -146,18 +147,18 @@ def _given_key(given: str) -> str:
     return " ".join(parts)
 
 
-def _first(chars: str, pred) -> str:
+def _first(chars: str, pred: Callable[[str], bool]) -> str:
     return next((c for c in chars if c.isalpha() and pred(c)), "X")
 
 
-def _letters(given: str, surname1: str, surname2: str) -> tuple[str, str, str]:
+def _letters(given: str, surname1: str, surname2: str) -> tuple[str, str]:
     """The four initial letters and the three internal consonants shared by CURP and RFC."""
     s1, s2, g = _key(surname1), _key(surname2) if surname2 else "", _given_key(given)
     head = s1[0] + _first(s1[1:], lambda c: c in _VOWELS) + (s2[:1] or "X") + g[0]
     if head in _INCONVENIENT:
         head = head[0] + "X" + head[2:]
     inner = "".join(_first(w[1:], lambda c: c not in _VOWELS) if w else "X" for w in (s1, s2, g))
-    return head, inner, g
+    return head, inner
 
 
 def curp(given: str, surname1: str, surname2: str, birth: dt.date, sex: str, state: str,
@@ -175,7 +176,7 @@ def curp(given: str, surname1: str, surname2: str, birth: dt.date, sex: str, sta
     state
         Two-letter state code (``DF``, ``JC``, ``NL``...; ``NE`` born abroad).
     """
-    head, inner, _ = _letters(given, surname1, surname2)
+    head, inner = _letters(given, surname1, surname2)
     homonym = homonym or ("0" if birth.year < 2000 else "A")
     body = (head + birth.strftime("%y%m%d") + {"F": "M", "M": "H"}[sex] + state + inner
             + homonym)
@@ -184,7 +185,7 @@ def curp(given: str, surname1: str, surname2: str, birth: dt.date, sex: str, sta
 
 def rfc(given: str, surname1: str, surname2: str, birth: dt.date, homoclave: str) -> str:
     """Return the RFC of a person (13 characters): name letters, date, homoclave, check digit."""
-    head, _, _ = _letters(given, surname1, surname2)
+    head, _ = _letters(given, surname1, surname2)
     body = head + birth.strftime("%y%m%d") + homoclave
     return body + _stdnum_rfc.calc_check_digit(body)
 
