@@ -14,7 +14,9 @@ from pydicom.dataset import Dataset
 
 from bench.deid import run as bench_run
 from bench.deid.corpus import MANIFEST_NAME, MIN_FILES, Manifest, generate_corpus
+from bench.deid.phi import DONORS
 from bench.deid.score import Scorer, ocr_engine
+from client.synthetic import DEMO_PERSON
 
 SMALL = MIN_FILES
 
@@ -127,6 +129,20 @@ def test_manifest_lists_phi_refs_and_boxes(corpus):
         if entry["kind"] in ("rt", "seg", "sr"):
             assert entry["refs"] and all(r["target"] for r in entry["refs"])
     assert next(f for f in manifest.files if f["kind"] == "dx")["text_free"] is True
+
+
+def test_corpus_donors_are_the_shared_synthetic_people(corpus):
+    """The planted identities are client.synthetic's (donor A is the demo's person)."""
+    _, manifest = corpus
+    for donor in DONORS:
+        catalog = manifest.donors[donor.key]["phi"]
+        p = donor.person
+        inst = p.institution
+        for label, value in (("curp", p.curp), ("rfc", p.rfc), ("nss", p.nss),
+                             ("name", p.name.pn), ("phone", p.phone), ("mrn", p.mrn),
+                             ("hospital", inst.name), ("ae_title", inst.ae_title)):
+            assert value in catalog[label]["variants"], label
+    assert DEMO_PERSON.curp.lower() in manifest.donors["A"]["phi"]["curp"]["variants"]
 
 
 def test_scorer_finds_every_planted_fact_in_the_input(corpus):

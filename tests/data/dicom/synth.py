@@ -1,12 +1,15 @@
 """Synthetic DICOM files carrying known, fake Mexican PHI in every place PHI can hide.
 
-Generated in code (no binaries committed). Every value in :data:`PHI` is fictitious; a test
-that finds one of them in a de-identified output has found a leak.
+Generated in code (no binaries committed). The patient is :data:`PERSON`, a fixed
+:class:`client.synthetic.Person`; every value in :data:`PHI` (her
+:meth:`~client.synthetic.Person.leak_values`) is fictitious, and a test that finds one of
+them in a de-identified output has found a leak.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import io
 
 import numpy as np
@@ -21,26 +24,38 @@ from pydicom.uid import (
     UltrasoundMultiFrameImageStorage,
 )
 
-NAME = "GARCÍA^LÓPEZ^MARÍA"
-NAME_TEXT = "María García López"
-PHYSICIAN = "HERNÁNDEZ^PÉREZ^JUAN"
-CURP = "GALM800101MDFRPR09"
-RFC = "GALM800101AB1"
-NSS = "12345678903"
-PHONE = "55 1234 5678"
-EMAIL = "maria.garcia@correo.example"
-STREET = "Calle Hidalgo 123"
-COLONIA = "Colonia Tlacoquemécatl"
-HOSPITAL = "Hospital General Dr. Zubirán"
-AE = "HGZUBIRAN_CT1"
-PATIENT_ID = "EXP445566"
-ACCESSION = "ACC998877"
-BIRTH = "19800101"
+from client import synthetic
+
+# The patient of every file here: fixed, so that tests can name her values.
+PERSON = synthetic.person_from(
+    synthetic.Name("MARÍA", "GARCÍA", "LÓPEZ"), "F", dt.date(1980, 1, 1), synthetic.PLACES[1],
+    homoclave="AB", elector_serial=123, nss="12345678903", phone="55 1234 5678",
+    email="maria.garcia@correo.example", street="Calle Hidalgo 123",
+    institution=synthetic.Institution(
+        "Hospital General Dr. Zubirán", "HG Zubirán",
+        "Calle Hidalgo 123, Colonia Tlacoquemécatl, Ciudad de México", "HGZUBIRAN_CT1",
+        "HGZUBIRAN_CT1"),
+    mrn="EXP445566", accession="ACC998877", physician=synthetic.Name("JUAN", "HERNÁNDEZ", "PÉREZ"),
+)
+NAME = PERSON.name.pn
+NAME_TEXT = PERSON.name.title
+PHYSICIAN = PERSON.physician.pn
+CURP = PERSON.curp
+RFC = PERSON.rfc
+NSS = PERSON.nss
+PHONE = PERSON.phone
+EMAIL = PERSON.email
+STREET = PERSON.street
+COLONIA = f"Colonia {PERSON.place.colonia}"
+HOSPITAL = PERSON.institution.name
+AE = PERSON.institution.ae_title
+PATIENT_ID = PERSON.mrn
+ACCESSION = PERSON.accession
+BIRTH = PERSON.birth.strftime("%Y%m%d")
 JAPANESE = "ヤマダ^タロウ"
 
 # Strings that must never appear in an output (in any of the encodings below).
-PHI = [NAME, NAME_TEXT, PHYSICIAN, CURP, RFC, NSS, PHONE, EMAIL, STREET, COLONIA, HOSPITAL, AE,
-       PATIENT_ID, ACCESSION, BIRTH, "GARCÍA", "LÓPEZ", "HERNÁNDEZ", "Tlacoquemécatl", "Zubirán"]
+PHI = [*PERSON.leak_values(), "Zubirán"]
 
 # Pixel value of the fake burned-in label, by bytes per sample (never reached by the noise).
 LABEL = {1: 255, 2: 4095}
@@ -60,7 +75,7 @@ def encodings(value: str) -> list[bytes]:
     out = {value.encode("utf-8")}
     with contextlib.suppress(UnicodeEncodeError):
         out.add(value.encode("latin-1"))
-    folded = value.translate(str.maketrans("ÁÉÍÓÚÜÑáéíóúüñ", "AEIOUUNaeiouun"))
+    folded = synthetic.plain(value)
     if folded.isascii():
         out.add(folded.encode("ascii"))
     if value == JAPANESE:
@@ -70,9 +85,7 @@ def encodings(value: str) -> list[bytes]:
 
 def free_text() -> str:
     """Return a Spanish clinical note full of the fake PHI."""
-    return (f"Paciente {NAME_TEXT}, CURP {CURP}, RFC {RFC}, NSS {NSS}, tel. {PHONE}, "
-            f"{EMAIL}, domicilio {STREET}, {COLONIA}, C.P. 03310. Referida por Dr. "
-            f"Juan Hernández Pérez del {HOSPITAL}. Dolor torácico de 3 días.")
+    return PERSON.note()
 
 
 def _item(**kw: object) -> Dataset:
@@ -123,11 +136,8 @@ def make_dataset(
     ds.StudyTime = "103000"
     ds.SeriesTime = "103500"
     ds.ContentTime = "104000"
-    ds.AccessionNumber = ACCESSION
-    ds.InstitutionName = HOSPITAL
-    ds.InstitutionAddress = f"{STREET}, {COLONIA}, Ciudad de México"
-    ds.StationName = AE
-    ds.ReferringPhysicianName = PHYSICIAN
+    for keyword, value in PERSON.dicom_attributes().items():
+        setattr(ds, keyword, value)
     ds.PerformingPhysicianName = PHYSICIAN
     ds.OperatorsName = PHYSICIAN
     ds.StudyDescription = f"TAC de tórax de {NAME_TEXT}"
@@ -136,15 +146,8 @@ def make_dataset(
     ds.SeriesNumber = 1
     ds.InstanceNumber = n
     ds.Manufacturer = "Fabricante"
-    ds.PatientName = NAME
-    ds.PatientID = PATIENT_ID
-    ds.PatientBirthDate = BIRTH
-    ds.PatientSex = "F"
     ds.PatientAge = "044Y"
     ds.PatientWeight = "61.5"
-    ds.PatientAddress = f"{STREET}, {COLONIA}"
-    ds.PatientTelephoneNumbers = PHONE
-    ds.PatientComments = free_text()
     ds.AdditionalPatientHistory = free_text()
     ds.OtherPatientIDsSequence = [_item(PatientID=CURP, TypeOfPatientID="TEXT",
                                         IssuerOfPatientID="RENAPO")]

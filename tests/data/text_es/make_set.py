@@ -2,13 +2,15 @@
 
 Every snippet is synthetic: templates written for Traza (radiology reports, notas de
 evolución, DICOM descriptors, referral letters, OCR text of scanned forms) filled with
-made-up people, numbers and places. Identifiers are generated to pass their check rules
-(CURP and RFC check digits from python-stdnum, NSS by Luhn). Dev and test use
+made-up people, numbers and places. Identifiers come from the shared generators of
+:mod:`client.synthetic` (CURP and RFC with their check digits, NSS by Luhn, phones, e-mails,
+accession numbers); the pools and templates are this set's own. Dev and test use
 **different templates and different name pools**; the test pool holds names that are
 not in ``anonymizer/_es_lexicon.py`` so recall is not measured on memorised names.
 
 Each line: ``{"id", "split", "kind", "text", "spans": [[start, end, category], ...]}``.
-Run ``python tests/data/text_es/make_set.py`` to regenerate (seeded, deterministic).
+Run ``python -m tests.data.text_es.make_set`` from the repository root to regenerate (seeded,
+deterministic; the files must come out byte-identical unless the set is meant to change).
 """
 
 from __future__ import annotations
@@ -16,11 +18,10 @@ from __future__ import annotations
 import json
 import random
 import re
-import unicodedata
 from pathlib import Path
 
-from stdnum import luhn
-from stdnum.mx import curp, rfc
+from client import synthetic
+from client.synthetic import plain, upper_plain
 
 HERE = Path(__file__).parent
 
@@ -138,17 +139,14 @@ class Gen:
         return f"{self.r.randint(90, 104)} años"
 
     def phone(self):
-        n = f"{self.r.randint(2, 9)}{self.r.randint(0, 9)}"
-        a, b = self.r.randint(1000, 9999), self.r.randint(1000, 9999)
+        n, a, b = synthetic.phone(self.r).split()
         return self.c([f"({n}) {a}-{b}", f"{n} {a} {b}", f"+52 {n} {a} {b}", f"{n}{a}{b}",
                        f"{n}-{a}-{b}"])
 
     def email(self):
         g, s1, _ = self.person()
-        user = plain(f"{g.split()[0]}.{s1}").lower()
-        number = self.r.randint(1, 99)
-        domain = self.c(["gmail.com", "hotmail.com", "imss.gob.mx", "yahoo.com.mx"])
-        return f"{user}{number}@{domain}"
+        domains = ["gmail.com", "hotmail.com", "imss.gob.mx", "yahoo.com.mx"]
+        return synthetic.email(self.r, g, s1, domains)
 
     def url(self):
         return self.c(["https://expediente.hgz32.mx/paciente/88123", "www.clinicasantafe.com.mx",
@@ -159,44 +157,35 @@ class Gen:
 
     def curp(self):
         g, s1, s2 = self.person()
-        k = upper_plain
-        body = (k(s1)[0] + next(c for c in k(s1)[1:] if c in "AEIOU") + k(s2)[0] + k(g)[0]
-                + f"{self.r.randint(40, 99)}{self.r.randint(1, 12):02d}{self.r.randint(1, 28):02d}"
-                + self.c("HM") + self.c(STATE_CODES)
-                + next((c for c in k(s1)[1:] if c not in "AEIOU"), "X")
-                + next((c for c in k(s2)[1:] if c not in "AEIOU"), "X")
-                + next((c for c in k(g)[1:] if c not in "AEIOU "), "X") + "0")
-        return body + curp.calc_check_digit(body)
+        birth = synthetic.birth_date(self.r)
+        sex = {"H": "M", "M": "F"}[self.c("HM")]
+        return synthetic.curp(g.split()[0], s1, s2, birth, sex, self.c(STATE_CODES))
 
     def rfc(self):
         g, s1, s2 = self.person()
-        k = upper_plain
-        body = (k(s1)[0] + next(c for c in k(s1)[1:] if c in "AEIOU") + k(s2)[0] + k(g)[0]
-                + f"{self.r.randint(40, 99)}{self.r.randint(1, 12):02d}{self.r.randint(1, 28):02d}"
-                + self.c("ABCDEFGH") + str(self.r.randint(1, 9)))
-        return body + rfc.calc_check_digit(body)
+        birth = synthetic.birth_date(self.r)
+        return synthetic.rfc(g.split()[0], s1, s2, birth, synthetic.rfc_homoclave(self.r))
 
     def nss(self):
-        body = "".join(str(self.r.randint(0, 9)) for _ in range(10))
-        n = body + luhn.calc_check_digit(body)
+        n = synthetic.nss(self.r)
         return n if self.r.random() < 0.7 else f"{n[:2]}-{n[2:4]}-{n[4:6]}-{n[6:10]}-{n[10]}"
 
     def elector(self):
         g, s1, s2 = self.person()
-        k = upper_plain
-        return (k(s1)[:2] + k(s2)[:2] + k(g)[:2] + f"{self.r.randint(40, 99)}"
-                f"{self.r.randint(1, 12):02d}{self.r.randint(1, 28):02d}{self.r.randint(10, 32)}"
-                + self.c("HM") + f"{self.r.randint(100, 999)}")
+        birth = synthetic.birth_date(self.r)
+        state = self.r.randint(10, 32)
+        sex = {"H": "M", "M": "F"}[self.c("HM")]
+        return synthetic.elector_key(g, s1, s2, birth, sex, state, self.r.randint(100, 999))
 
     def digits(self, n):
-        return str(self.r.randint(10 ** (n - 1), 10 ** n - 1))
+        return synthetic.digits(self.r, n)
 
     def folio(self):
         return self.c([f"{self.r.randint(2015, 2025)}-{self.digits(6)}", self.digits(8),
                        f"F{self.digits(7)}"])
 
     def accession(self):
-        return self.c([f"ACC{self.digits(8)}", f"RX{self.digits(7)}", self.digits(10)])
+        return synthetic.accession(self.r)
 
     def placa(self):
         L = "ABCDEFGHJKLMNPRSTUVWXYZ"
@@ -205,14 +194,6 @@ class Gen:
     def serie(self):
         return self.c([f"PJN{self.digits(6)}H", f"SN{self.digits(8)}",
                        f"A{self.digits(5)}-{self.digits(4)}"])
-
-
-def plain(s: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFD", s) if not unicodedata.combining(c))
-
-
-def upper_plain(s: str) -> str:
-    return plain(s).upper()
 
 
 # kind -> (category, how to make the value)
