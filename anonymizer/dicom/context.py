@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,15 +11,11 @@ from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence as DicomSequence
 
 from anonymizer import dates
+from anonymizer.engines import Engines
 from anonymizer.known_values import KnownValues
 from anonymizer.profile import Profile
 from anonymizer.report import Report
 from anonymizer.uids import UIDMapper, patient_pseudonym
-
-Redactor = Callable[[str], tuple[str, list[Any]]]
-BoxFinder = Callable[[Any], list[Any]]
-FramesBoxFinder = Callable[[Any], list[list[Any]]]
-Masker = Callable[[Any, list[Any]], Any]
 
 
 @dataclass
@@ -31,13 +26,10 @@ class Context:
     secret: bytes
     donor: str
     report: Report
-    redact: Redactor | None = None
-    find_text_boxes: BoxFinder | None = None
-    mask: Masker | None = None
+    # Text redaction and burned-in text engines (none by default: files that need one fail).
+    engines: Engines = field(default_factory=Engines)
     # Identifying values known from elsewhere (the donor's other files), added to the file's.
     known: KnownValues | None = None
-    # All frames of an image at once (text confirmed in one frame masked in all), if given.
-    find_text_boxes_in_frames: FramesBoxFinder | None = None
     uids: UIDMapper = field(init=False)
     date_offset: int = field(init=False)
     pseudonym: str = field(init=False)

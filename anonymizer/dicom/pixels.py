@@ -38,7 +38,7 @@ def clean_overlays(ds: Dataset, walker: Walker) -> None:
     for group in groups:
         data_tag = (group << 16) | 0x3000
         action = ctx.profile.action_for(data_tag)
-        if action == "C" and data_tag in ds and ctx.find_text_boxes and ctx.mask:
+        if action == "C" and data_tag in ds and ctx.engines.find_text_boxes and ctx.engines.mask:
             _clean_overlay(ds, group, walker)
             # Comments, and also Description and Label, which Table E.1-1 does not list but
             # are free text where a name can sit (PS3.3 C.9.2).
@@ -62,7 +62,7 @@ def _clean_overlay(ds: Dataset, group: int, walker: Walker) -> None:
         image = (frame.astype(np.uint8) * 255)
         boxes = _find(ctx, image, {})
         if boxes:
-            masked = ctx.mask(image, boxes)
+            masked = ctx.engines.mask(image, boxes)
             image = image if masked is None else masked
             frames[i] = (image > 0).astype(frames.dtype)
             ctx.report.pixel_masks.append(PixelMask(i, tuple(_box(b) for b in boxes), "overlay"))
@@ -75,9 +75,9 @@ def _clean_overlay(ds: Dataset, group: int, walker: Walker) -> None:
 
 
 def _find(ctx: Context, frame: Any, options: dict[str, Any]) -> list[Any]:
-    assert ctx.find_text_boxes is not None
+    assert ctx.engines.find_text_boxes is not None
     try:
-        return list(ctx.find_text_boxes(frame, **options))
+        return list(ctx.engines.find_text_boxes(frame, **options))
     except Exception as exc:  # the OCR engine's own errors say what is missing
         raise PixelCleaningError(f"OCR failed: {type(exc).__name__}: {exc}") from None
 
@@ -111,7 +111,7 @@ def clean_pixels(ds: FileDataset, ctx: Context) -> bool:
     """
     if Option.CLEAN_PIXEL_DATA not in ctx.profile.options or not at_risk(ds):
         return False
-    if ctx.find_text_boxes is None or ctx.mask is None:
+    if ctx.engines.find_text_boxes is None or ctx.engines.mask is None:
         raise PixelCleaningError("image at risk of burned-in text but no OCR engine is loaded")
     ctx.report.pixel_checked = True
     try:
@@ -126,9 +126,9 @@ def clean_pixels(ds: FileDataset, ctx: Context) -> bool:
     options = {"monochrome1": True} if ds.get("PhotometricInterpretation") == "MONOCHROME1" \
         else {}
     changed = False
-    if ctx.find_text_boxes_in_frames is not None:
+    if ctx.engines.find_text_boxes_in_frames is not None:
         try:
-            per_frame = list(ctx.find_text_boxes_in_frames(frames, **options))
+            per_frame = list(ctx.engines.find_text_boxes_in_frames(frames, **options))
         except Exception as exc:  # the OCR engine's own errors say what is missing
             raise PixelCleaningError(f"OCR failed: {type(exc).__name__}: {exc}") from None
     else:
@@ -136,7 +136,7 @@ def clean_pixels(ds: FileDataset, ctx: Context) -> bool:
     for i, boxes in enumerate(per_frame):
         if not boxes:
             continue
-        masked = ctx.mask(frames[i], boxes)
+        masked = ctx.engines.mask(frames[i], boxes)
         if masked is not None:  # a masker may work in place and return nothing
             frames[i] = masked
         ctx.report.pixel_masks.append(PixelMask(i, tuple(_box(b) for b in boxes)))

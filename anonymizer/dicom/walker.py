@@ -327,7 +327,7 @@ class Walker:
     def _redact(self, elem: DataElement, path: str, *, known_only: bool = False) -> None:
         # The text rules, then the file's own identifying values, which need no cue (see
         # known_values); the result fits the VR's length (PS3.5 6.2).
-        redact = None if known_only else self.ctx.redact
+        redact = None if known_only else self.ctx.engines.redact
         if redact is None and not known_only:
             raise DeidError("text cleaning requested but no text redactor is loaded")
         if known_only and not self.known:

@@ -22,7 +22,8 @@ from pydicom.uid import (
 
 from anonymizer import dates
 from anonymizer.dicom import resolve
-from anonymizer.pipeline import Engines, deidentify_bytes
+from anonymizer.engines import Engines
+from anonymizer.pipeline import deidentify_bytes
 from anonymizer.profile import Option, SafePrivate, get_profile
 from anonymizer.uids import UIDMapper, patient_pseudonym
 from tests.data.dicom import fakes, synth

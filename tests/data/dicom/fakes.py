@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from anonymizer.pipeline import Engines
+from anonymizer.engines import Engines
 from tests.data.dicom import synth
 
 _EXTRA = ["Juan Hernández Pérez", "03310"]
