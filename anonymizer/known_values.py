@@ -37,6 +37,7 @@ from pydicom.multival import MultiValue
 from pydicom.valuerep import PersonName
 
 from anonymizer import _es_lexicon as lex
+from anonymizer.profile import OVERLAYS, REPEATER_GROUPS
 from anonymizer.text_es import Span
 
 __all__ = ["ATTRIBUTES", "KnownValues", "MAX_LENGTH", "clean", "collect", "redact"]
@@ -298,7 +299,7 @@ def _collect(ds: Dataset, found: KnownValues, depth: int) -> None:
     for tag in list(ds.keys()):
         tag = int(tag)
         group = tag >> 16
-        if group & 1 or group == 0x7FE0 or 0x6000 <= group <= 0x60FF:
+        if group & 1 or group == 0x7FE0 or REPEATER_GROUPS.get(group) == OVERLAYS:
             continue  # private, pixel data, overlays: no identifying values to read
         known = _BY_TAG.get(tag)
         if known is None and tag not in _NAMES_OR_SEQUENCES and (

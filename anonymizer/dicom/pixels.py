@@ -16,7 +16,7 @@ from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from anonymizer.dicom.context import Context
 from anonymizer.dicom.walker import PIXEL_DATA, TEXT_VRS, Walker, tag_str
 from anonymizer.errors import PixelCleaningError, UnsupportedTransferSyntax
-from anonymizer.profile import Option
+from anonymizer.profile import OVERLAYS, REPEATER_GROUPS, Option
 from anonymizer.report import AttributeAction, PixelMask
 
 # Images at risk of burned-in text (PS3.15 E.3.1 Clean Pixel Data): always for these
@@ -33,7 +33,8 @@ def clean_overlays(ds: Dataset, walker: Walker) -> None:
     """Remove overlay groups (60xx), or under Clean Graphics mask text found in them."""
     # Dataset iteration yields elements (decoding raw ones); keys() gives just the tags.
     tags = list(ds.keys())  # noqa: SIM118
-    groups = sorted({int(t) >> 16 for t in tags if 0x6000 <= int(t) >> 16 <= 0x601E})
+    groups = sorted({int(t) >> 16 for t in tags
+                     if REPEATER_GROUPS.get(int(t) >> 16) == OVERLAYS})
     ctx = walker.ctx
     for group in groups:
         data_tag = (group << 16) | 0x3000

@@ -22,7 +22,7 @@ from anonymizer.dicom.context import Context
 from anonymizer.dicom.markers import MARKERS
 from anonymizer.errors import DeidError
 from anonymizer.known_values import KnownValues
-from anonymizer.profile import Option
+from anonymizer.profile import CURVES, OVERLAYS, REPEATER_GROUPS, Option
 from anonymizer.report import AttributeAction, TextSpan
 
 PATIENT_ID = 0x00100020
@@ -155,9 +155,10 @@ class Walker:
                 # Group lengths are retired (PS3.5 7.2); pydicom need not keep them.
                 del ds[tag]
                 continue
-            if 0x6000 <= group <= 0x601E or tag == PIXEL_DATA:
+            repeater = REPEATER_GROUPS.get(group)
+            if repeater == OVERLAYS or tag == PIXEL_DATA:
                 continue  # overlays and pixel data: see clean_overlays / clean_pixels
-            if 0x5000 <= group <= 0x501E:
+            if repeater == CURVES:
                 # Curves (retired, PS3.3 2004): their data cannot be cleaned, so even Clean
                 # Graphics removes them.
                 self.remove(ds, elem, path, "X")
@@ -175,9 +176,10 @@ class Walker:
         # Most elements are kept as they are: deciding that from the tag and the raw VR
         # spares decoding them and lets pydicom write their original bytes.
         raw = ds.get_item(tag)
-        if not isinstance(raw, RawDataElement) or element == 0 or 0x5000 <= group <= 0x501E:
+        repeater = REPEATER_GROUPS.get(group)
+        if not isinstance(raw, RawDataElement) or element == 0 or repeater == CURVES:
             return False
-        if 0x6000 <= group <= 0x601E or tag == PIXEL_DATA:
+        if repeater == OVERLAYS or tag == PIXEL_DATA:
             return True  # handled by clean_overlays / clean_pixels
         vr = raw.VR or (dictionary_VR(tag) if dictionary_has_tag(tag) else None)
         if vr is None or vr in ("SQ", "UN") or " or " in vr:
