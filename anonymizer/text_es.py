@@ -51,6 +51,7 @@ from stdnum.mx import rfc as _rfc
 
 from anonymizer import _es_lexicon as lex
 from anonymizer import _es_rules as rules
+from anonymizer.fold import fold, key
 
 __all__ = ["CATEGORIES", "Span", "find_phi", "redact"]
 
@@ -95,47 +96,6 @@ class Span:
     start: int
     end: int
     category: str
-
-
-# --- text views ---------------------------------------------------------------------
-
-_ACCENTED = "áéíóúüñàèìòùâêîôûäëïöÁÉÍÓÚÜÑÀÈÌÒÙÂÊÎÔÛÄËÏÖ"
-_PLAIN = "aeiouunaeiouaeiouaeioAEIOUUNAEIOUAEIOUAEIO"
-#: Lower case without accents, one character for one character so offsets agree.
-_FOLD = str.maketrans(
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZ" + _ACCENTED, "abcdefghijklmnopqrstuvwxyz" + _PLAIN.lower()
-)
-#: Upper case without accents: the key form of the word lists.
-_KEY = str.maketrans(
-    "abcdefghijklmnopqrstuvwxyz" + _ACCENTED, "ABCDEFGHIJKLMNOPQRSTUVWXYZ" + _PLAIN.upper()
-)
-
-
-def _key(word: str) -> str:
-    return word.translate(_KEY)
-
-
-def _byte_table(table: dict[int, int]) -> bytes:
-    return bytes(table.get(i, i) for i in range(256))
-
-
-_FOLD_BYTES = _byte_table(_FOLD)
-_KEY_BYTES = _byte_table(_KEY)
-
-
-#: 0 or 1 between letters, or ending a word of letters: an OCR misreading of O or l.
-#: Codes keep their digits: in a CURP or RFC a 0/1 always has a digit beside it.
-_OCR_DIGIT = re.compile(r"(?<=[^\W\d_])[01](?=[^\W\d_])|(?<=[^\W\d_]{2})[01](?![\w])")
-
-
-def _view(text: str, table: bytes) -> str:
-    """Return ``text`` mapped through a one-byte ``table``, same length.
-
-    Through Latin-1 bytes because ``bytes.translate`` runs in C at memory speed where
-    ``str.translate`` looks each character up in a dict; characters outside Latin-1
-    become ``?``, which no rule looks for.
-    """
-    return text.encode("latin-1", "replace").translate(table).decode("latin-1")
 
 
 # --- detectors ------------------------------------------------------------------------
@@ -296,9 +256,9 @@ def _fields(folded: str, win: list[tuple[int, int]]) -> Iterator[Candidate]:
         yield m.start("m"), m.end("m"), "EDAD_SUJETO_ASISTENCIA", rules.P_LABELLED
     for m in _in(rules.PROFESSION, folded, win):
         value = m.group("v")
-        if _key(value) not in lex.PROFESSIONS:  # "ama de casa" is one occupation
+        if key(value) not in lex.PROFESSIONS:  # "ama de casa" is one occupation
             value = value.split(" ")[0]
-            if _key(value) not in lex.PROFESSIONS:
+            if key(value) not in lex.PROFESSIONS:
                 continue
         yield m.start("v"), m.start("v") + len(value), "PROFESION", rules.P_LABELLED
     for m in _in(rules.OTHER_FIELD, folded, win):
@@ -320,7 +280,7 @@ def _cap_words(text: str, pos: int, limit: int, stop: frozenset[str]) -> int:
         if not m:
             break
         word = m.group()
-        k = _key(word)
+        k = key(word)
         if word[0].islower() and k not in rules.ORG_PARTICLES and k != "NO":
             break
         if k in stop or k in lex.INSTITUTIONS:
@@ -452,7 +412,7 @@ def _name_role(folded: str, start: int, end: int) -> str:
     role = "NOMBRE_SUJETO_ASISTENCIA"
     previous = ""
     for w in words:  # the nearest cue decides
-        k = _key(w)
+        k = key(w)
         if k in lex.STAFF_CUES:
             role = "NOMBRE_PERSONAL_SANITARIO"
         elif k in lex.FAMILY_CUES:
@@ -462,7 +422,7 @@ def _name_role(folded: str, start: int, end: int) -> str:
         previous = k
     if rules.STAFF_TRAILER.match(folded, end):
         role = "NOMBRE_PERSONAL_SANITARIO"
-    elif (m := rules.FAMILY_TRAILER.match(folded, end)) and _key(m.group(1)) in lex.FAMILY_CUES:
+    elif (m := rules.FAMILY_TRAILER.match(folded, end)) and key(m.group(1)) in lex.FAMILY_CUES:
         role = "FAMILIARES_SUJETO_ASISTENCIA"
     return role
 
@@ -598,9 +558,9 @@ def find_phi(text: str) -> list[Span]:
     if not text:
         return []
     original = text
-    if _OCR_DIGIT.search(text):  # "L0PEZ", "Xa1apa": read OCR digits in words as letters
-        text = _OCR_DIGIT.sub(lambda m: "O" if m.group() == "0" else "l", text)
-    folded = _view(text, _FOLD_BYTES)
+    if rules.OCR_DIGIT.search(text):  # "L0PEZ", "Xa1apa": read OCR digits in words as letters
+        text = rules.OCR_DIGIT.sub(lambda m: "O" if m.group() == "0" else "l", text)
+    folded = fold(text)
     win = _windows(folded)
     none: list[tuple[int, int]] = []
     candidates: list[Candidate] = []
@@ -617,7 +577,7 @@ def find_phi(text: str) -> list[Span]:
         candidates.extend((m.start("v"), m.end("v"), "TERRITORIO", rules.P_PLACE)
                           for m in rules.STATE_ABBREVIATION.finditer(folded)
                           if text[m.start("v")].isupper())
-    for tokens in _runs(text, _view(text, _KEY_BYTES)):
+    for tokens in _runs(text, key(text)):
         candidates.extend(_gazetteer(folded, tokens))
         candidates.extend(_names(text, folded, tokens))
     return _resolve(candidates, len(original))
