@@ -16,6 +16,9 @@ from anonymizer import _es_lexicon as lex
 #: Codes keep their digits: in a CURP or RFC a 0/1 always has a digit beside it.
 OCR_DIGIT = re.compile(r"(?<=[^\W\d_])[01](?=[^\W\d_])|(?<=[^\W\d_]{2})[01](?![\w])")
 
+#: A span found by a detector: start, end, MEDDOCAN category, priority (below).
+Candidate = tuple[int, int, str, int]
+
 # Priorities: higher wins an overlap; equal priority, the longer span wins.
 P_CHECKED = 100  # format with a check rule (CURP, RFC, NSS, e-mail, URL)
 P_LABELLED = 90  # value after a field label ("Expediente: 123")
