@@ -103,6 +103,17 @@ def at_risk(ds: Dataset) -> bool:
     return modality in CONDITIONAL_MODALITIES and burned != "NO"
 
 
+def rewritten_syntax(ts: str) -> str:
+    """Return the transfer syntax of pixel data rewritten from syntax ``ts``.
+
+    Implicit and Explicit VR Little Endian are kept; compressed, deflated or big endian in,
+    Explicit VR Little Endian out (PS3.5 A.2): the masked pixels are written uncompressed.
+    """
+    if ts in (ExplicitVRLittleEndian, ImplicitVRLittleEndian):
+        return ts
+    return ExplicitVRLittleEndian
+
+
 def clean_pixels(ds: FileDataset, ctx: Context) -> bool:
     """Mask text found in every frame of an at-risk image; return True if pixels changed.
 
@@ -147,10 +158,7 @@ def clean_pixels(ds: FileDataset, ctx: Context) -> bool:
     photometric = str(ds.PhotometricInterpretation)
     if photometric.startswith("YBR") and arr.ndim >= 3 and arr.shape[-1] == 3:
         photometric = "RGB"  # pydicom decodes YBR to RGB
-    meta = ds.file_meta
-    if meta.TransferSyntaxUID not in (ExplicitVRLittleEndian, ImplicitVRLittleEndian):
-        # Compressed, deflated or big endian in, plain little endian out (PS3.5 A.2).
-        meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta.TransferSyntaxUID = rewritten_syntax(ds.file_meta.TransferSyntaxUID)
     arr = arr.astype(arr.dtype.newbyteorder("<"))
     old_len = len(ds.PixelData) if ds.get("PixelData") is not None else 0
     ds.set_pixel_data(arr, photometric, int(ds.BitsStored), generate_instance_uid=False)
