@@ -9,6 +9,7 @@ Public API::
 The ``traza deid`` command is :data:`anonymizer.cli.deid`.
 """
 
+from anonymizer.engines import Engines
 from anonymizer.errors import (
     DeidError,
     InputError,
@@ -17,7 +18,6 @@ from anonymizer.errors import (
     UnsupportedTransferSyntax,
 )
 from anonymizer.pipeline import (
-    Engines,
     FileResult,
     RunResult,
     deidentify_bytes,

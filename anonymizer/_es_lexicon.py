@@ -5,24 +5,19 @@ surnames as commonly known (the kind of fact INEGI and RENAPO publish as frequen
 rankings); they are written from general knowledge, not copied from any list. Place
 names are the 32 federal entities, the 16 alcaldías of Mexico City and large
 municipalities. Every entry is stored in its *key* form: upper case, accents removed
-(see ``text_es._key``), so lookups work on ``PÉREZ``, ``Perez`` and ``pérez`` alike.
+(see :func:`anonymizer.fold.key`), so lookups work on ``PÉREZ``, ``Perez`` and ``pérez`` alike.
 
 Columns: one word per entry, separated by white space; multi-word entries use ``_``.
 """
 
 from __future__ import annotations
 
-import unicodedata
+from anonymizer.fold import key
 
 
 def _words(block: str) -> frozenset[str]:
     # Entries are keys already, except the odd Ñ or accent: normalise them too.
-    return frozenset(
-        "".join(c for c in unicodedata.normalize("NFD", w) if not unicodedata.combining(c))
-        .upper()
-        .replace("_", " ")
-        for w in block.split()
-    )
+    return frozenset(key(w).replace("_", " ") for w in block.split())
 
 
 #: Given names (female and male) frequent in Mexico.

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import functools
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +36,8 @@ from pydicom.multival import MultiValue
 from pydicom.valuerep import PersonName
 
 from anonymizer import _es_lexicon as lex
+from anonymizer.fold import fold
+from anonymizer.profile import OVERLAYS, REPEATER_GROUPS
 from anonymizer.text_es import Span
 
 __all__ = ["ATTRIBUTES", "KnownValues", "MAX_LENGTH", "clean", "collect", "redact"]
@@ -95,23 +96,6 @@ _MONTHS = (
 )
 _SEP = r"[\s().,/#:_-]*"  # between the letter and digit groups of an identifier
 _SAME_ENTITY_GAP = re.compile(r"[\s^,]{0,3}")  # "PÉREZ LÓPEZ, MARÍA": one name
-
-
-class _Fold(dict[int, str]):
-    """``str.translate`` table: lower case without accents, one character for one."""
-
-    def __missing__(self, code: int) -> str:
-        char = unicodedata.normalize("NFD", chr(code).lower())[:1] or chr(code)
-        self[code] = char
-        return char
-
-
-_FOLD = _Fold()
-
-
-def fold(text: str) -> str:
-    """Return ``text`` in lower case without accents, with the same length (offsets agree)."""
-    return text.translate(_FOLD)
 
 
 def _ideographic(word: str) -> bool:
@@ -298,7 +282,7 @@ def _collect(ds: Dataset, found: KnownValues, depth: int) -> None:
     for tag in list(ds.keys()):
         tag = int(tag)
         group = tag >> 16
-        if group & 1 or group == 0x7FE0 or 0x6000 <= group <= 0x60FF:
+        if group & 1 or group == 0x7FE0 or REPEATER_GROUPS.get(group) == OVERLAYS:
             continue  # private, pixel data, overlays: no identifying values to read
         known = _BY_TAG.get(tag)
         if known is None and tag not in _NAMES_OR_SEQUENCES and (

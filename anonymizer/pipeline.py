@@ -29,6 +29,7 @@ from pydicom.filewriter import write_dataset, write_file_meta_info
 from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
 
 from anonymizer.dicom import Context, deidentify_dataset
+from anonymizer.engines import Engines, default_engines
 from anonymizer.errors import DeidError, InputError, UnsupportedTransferSyntax
 from anonymizer.files import atomic_write
 from anonymizer.profile import EDITION, Option, Profile, get_profile
@@ -40,43 +41,6 @@ UNDEFINED_LENGTH = 0xFFFFFFFF
 SEQUENCE_DELIMITERS = (b"\xfe\xff\xdd\xe0\0\0\0\0", b"\xff\xfe\xe0\xdd\0\0\0\0")
 # Files above this size are refused (a DICOM object this big is a multi-GB cine or a mistake).
 DEFAULT_MAX_BYTES = 2 * 1024**3
-
-
-@dataclass(frozen=True)
-class Engines:
-    """Optional engines: Spanish text redaction and burned-in text detection/masking."""
-
-    redact: Callable[[str], tuple[str, list[Any]]] | None = None
-    find_text_boxes: Callable[[Any], list[Any]] | None = None
-    mask: Callable[[Any, list[Any]], Any] | None = None
-    #: All frames of an image at once; images go frame by frame to ``find_text_boxes``
-    #: when None.
-    find_text_boxes_in_frames: Callable[[Any], list[list[Any]]] | None = None
-    #: Loads the OCR models in this process before worker processes are forked from it.
-    preload: Callable[[], None] | None = None
-
-
-def default_engines() -> Engines:
-    """Return the engines of :mod:`anonymizer.text_es` and :mod:`anonymizer.ocr` if present.
-
-    A missing engine is None; the engine then refuses files that need it rather than let
-    text or pixels through unchecked.
-    """
-    redact = find = mask = in_frames = preload = None
-    try:
-        from anonymizer import text_es
-
-        redact = text_es.redact
-    except ImportError:
-        pass
-    try:
-        from anonymizer import ocr
-
-        find, mask, in_frames = ocr.find_text_boxes, ocr.mask, ocr.find_text_boxes_in_frames
-        preload = ocr.preload
-    except ImportError:
-        pass
-    return Engines(redact, find, mask, in_frames, preload)
 
 
 def _read(data: bytes, name: str) -> pydicom.FileDataset:
@@ -188,8 +152,7 @@ def deidentify_bytes(
     engines = engines if engines is not None else default_engines()
     ds = _read(data, name)
     report = Report(prof.id, prof.version, EDITION, input_sha256=hashlib.sha256(data).hexdigest())
-    ctx = Context(prof, secret, donor, report, engines.redact, engines.find_text_boxes,
-                  engines.mask, find_text_boxes_in_frames=engines.find_text_boxes_in_frames)
+    ctx = Context(prof, secret, donor, report, engines)
     try:
         deidentify_dataset(ds, ctx)
     except DeidError as exc:

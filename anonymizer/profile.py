@@ -177,20 +177,44 @@ def safe_private_table(path: Path = SAFE_PRIVATE_CSV) -> tuple[SafePrivate, ...]
 
 _COLUMN = {col: i for i, col in enumerate(_annex_e.OPTION_COLUMNS, start=2)}
 
+#: The masks of Table E.1-1's repeating groups: retired curves and overlays.
+CURVES, OVERLAYS = "50xx", "60xx"
+#: What the ``xx`` of a repeating group stands for: an even offset 00-1E, 16 groups each
+#: (PS3.5 7.6 "Repeating Groups"; PS3.3 C.9 Overlays; curves retired in PS3.3 2004).
+_REPEATER_OFFSETS = range(0x00, 0x20, 2)
+
+
+def _repeaters() -> tuple[dict[int, str], tuple[tuple[int, int, tuple[str, ...]], ...]]:
+    # Each mask key ("60xx3000") as (bits that must match, their value, row), as pydicom's
+    # RepeatersDictionary; and each group a mask covers (0x6002) with its mask ("60xx").
+    masks, groups = [], {}
+    for key, row in _annex_e.RepeatersAnnexE.items():
+        bits = int("".join("0" if c == "x" else "F" for c in key), 16)
+        masks.append((bits, int(key.replace("x", "0"), 16), row))
+        base = int(key[:4].replace("x", "0"), 16)
+        groups.update({base | offset: key[:4] for offset in _REPEATER_OFFSETS})
+    return groups, tuple(masks)
+
+
+#: Group -> its Table E.1-1 mask (``0x6002`` -> ``"60xx"``), for the repeating groups only.
+REPEATER_GROUPS, _REPEATER_MASKS = _repeaters()
+if {CURVES, OVERLAYS} != set(REPEATER_GROUPS.values()):
+    raise ImportError("anonymizer._annex_e: repeating groups are not curves and overlays")
+
 
 def row_for(tag: int) -> tuple[str, ...] | None:
     """Return the table row for ``tag`` (exact, repeating group, private), or None if unlisted."""
     row = _annex_e.AnnexE.get(tag) or _annex_e.SupplementAnnexE.get(tag)
     if row is not None:
         return row
-    group, elem = tag >> 16, tag & 0xFFFF
+    group = tag >> 16
     if group & 1:
         # Private creators (gggg,0010-00FF) are handled with their blocks by the walker.
         return _annex_e.PRIVATE_ROW
-    if 0x5000 <= group <= 0x501E:
-        return _annex_e.RepeatersAnnexE["50xxxxxx"]
-    if 0x6000 <= group <= 0x601E:
-        return _annex_e.RepeatersAnnexE.get(f"60xx{elem:04x}")
+    if group in REPEATER_GROUPS:
+        for bits, value, row in _REPEATER_MASKS:
+            if tag & bits == value:
+                return row
     return None
 
 

@@ -75,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from anonymizer import ocr
     from anonymizer.dicom import at_risk
-    from anonymizer.pipeline import default_engines, deidentify_bytes
+    from anonymizer.engines import default_engines
+    from anonymizer.pipeline import deidentify_bytes
 
     corpus, manifest = _corpus(args.out, args.files, 0)
     files = [(corpus / f["path"], f["donor"]) for f in manifest.files]

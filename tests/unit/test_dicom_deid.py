@@ -22,7 +22,8 @@ from pydicom.uid import (
 
 from anonymizer import dates
 from anonymizer.dicom import resolve
-from anonymizer.pipeline import Engines, deidentify_bytes
+from anonymizer.engines import Engines
+from anonymizer.pipeline import deidentify_bytes
 from anonymizer.profile import Option, SafePrivate, get_profile
 from anonymizer.uids import UIDMapper, patient_pseudonym
 from tests.data.dicom import fakes, synth
@@ -218,6 +219,29 @@ def test_markers():
              out.DeidentificationMethodCodeSequence]
     assert codes == [(c, "DCM") for c in
                      ("113100", "113101", "113103", "113104", "113105", "113107", "113108")]
+
+
+def test_repeating_groups_come_from_the_table_masks():
+    from anonymizer.profile import CURVES, OVERLAYS, REPEATER_GROUPS, action_for
+
+    # 16 even groups per mask (PS3.5 7.6), none odd (private) nor past 1E
+    assert sorted(g for g, m in REPEATER_GROUPS.items() if m == OVERLAYS) == \
+        list(range(0x6000, 0x6020, 2))
+    assert sorted(g for g, m in REPEATER_GROUPS.items() if m == CURVES) == \
+        list(range(0x5000, 0x5020, 2))
+    # the element part of the mask matters: 60xx3000 is listed, 60xx0010 is not
+    assert action_for(0x601E3000, {Option.CLEAN_GRAPHICS}) == "C"
+    assert action_for(0x601E0010) is None and action_for(0x60203000) is None
+    assert action_for(0x501E0005) == "X"
+    # the last group of each is handled as the first: overlay cleaned, curve removed
+    ds = synth.make_dataset()
+    for tag in [int(e.tag) for e in ds if e.tag.group in (0x5000, 0x6000)]:
+        ds.add_new(tag + 0x001E0000, ds[tag].VR, ds[tag].value)
+    _, report, out = deid(ds)
+    assert not [e for e in out if e.tag.group in (0x5000, 0x501E)]
+    assert "[DATO]" in out[0x601E4000].value and "[DATO]" in out[0x60004000].value
+    _, _, basic = deid(ds, profile="basic")
+    assert not [e for e in basic if e.tag.group in (0x6000, 0x601E)]
 
 
 def test_curves_removed_overlays_cleaned_under_clean_graphics():

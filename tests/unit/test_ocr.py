@@ -10,7 +10,8 @@ import pytest
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from anonymizer import ocr
-from anonymizer.ocr import Box
+from anonymizer.ocr import Box, engines, lines
+from anonymizer.ocr.confirm import VERDICTS
 
 FONT_PATH = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 LINES = [
@@ -28,17 +29,17 @@ needs_tesseract = pytest.mark.skipif(
 @pytest.fixture(autouse=True)
 def _fresh_verdicts(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test starts with no remembered OCR verdicts (a cached one could pass it)."""
-    monkeypatch.setattr(ocr, "_VERDICTS", OrderedDict())
+    monkeypatch.setattr(VERDICTS, "_seen", OrderedDict())
 
 
 @pytest.fixture(params=["tesserocr", "program"])
 def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Run a test with tesserocr (engine kept loaded) and with the tesseract program."""
-    monkeypatch.setattr(ocr, "_ENGINES", {})
+    monkeypatch.setattr(engines.PROCESS, "_loaded", {})
     if request.param == "tesserocr":
         monkeypatch.delenv(ocr.ENGINE_ENV, raising=False)
         pytest.importorskip("tesserocr")
-        if ocr._tessdata_dir(["spa", "eng"]) is None:
+        if engines._tessdata_dir(["spa", "eng"]) is None:
             pytest.skip("Debian tesseract-ocr-spa models not installed")
     else:
         if shutil.which("tesseract") is None:
@@ -62,7 +63,7 @@ class FakeEngine:
             return []
         dark = img < 128
         out = []
-        for top, bottom in ocr._runs(dark.any(axis=1), gap=2):
+        for top, bottom in lines._runs(dark.any(axis=1), gap=2):
             cols = np.flatnonzero(dark[top:bottom].any(axis=0))
             # a box far shorter than the line, like Tesseract's on a date it half reads
             out.append((Box(int(cols[0]), top, int(cols[0]) + 6, bottom), "AB", 95.0))
@@ -72,7 +73,7 @@ class FakeEngine:
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> FakeEngine:
     engine = FakeEngine()
-    monkeypatch.setattr(ocr, "_engine", lambda lang: engine)
+    monkeypatch.setattr(engines.PROCESS, "get", lambda lang: engine)
     return engine
 
 
@@ -275,7 +276,7 @@ def test_whole_line_is_masked_around_a_word_the_ocr_cannot_read() -> None:
 def test_boxes_do_not_depend_on_what_was_read_before() -> None:
     frame, _ = _with_text(_ultrasound())
     alone = ocr.find_text_boxes(frame)
-    ocr._VERDICTS.clear()
+    VERDICTS.clear()
     for seed in (1, 3, 5):  # other text and speckle first: their verdicts are remembered
         ocr.find_text_boxes(_with_text(_ultrasound(seed), size=12)[0])
     assert ocr.find_text_boxes(frame) == alone
@@ -297,7 +298,7 @@ def test_label_whose_line_runs_into_speckle_is_read_where_the_text_is() -> None:
 def test_mask_spans_the_line_when_the_ocr_box_is_short(fake: FakeEngine) -> None:
     frame, truth = _with_text(_ultrasound())
     boxes = ocr.find_text_boxes(frame)
-    assert fake.calls == len(ocr._analyse(ocr.to_uint8(frame))[1])  # a sample per region
+    assert fake.calls == len(lines._analyse(ocr.to_uint8(frame))[1])  # a sample per region
     for t in truth:
         assert _covered(t, boxes, frame) > 0.99, t
 
@@ -307,7 +308,7 @@ def test_regions_the_ocr_does_not_read_are_left_alone(fake: FakeEngine) -> None:
     frame, _ = _with_text(_ultrasound())
     assert ocr.has_text_candidates(frame)
     assert ocr.find_text_boxes(frame) == []
-    regions = ocr._analyse(ocr.to_uint8(frame))[1]
+    regions = lines._analyse(ocr.to_uint8(frame))[1]
     assert fake.calls == sum(min(len(r.lines), ocr.MAX_SAMPLES) for r in regions)
 
 
@@ -381,9 +382,9 @@ def test_changed_text_is_read_again(fake: FakeEngine) -> None:
 
 
 def test_missing_engine_names_debian_packages(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ocr, "_ENGINES", {})
-    monkeypatch.setattr(ocr, "_load_tesserocr", lambda lang: None)
-    monkeypatch.setattr(ocr.shutil, "which", lambda name: None)
+    monkeypatch.setattr(engines.PROCESS, "_loaded", {})
+    monkeypatch.setattr(engines, "_load_tesserocr", lambda lang: None)
+    monkeypatch.setattr(engines.shutil, "which", lambda name: None)
     frame, _ = _with_text(_ultrasound())
     with pytest.raises(ocr.OCRUnavailableError, match="tesseract-ocr-spa"):
         ocr.find_text_boxes(frame)
@@ -396,8 +397,8 @@ def test_missing_engine_names_debian_packages(monkeypatch: pytest.MonkeyPatch) -
 ])
 def test_engine_choice_is_checked(monkeypatch: pytest.MonkeyPatch, value: str,
                                   message: str) -> None:
-    monkeypatch.setattr(ocr, "_ENGINES", {})
-    monkeypatch.setattr(ocr, "_load_tesserocr", lambda lang: None)
+    monkeypatch.setattr(engines.PROCESS, "_loaded", {})
+    monkeypatch.setattr(engines, "_load_tesserocr", lambda lang: None)
     monkeypatch.setenv(ocr.ENGINE_ENV, value)
     with pytest.raises(ocr.OCRUnavailableError, match=message):
         ocr.engine_name()
@@ -406,8 +407,8 @@ def test_engine_choice_is_checked(monkeypatch: pytest.MonkeyPatch, value: str,
 def test_tesserocr_without_models_names_debian_packages(monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("tesserocr")
     monkeypatch.delenv(ocr.ENGINE_ENV, raising=False)
-    monkeypatch.setattr(ocr, "_ENGINES", {})
-    monkeypatch.setattr(ocr, "_tessdata_dir", lambda langs: None)
+    monkeypatch.setattr(engines.PROCESS, "_loaded", {})
+    monkeypatch.setattr(engines, "_tessdata_dir", lambda langs: None)
     with pytest.raises(ocr.OCRUnavailableError, match="tesseract-ocr-spa"):
         ocr.engine_name()
 
@@ -416,11 +417,11 @@ def _child_reads(_: int) -> tuple[bool, int, list[str]]:
     from PIL import Image, ImageDraw
 
     loads = []
-    ocr._load_tesserocr = lambda lang: loads.append(lang)  # a new load would show here
+    engines._load_tesserocr = lambda lang: loads.append(lang)  # a new load would show here
     page = Image.new("L", (360, 60), 255)
     ImageDraw.Draw(page).text((10, 20), "PACIENTE HERNANDEZ", fill=0)
     page = page.resize((1080, 180))
-    engine = ocr._engine(ocr.CONFIRM_LANG)
+    engine = ocr.engine(ocr.CONFIRM_LANG)
     words = [t for _, t, _ in engine.words(np.asarray(page), ocr.PSM_BLOCK)]
     return getattr(engine, "warm", False), len(loads), words
 
@@ -430,7 +431,7 @@ def test_workers_forked_after_preload_use_the_loaded_engine(engine, tmp_path):
     import multiprocessing
 
     ocr.preload()
-    assert getattr(ocr._engine(ocr.CONFIRM_LANG), "warm", False)
+    assert getattr(ocr.engine(ocr.CONFIRM_LANG), "warm", False)
     with multiprocessing.get_context("fork").Pool(1) as pool:
         warm, loads, words = pool.map(_child_reads, [0])[0]
     assert warm and loads == 0
@@ -438,7 +439,7 @@ def test_workers_forked_after_preload_use_the_loaded_engine(engine, tmp_path):
 
 
 def test_candidate_blocks_group_across_one_gap_block_and_diagonals():
-    from anonymizer.ocr import _BLOCK, _regions
+    from anonymizer.ocr.prefilter import _BLOCK, _regions
 
     grid = np.zeros((6, 12), bool)
     grid[1, [0, 2]] = True  # one empty block between: one word gap, the same line

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from anonymizer.pipeline import Engines
+from anonymizer.engines import Engines
 from tests.data.dicom import synth
 
 _PATTERN = re.compile("|".join(re.escape(v) for v in sorted(synth.PHI, key=len, reverse=True)))
