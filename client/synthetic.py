@@ -26,13 +26,14 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from stdnum import luhn
 from stdnum.mx import curp as _stdnum_curp
 from stdnum.mx import rfc as _stdnum_rfc
+
+from anonymizer.fold import strip_accents
 
 __all__ = [
     "DEMO_PERSON", "EMAIL_DOMAINS", "INSTITUTIONS", "Institution", "Name", "PLACES", "Person",
@@ -113,9 +114,8 @@ EMAIL_DOMAINS = ("correo.example", "correo.example.mx", "salud.example")
 # --------------------------------------------------------------------------- text helpers
 
 
-def plain(text: str) -> str:
-    """Return ``text`` without accents, case kept (what an ASCII-only system stores)."""
-    return "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
+# Without accents, case kept (what an ASCII-only system stores): the anonymizer's one fold.
+plain = strip_accents
 
 
 def upper_plain(text: str) -> str:
