@@ -275,9 +275,13 @@ def _safe_member(name: str) -> PurePosixPath | None:
     return p
 
 
-def _collect(src: Path, tmp: Path, max_bytes: int = DEFAULT_MAX_BYTES,
-             ) -> tuple[list[tuple[Path, str]], list[FileResult]]:
-    """Return (path, relative name) pairs to process, and errors for refused zip members."""
+def collect_inputs(src: Path, tmp: Path, max_bytes: int = DEFAULT_MAX_BYTES,
+                   ) -> tuple[list[tuple[Path, str]], list[FileResult]]:
+    """Return (path, relative name) pairs to process, and errors for refused zip members.
+
+    ``src`` is a file, a folder (walked recursively, in name order) or a zip, whose members
+    are extracted under ``tmp`` after their names and sizes are checked.
+    """
     if src.is_dir():
         files = sorted(p for p in src.rglob("*") if p.is_file())
         return [(p, p.relative_to(src).as_posix()) for p in files], []
@@ -350,7 +354,7 @@ def run(
     reports = Path(report_dir) if report_dir else None
     jobs = max(1, jobs or os.cpu_count() or 1)
     with tempfile.TemporaryDirectory(prefix="traza-deid-") as tmp:
-        items, refused = _collect(src, Path(tmp), max_bytes)
+        items, refused = collect_inputs(src, Path(tmp), max_bytes)
         single = src.is_file() and not zipfile.is_zipfile(src)
         work = []
         for path, rel in items:
