@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import secrets
+from pathlib import Path
 
 import click
 import qrcode
@@ -54,7 +55,11 @@ def _say(step: Step, who: str) -> None:
 @click.command()
 @click.option("--intake", default="hospital", show_default=True,
               help="Org that registers the donor (university, hospital, imss).")
-def demo(intake: str) -> None:
+@click.option("--profiles", "profiles_dir", envvar="TRAZA_PROFILES", required=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Connection profiles folder, <org>/<user>.json (`traza network up` "
+                   "writes network/run/profiles).")
+def demo(intake: str, profiles_dir: Path) -> None:
     """Run a demo donation end to end on the network of `traza network up`."""
     from anonymizer import deidentify_bytes
 
@@ -69,7 +74,11 @@ def demo(intake: str) -> None:
     click.echo(f"Donación {did} (datos sintéticos), ingreso por {intake}:")
 
     def as_(org: str, user: str):
-        return Profile.local(org, user).contract()
+        try:
+            profile = Profile.from_dir(profiles_dir, org, user)
+        except ValueError as e:
+            raise click.ClickException(str(e)) from e
+        return profile.contract()
 
     try:
         with as_(intake, "operator1") as c:
