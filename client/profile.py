@@ -96,6 +96,8 @@ class Profile:
         ValueError
             If the version is unknown or a required field is missing.
         """
+        if not isinstance(doc, Mapping):
+            raise ValueError(f"a connection profile is a JSON object, not {type(doc).__name__}")
         if doc.get("version", FORMAT_VERSION) != FORMAT_VERSION:
             raise ValueError(f"profile version {doc.get('version')!r} is not {FORMAT_VERSION}")
 
