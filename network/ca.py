@@ -56,12 +56,10 @@ def _secret(topo: Topology, org: Org, name: str) -> str:
 def ca_node(topo: Topology, org: Org) -> Node:
     home = ca_home(topo, org)
     env = templates.render_env("ca.env.j2", org=org, home=home, domain=topo.domain)
-    argv = [
-        binaries.path("fabric-ca-server"),
-        "start",
-        "-b",
-        f"registrar:{_secret(topo, org, 'registrar')}",
-    ]
+    # The bootstrap identity (``-b user:pass``) by environment: never a secret on a
+    # command line, where any local user can read it.
+    env["FABRIC_CA_SERVER_BOOT"] = f"registrar:{_secret(topo, org, 'registrar')}"
+    argv = [binaries.path("fabric-ca-server"), "start"]
     return Node(name=org.ca.name, argv=argv, env=env, home=home, port=org.ca.port)
 
 
@@ -76,7 +74,14 @@ def start_ca(topo: Topology, org: Org) -> None:
     )
 
 
-def _client(topo: Topology, org: Org, *args: str, home: Path, what: str) -> str:
+def _client(
+    topo: Topology, org: Org, *args: str, home: Path, what: str, secret_env: dict[str, str]
+) -> str:
+    """Run fabric-ca-client against ``org``'s CA; ``secret_env`` goes by environment only.
+
+    fabric-ca-client reads each flag from ``FABRIC_CA_CLIENT_<FLAG>`` too (``-u`` is
+    ``FABRIC_CA_CLIENT_URL``, ``--id.secret`` ``FABRIC_CA_CLIENT_ID_SECRET``).
+    """
     argv = [
         binaries.path("fabric-ca-client"),
         *args,
@@ -87,15 +92,18 @@ def _client(topo: Topology, org: Org, *args: str, home: Path, what: str) -> str:
         "--home",
         str(home),
     ]
-    return run(argv, what=what)
+    return run(argv, env=secret_env, what=what)
+
+
+def _enroll_url(topo: Topology, org: Org, name: str) -> str:
+    return f"https://{name}:{_secret(topo, org, name)}@{org.ca.host}:{org.ca.port}"
 
 
 def _registrar_home(topo: Topology, org: Org) -> Path:
     home = ca_home(topo, org) / "registrar"
     if not (home / "msp" / "signcerts").exists():
-        url = f"https://registrar:{_secret(topo, org, 'registrar')}@{org.ca.host}:{org.ca.port}"
-        _client(topo, org, "enroll", "-u", url, home=home,
-                what=f"enroll {org.ca.name} registrar")
+        _client(topo, org, "enroll", home=home, what=f"enroll {org.ca.name} registrar",
+                secret_env={"FABRIC_CA_CLIENT_URL": _enroll_url(topo, org, "registrar")})
     return home
 
 
@@ -109,8 +117,6 @@ def register(topo: Topology, org: Org, name: str, id_type: str, attrs: str = "")
         "register",
         "--id.name",
         name,
-        "--id.secret",
-        secret,
         "--id.type",
         id_type,
         "-u",
@@ -120,7 +126,8 @@ def register(topo: Topology, org: Org, name: str, id_type: str, attrs: str = "")
         args += ["--id.attrs", attrs]
     try:
         _client(topo, org, *args, home=_registrar_home(topo, org),
-                what=f"register {name} at {org.ca.name}")
+                what=f"register {name} at {org.ca.name}",
+                secret_env={"FABRIC_CA_CLIENT_ID_SECRET": secret})
     except NetworkError as e:
         if "already registered" not in str(e):
             raise
@@ -144,8 +151,7 @@ def enroll(
     TLS files are laid out as ``server.crt``/``server.key``/``ca.crt`` so every node and
     client finds them under the same names.
     """
-    secret = _secret(topo, org, name)
-    url = f"https://{name}:{secret}@{org.ca.host}:{org.ca.port}"
+    url = {"FABRIC_CA_CLIENT_URL": _enroll_url(topo, org, name)}
     csr_hosts = ",".join(hosts)
     if not tls_only and not (out / "msp" / "signcerts").exists():
         msp = out / "msp"
@@ -153,14 +159,13 @@ def enroll(
             topo,
             org,
             "enroll",
-            "-u",
-            url,
             "-M",
             str(msp),
             "--csr.hosts",
             csr_hosts,
             home=out,
             what=f"enroll {name}@{org.msp}",
+            secret_env=url,
         )
         cacert = _single(msp / "cacerts")
         cacert.rename(msp / "cacerts" / "ca.pem")
@@ -171,8 +176,6 @@ def enroll(
             topo,
             org,
             "enroll",
-            "-u",
-            url,
             "-M",
             str(raw),
             "--enrollment.profile",
@@ -181,6 +184,7 @@ def enroll(
             csr_hosts,
             home=out,
             what=f"enroll TLS of {name}@{org.msp}",
+            secret_env=url,
         )
         tls = out / "tls"
         tls.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,8 @@ import sys
 import time
 from collections.abc import Callable
 
+from anonymizer.files import private_dir
+
 from . import binaries, ca, chaincode, channel, minio, nodes, profiles
 from .process import NetworkError, Node, pid_of, port_open, start, stop, wait_port
 from .topology import Topology
@@ -53,7 +55,7 @@ def up(topo: Topology, *, install: bool = True, say: Progress = _say) -> chainco
     """
     t0 = time.monotonic()
     binaries.ensure_installed(install)
-    topo.run.mkdir(parents=True, exist_ok=True)
+    private_dir(topo.run)  # keys, CA secrets and credentials inside: ours alone
     check_ports(topo, [n for n in all_nodes(topo) if not n.name.startswith("chaincode-")])
     say("certificate authorities")
     for org in topo.all_orgs:

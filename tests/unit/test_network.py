@@ -306,6 +306,34 @@ def test_secrets_are_0600_from_the_first_byte(topo, tmp_path):
         process.stop(node)
 
 
+def test_ca_secrets_go_by_environment_never_on_a_command_line(topo, monkeypatch):
+    org = topo.org("hospital")
+    registrar = ca._secret(topo, org, "registrar")
+    node = ca.ca_node(topo, org)
+    assert registrar not in " ".join(node.argv)
+    assert node.env["FABRIC_CA_SERVER_BOOT"] == f"registrar:{registrar}"
+    calls: list[tuple[list[str], dict[str, str]]] = []
+
+    def run(argv, env=None, what="", cwd=None):
+        calls.append((argv, env or {}))
+        return ""
+
+    monkeypatch.setattr(ca, "run", run)
+    monkeypatch.setattr(ca, "_single", lambda folder: folder / "only")
+    monkeypatch.setattr(ca.shutil, "copy", lambda *a: None)
+    monkeypatch.setattr(ca.shutil, "rmtree", lambda *a: None)
+    monkeypatch.setattr(Path, "rename", lambda *a: None)
+    secret = ca.register(topo, org, "operator1.hospital.traza.local", "client")
+    ca.enroll(topo, org, "operator1.hospital.traza.local", tmp := topo.run / "u", hosts=["h"])
+    assert len(calls) == 4  # registrar enroll, register, enroll signing, enroll TLS
+    for argv, _ in calls:
+        assert not [a for a in argv if secret in a or registrar in a], argv
+    assert calls[1][1] == {"FABRIC_CA_CLIENT_ID_SECRET": secret}
+    assert calls[2][1]["FABRIC_CA_CLIENT_URL"].startswith(
+        f"https://operator1.hospital.traza.local:{secret}@127.0.0.1:")
+    assert (tmp / "msp" / "config.yaml").exists()
+
+
 def test_pins_are_one_data_file_read_by_python_and_the_installer(monkeypatch):
     def installer() -> dict[str, str]:
         out = subprocess.run(
