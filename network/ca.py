@@ -57,8 +57,10 @@ def ca_node(topo: Topology, org: Org) -> Node:
     home = ca_home(topo, org)
     env = templates.render_env("ca.env.j2", org=org, home=home, domain=topo.domain)
     # The bootstrap identity (``-b user:pass``) by environment: never a secret on a
-    # command line, where any local user can read it.
-    env["FABRIC_CA_SERVER_BOOT"] = f"registrar:{_secret(topo, org, 'registrar')}"
+    # command line, where any local user can read it. Only the first start, which writes
+    # the server's config and registry, needs it.
+    if not (home / "fabric-ca-server-config.yaml").exists():
+        env["FABRIC_CA_SERVER_BOOT"] = f"registrar:{_secret(topo, org, 'registrar')}"
     argv = [binaries.path("fabric-ca-server"), "start"]
     return Node(name=org.ca.name, argv=argv, env=env, home=home, port=org.ca.port)
 

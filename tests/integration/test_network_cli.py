@@ -52,3 +52,14 @@ def test_status_reports_the_shifted_ports_of_the_running_network(fabric):
     row = next(line for line in res.stdout.splitlines() if line.startswith(peer.node_id))
     assert "running pid" in row and f"port {peer.port} " in row
     assert str(TEST_RUN / "nodes" / peer.node_id / "log") in row
+
+
+def test_no_ca_or_minio_secret_in_any_node_log(fabric):
+    run = fabric.run
+    secrets = [v for f in run.glob("ca/*/secrets.json") for v in json.loads(f.read_text()).values()]
+    secrets += json.loads((run / "minio" / "credentials.json").read_text()).values()
+    assert len(secrets) >= 4 * 2 + 3 * 5 + 2  # registrars, nodes, users, MinIO root
+    logs = sorted(run.rglob("log"))
+    assert len(logs) >= 14
+    text = b"".join(p.read_bytes() for p in logs)
+    assert sum(s.encode() in text for s in secrets) == 0

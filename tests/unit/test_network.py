@@ -312,6 +312,9 @@ def test_ca_secrets_go_by_environment_never_on_a_command_line(topo, monkeypatch)
     node = ca.ca_node(topo, org)
     assert registrar not in " ".join(node.argv)
     assert node.env["FABRIC_CA_SERVER_BOOT"] == f"registrar:{registrar}"
+    assert node.env["FABRIC_CA_SERVER_LOGLEVEL"] == "warning"  # info logs the boot password
+    (node.home / "fabric-ca-server-config.yaml").write_text("registry: {}\n")
+    assert "FABRIC_CA_SERVER_BOOT" not in ca.ca_node(topo, org).env  # only the first start
     calls: list[tuple[list[str], dict[str, str]]] = []
 
     def run(argv, env=None, what="", cwd=None):
