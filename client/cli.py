@@ -1,24 +1,52 @@
-"""The ``traza`` command line: network, de-identification and donation steps."""
+"""The ``traza`` command line: network, de-identification and donation steps.
+
+The composition root: the only module of ``client/`` that imports ``network/``. Client
+commands find the network through the files ``traza network up`` writes in its run folder
+(connection profiles, MinIO credentials) and its layout (the local mail server); the run
+folder and layout are read here, at the edge (``TRAZA_NETWORK_RUN``, ``TRAZA_TOPOLOGY``).
+"""
 
 from __future__ import annotations
+
+import os
 
 import click
 
 from network.cli import network
+from network.topology import load
 
 from .demo import demo
+from .donation_cli import donation, keys, verify, worker
+from .mail import MailSettings
+
+SENDER = "Traza <no-responder@traza.local>"
+
+
+def _local(ctx: click.Context) -> None:
+    """Fill ``ctx.obj`` with the local network's run folder and mail server."""
+    topo = load(os.environ.get("TRAZA_TOPOLOGY") or None,
+                os.environ.get("TRAZA_NETWORK_RUN") or None)
+    obj = ctx.ensure_object(dict)
+    obj.setdefault("run_dir", topo.run)
+    obj.setdefault("viewer_url", os.environ.get("TRAZA_VIEWER_URL", "http://127.0.0.1:8080"))
+    if topo.mail and os.environ.get("TRAZA_MAIL", "on") != "off":
+        obj.setdefault("mail", MailSettings(topo.mail.host, topo.mail.port, SENDER))
+        obj.setdefault("mail_dir", topo.run / "mail")
 
 
 @click.group(
     context_settings={"auto_envvar_prefix": "TRAZA", "help_option_names": ["-h", "--help"]}
 )
 @click.version_option(package_name="traza")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Traza: traceable donation of clinical data on a Hyperledger Fabric ledger."""
+    if ctx.invoked_subcommand not in ("network", "deid"):
+        _local(ctx)
 
 
-cli.add_command(network)
-cli.add_command(demo)
+for command in (network, demo, donation, verify, keys, worker):
+    cli.add_command(command)
 try:
     from anonymizer.cli import deid
 except ImportError:  # the anonymizer's CLI is optional for ledger-only installs
@@ -29,3 +57,7 @@ if deid is not None:
 
 def main() -> None:
     cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -121,7 +121,7 @@ class Donations:
     Parameters
     ----------
     contract : client.gateway.Contract
-        The contract, e.g. ``Profile.local("hospital").contract()``.
+        The contract, e.g. ``Profile.from_dir(profiles_dir, "hospital").contract()``.
     retries : int, optional
         Tries after an MVCC conflict or an unreachable node (default 4), with backoff.
     """

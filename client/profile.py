@@ -1,14 +1,50 @@
-"""Where and as whom to connect: a peer's gateway, an MSP identity, the channel and contract."""
+"""Where and as whom to connect: a peer's gateway, an MSP identity, the channel and contract.
+
+A connection profile is a small JSON file, one per org and user, as fabric-samples'
+``connection-org1.json``; ``traza network up`` writes them to
+``network/run/profiles/<org>/<user>.json``::
+
+    {
+      "version": 1,
+      "msp": {"id": "HospitalMSP", "dir": "<run>/orgs/hospital/users/operator1/msp"},
+      "gateway": {"address": "127.0.0.1:9051",
+                  "server_name": "peer0.hospital.traza.local",
+                  "tls_ca": "<run>/orgs/hospital/msp/tlscacerts/ca.pem"},
+      "channel": "donations",
+      "chaincode": "traza",
+      "minio": {"endpoint": "127.0.0.1:9000", "secure": false,
+                "credentials": "<run>/minio/hospital.json"}
+    }
+
+Relative paths are read from the profile's folder; ``minio`` is optional. Any other network
+is reached with a hand-written profile or environment variables (:meth:`Profile.from_env`).
+"""
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from os import PathLike
 from pathlib import Path
+from typing import Any
+
+from anonymizer.files import atomic_write
 
 from .gateway import Contract, Gateway, Identity, Signer, connect
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class MinioAccess:
+    """Where an org's object store answers and the file with its service-account keys."""
+
+    endpoint: str
+    credentials: Path
+    secure: bool = False
 
 
 @dataclass(frozen=True)
@@ -22,49 +58,149 @@ class Profile:
     server_name: str
     channel: str = "donations"
     chaincode: str = "traza"
+    minio: MinioAccess | None = None
+
+    # -- the file format -------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """The profile as the JSON document :meth:`from_dict` reads."""
+        doc: dict[str, Any] = {
+            "version": FORMAT_VERSION,
+            "msp": {"id": self.msp_id, "dir": str(self.msp_dir)},
+            "gateway": {
+                "address": self.peer,
+                "server_name": self.server_name,
+                "tls_ca": str(self.tls_ca),
+            },
+            "channel": self.channel,
+            "chaincode": self.chaincode,
+        }
+        if self.minio is not None:
+            doc["minio"] = {
+                "endpoint": self.minio.endpoint,
+                "secure": self.minio.secure,
+                "credentials": str(self.minio.credentials),
+            }
+        return doc
+
+    def save(self, path: str | PathLike[str]) -> Path:
+        """Write the profile to ``path`` atomically (it holds paths, no secrets)."""
+        return atomic_write(path, json.dumps(self.to_dict(), indent=2) + "\n")
 
     @classmethod
-    def from_env(cls) -> Profile:
-        """Read ``TRAZA_MSP_ID``, ``TRAZA_MSP_DIR``, ``TRAZA_PEER``, ``TRAZA_TLS_CA``,
-        ``TRAZA_PEER_NAME`` (TLS server name), ``TRAZA_CHANNEL``, ``TRAZA_CHAINCODE``."""
-        missing = [
-            k
-            for k in ("TRAZA_MSP_ID", "TRAZA_MSP_DIR", "TRAZA_PEER", "TRAZA_TLS_CA")
-            if not os.environ.get(k)
-        ]
-        if missing:
-            raise ValueError(f"set {', '.join(missing)} (or use --org/--user on the local network)")
-        return cls(
-            msp_id=os.environ["TRAZA_MSP_ID"],
-            msp_dir=Path(os.environ["TRAZA_MSP_DIR"]),
-            peer=os.environ["TRAZA_PEER"],
-            tls_ca=Path(os.environ["TRAZA_TLS_CA"]),
-            server_name=os.environ.get("TRAZA_PEER_NAME", ""),
-            channel=os.environ.get("TRAZA_CHANNEL", "donations"),
-            chaincode=os.environ.get("TRAZA_CHAINCODE", "traza"),
-        )
+    def from_dict(cls, doc: Mapping[str, Any], folder: Path | None = None) -> Profile:
+        """Build a profile from its JSON document; relative paths are taken from ``folder``.
+
+        Raises
+        ------
+        ValueError
+            If the version is unknown or a required field is missing.
+        """
+        if not isinstance(doc, Mapping):
+            raise ValueError(f"a connection profile is a JSON object, not {type(doc).__name__}")
+        if doc.get("version", FORMAT_VERSION) != FORMAT_VERSION:
+            raise ValueError(f"profile version {doc.get('version')!r} is not {FORMAT_VERSION}")
+
+        def path(value: str) -> Path:
+            p = Path(value)
+            return p if p.is_absolute() or folder is None else folder / p
+
+        try:
+            msp, gw = doc["msp"], doc["gateway"]
+            minio = doc.get("minio")
+            return cls(
+                msp_id=msp["id"],
+                msp_dir=path(msp["dir"]),
+                peer=gw["address"],
+                tls_ca=path(gw["tls_ca"]),
+                server_name=gw.get("server_name", ""),
+                channel=doc.get("channel", "donations"),
+                chaincode=doc.get("chaincode", "traza"),
+                minio=MinioAccess(
+                    endpoint=minio["endpoint"],
+                    credentials=path(minio["credentials"]),
+                    secure=bool(minio.get("secure", False)),
+                )
+                if minio
+                else None,
+            )
+        except (KeyError, TypeError) as e:
+            raise ValueError(f"connection profile lacks {e}") from None
 
     @classmethod
-    def local(cls, org: str, user: str = "service1") -> Profile:
-        """The profile of ``user`` of ``org`` on the network run by ``traza network up``."""
-        from network import topology
-        from network.ca import tls_ca, user_dir
+    def from_file(cls, path: str | PathLike[str]) -> Profile:
+        """Read a connection profile file (see the module docstring for its shape)."""
+        path = Path(path)
+        try:
+            doc = json.loads(path.read_text())
+        except OSError as e:
+            raise ValueError(f"cannot read connection profile {path}: {e.strerror}") from None
+        except json.JSONDecodeError as e:
+            raise ValueError(f"connection profile {path} is not JSON: {e}") from None
+        try:
+            return cls.from_dict(doc, folder=path.parent)
+        except ValueError as e:
+            raise ValueError(f"{path}: {e}") from None
 
-        topo = topology.load()
-        o = topo.org(org)
-        msp = user_dir(o, user) / "msp"
-        if not msp.exists():
-            raise ValueError(f"no identity {user!r} of {o.msp} in {msp.parent}: is the network up?")
-        peer = o.peers[0]
-        return cls(
-            msp_id=o.msp,
-            msp_dir=msp,
-            peer=peer.address,
-            tls_ca=tls_ca(o),
-            server_name=peer.fqdn,
-            channel=topo.channel,
-            chaincode=topo.chaincode["name"],
-        )
+    @classmethod
+    def from_dir(
+        cls, profiles_dir: str | PathLike[str], org: str, user: str = "service1"
+    ) -> Profile:
+        """The profile of ``user`` of ``org`` in a folder laid out ``<org>/<user>.json``.
+
+        ``org`` is the org's short name in any case (``hospital``, ``Hospital``) or its MSP id.
+        """
+        folder = Path(profiles_dir)
+        key = org.lower()
+        candidates = [key] + ([key.removesuffix("msp")] if key.endswith("msp") else [])
+        for name in candidates:
+            path = folder / name / f"{user}.json"
+            if path.is_file():
+                return cls.from_file(path)
+        raise ValueError(f"no profile for {user} of {org} in {folder}: is the network up?")
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, base: Profile | None = None
+    ) -> Profile:
+        """A profile from environment variables, over ``base`` or ``TRAZA_PROFILE``'s file.
+
+        ``TRAZA_PROFILE`` names a profile file to start from; ``TRAZA_MSP_ID``,
+        ``TRAZA_MSP_DIR``, ``TRAZA_PEER``, ``TRAZA_TLS_CA``, ``TRAZA_PEER_NAME`` (TLS server
+        name), ``TRAZA_CHANNEL``, ``TRAZA_CHAINCODE`` override its fields. Without a base the
+        first four are required.
+        """
+        env = os.environ if environ is None else environ
+        if base is None and env.get("TRAZA_PROFILE"):
+            base = cls.from_file(env["TRAZA_PROFILE"])
+        if base is None:
+            missing = [
+                k
+                for k in ("TRAZA_MSP_ID", "TRAZA_MSP_DIR", "TRAZA_PEER", "TRAZA_TLS_CA")
+                if not env.get(k)
+            ]
+            if missing:
+                raise ValueError(f"set {', '.join(missing)} (or TRAZA_PROFILE=<profile file>)")
+            base = cls(
+                msp_id=env["TRAZA_MSP_ID"],
+                msp_dir=Path(env["TRAZA_MSP_DIR"]),
+                peer=env["TRAZA_PEER"],
+                tls_ca=Path(env["TRAZA_TLS_CA"]),
+                server_name="",
+            )
+        fields = {
+            "msp_id": ("TRAZA_MSP_ID", str),
+            "msp_dir": ("TRAZA_MSP_DIR", Path),
+            "peer": ("TRAZA_PEER", str),
+            "tls_ca": ("TRAZA_TLS_CA", Path),
+            "server_name": ("TRAZA_PEER_NAME", str),
+            "channel": ("TRAZA_CHANNEL", str),
+            "chaincode": ("TRAZA_CHAINCODE", str),
+        }
+        changes = {f: kind(env[var]) for f, (var, kind) in fields.items() if env.get(var)}
+        return replace(base, **changes)
+
+    # -- connecting ------------------------------------------------------------------------
 
     @contextmanager
     def gateway(self) -> Iterator[Gateway]:

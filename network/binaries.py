@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 import subprocess
@@ -12,30 +11,40 @@ from .process import NetworkError
 
 REPO = Path(__file__).resolve().parent.parent
 INSTALLER = REPO / "scripts" / "install-binaries.sh"
+VERSIONS = Path(__file__).resolve().parent / "versions.env"
+_LINE = re.compile(r"([A-Z][A-Z0-9_]*)=(\S+)")
 
 
 def cache_dir() -> Path:
     return Path(os.environ.get("TRAZA_CACHE", Path.home() / ".cache" / "traza"))
 
 
-@functools.cache
-def _installer_text() -> str:
-    return INSTALLER.read_text()
-
-
-def _pins() -> dict[str, str]:
-    """Read the pinned versions from the installer so there is one source of truth."""
-    text = _installer_text()
-    pins = {}
-    for key in ("FABRIC_VERSION", "FABRIC_CA_VERSION", "MINIO_MODVER"):
-        m = re.search(rf'^{key}="\$\{{TRAZA_\w+:-([^}}]+)\}}"', text, re.M)
-        pins[key] = os.environ.get(f"TRAZA_{key}", m.group(1))
+def read_versions(path: Path = VERSIONS) -> dict[str, str]:
+    """The ``KEY=value`` pins of ``network/versions.env`` (comments and blanks skipped)."""
+    pins: dict[str, str] = {}
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        m = _LINE.fullmatch(line)
+        if not m:
+            raise NetworkError(f"{path}:{n}: expected KEY=value, got {line!r}")
+        pins[m[1]] = m[2]
     return pins
+
+
+def pins() -> dict[str, str]:
+    """The pinned versions, each overridable by ``TRAZA_<KEY>`` as the installer allows.
+
+    The installer runs as a child process with the same environment, so both agree on
+    which folders the binaries are in.
+    """
+    return {k: os.environ.get(f"TRAZA_{k}") or v for k, v in read_versions().items()}
 
 
 def bin_dirs() -> dict[str, Path]:
     """Folders of each component: fabric, fabric-ca, minio, and the sample config."""
-    p = _pins()
+    p = pins()
     c = cache_dir()
     return {
         "fabric": c / "bin" / f"fabric-{p['FABRIC_VERSION']}",

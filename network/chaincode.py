@@ -19,7 +19,7 @@ from . import binaries, templates
 from .ca import node_dir, tls_ca
 from .nodes import admin_env, orderer_flags
 from .process import NetworkError, Node, run, start, stop, wait_port
-from .topology import Org, Topology, run_dir
+from .topology import Org, Topology
 
 CHAINCODE_SRC = Path(__file__).resolve().parent.parent / "chaincode"
 COLLECTIONS = CHAINCODE_SRC / "collections_config.json"
@@ -35,12 +35,12 @@ class Deployment:
     collections_sha256: str = ""
 
 
-def cc_dir() -> Path:
-    return run_dir() / "chaincode"
+def cc_dir(topo: Topology) -> Path:
+    return topo.run / "chaincode"
 
 
-def state_file() -> Path:
-    return cc_dir() / "deployment.json"
+def state_file(topo: Topology) -> Path:
+    return cc_dir(topo) / "deployment.json"
 
 
 def collections_sha256() -> str:
@@ -48,16 +48,17 @@ def collections_sha256() -> str:
     return hashlib.sha256(COLLECTIONS.read_bytes()).hexdigest() if COLLECTIONS.exists() else ""
 
 
-def deployed() -> Deployment | None:
+def deployed(topo: Topology) -> Deployment | None:
+    """What the last ``deploy`` on this network committed, or None."""
     try:
-        return Deployment(**json.loads(state_file().read_text()))
+        return Deployment(**json.loads(state_file(topo).read_text()))
     except (OSError, ValueError):
         return None
 
 
-def build_server() -> Path:
+def build_server(topo: Topology) -> Path:
     """Compile the Go contract server (Go's build cache makes repeats quick)."""
-    out = cc_dir() / "traza-chaincode"
+    out = cc_dir(topo) / "traza-chaincode"
     out.parent.mkdir(parents=True, exist_ok=True)
     res = subprocess.run(
         ["go", "build", "-o", str(out), "."], cwd=CHAINCODE_SRC, capture_output=True, text=True
@@ -88,20 +89,20 @@ def package(topo: Topology, version: str) -> tuple[Path, str]:
     code = _tar({"connection.json": conn})
     meta = json.dumps({"type": "ccaas", "label": label}).encode()
     pkg = _tar({"code.tar.gz": code, "metadata.json": meta})
-    path = cc_dir() / f"{label}.tar.gz"
+    path = cc_dir(topo) / f"{label}.tar.gz"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(pkg)
     return path, f"{label}:{hashlib.sha256(pkg).hexdigest()}"
 
 
-def server_node(org: Org, dep: Deployment) -> Node:
-    home = node_dir(f"{org.key}-chaincode")
+def server_node(topo: Topology, org: Org, dep: Deployment) -> Node:
+    home = node_dir(topo, f"{org.key}-chaincode")
     env = templates.render_env(
         "chaincode.env.j2", org=org, node_dir=home, package_id=dep.package_id, version=dep.version
     )
     return Node(
         name=f"chaincode-{org.key}",
-        argv=[str(cc_dir() / "traza-chaincode")],
+        argv=[str(cc_dir(topo) / "traza-chaincode")],
         env=env,
         home=home,
         port=org.chaincode_server.port,
@@ -110,15 +111,15 @@ def server_node(org: Org, dep: Deployment) -> Node:
 
 def start_servers(topo: Topology, dep: Deployment) -> None:
     for org in topo.orgs:
-        node = server_node(org, dep)
+        node = server_node(topo, org, dep)
         start(node, org.chaincode_server.host)
         wait_port(node, org.chaincode_server.host, org.chaincode_server.port, 20)
 
 
-def _peer_cli(org: Org, *args: str, what: str) -> str:
+def _peer_cli(topo: Topology, org: Org, *args: str, what: str) -> str:
     return run(
         [binaries.path("peer"), "lifecycle", "chaincode", *args],
-        env=admin_env(org.peers[0]),
+        env=admin_env(topo, org.peers[0]),
         what=what,
     )
 
@@ -128,6 +129,7 @@ def committed(topo: Topology) -> dict | None:
     org = topo.orgs[0]
     try:
         out = _peer_cli(
+            topo,
             org,
             "querycommitted",
             "-C",
@@ -152,9 +154,9 @@ def deploy(topo: Topology, version: str | None = None, sequence: int | None = No
     already committed. An upgrade passes a new version, or the same one, and the sequence
     goes up by one.
     """
-    build_server()
+    build_server(topo)
     current = committed(topo)
-    previous = deployed()
+    previous = deployed(topo)
     if version is None and sequence is None and current and previous and \
             previous.sequence == current["sequence"]:
         if previous.collections_sha256 == collections_sha256():
@@ -166,7 +168,7 @@ def deploy(topo: Topology, version: str | None = None, sequence: int | None = No
     pkg, package_id = package(topo, version)
     for org in topo.orgs:
         try:
-            _peer_cli(org, "install", str(pkg), what=f"install chaincode on {org.msp}")
+            _peer_cli(topo, org, "install", str(pkg), what=f"install chaincode on {org.msp}")
         except NetworkError as e:
             if "already successfully installed" not in str(e):
                 raise
@@ -174,7 +176,7 @@ def deploy(topo: Topology, version: str | None = None, sequence: int | None = No
                      collections_sha256=collections_sha256())
     if previous and previous.package_id != package_id:  # servers run as one package id
         for org in topo.orgs:
-            stop(server_node(org, previous))
+            stop(server_node(topo, org, previous))
     start_servers(topo, dep)
     name = topo.chaincode["name"]
     common = ["-C", topo.channel, "-n", name, "--version", version, "--sequence", str(sequence)]
@@ -183,9 +185,10 @@ def deploy(topo: Topology, version: str | None = None, sequence: int | None = No
     orderer = topo.orderers[0]
     for org in topo.orgs:
         _peer_cli(
+            topo,
             org,
             "approveformyorg",
-            *orderer_flags(orderer),
+            *orderer_flags(topo, orderer),
             *common,
             "--package-id",
             package_id,
@@ -197,15 +200,16 @@ def deploy(topo: Topology, version: str | None = None, sequence: int | None = No
             "--peerAddresses",
             org.peers[0].address,
             "--tlsRootCertFiles",
-            str(tls_ca(org)),
+            str(tls_ca(topo, org)),
         ]
     _peer_cli(
+        topo,
         topo.orgs[0],
         "commit",
-        *orderer_flags(orderer),
+        *orderer_flags(topo, orderer),
         *common,
         *peers,
         what="commit chaincode definition",
     )
-    state_file().write_text(json.dumps(asdict(dep), indent=1))
+    state_file(topo).write_text(json.dumps(asdict(dep), indent=1))
     return dep

@@ -9,11 +9,11 @@ from . import binaries, templates
 from .ca import tls_ca, user_dir
 from .nodes import admin_env
 from .process import NetworkError, run, wait_for
-from .topology import Orderer, Peer, Topology, run_dir
+from .topology import Orderer, Peer, Topology
 
 
 def block_path(topo: Topology) -> Path:
-    return run_dir() / "channel" / f"{topo.channel}.block"
+    return topo.run / "channel" / f"{topo.channel}.block"
 
 
 def genesis_block(topo: Topology) -> Path:
@@ -22,7 +22,7 @@ def genesis_block(topo: Topology) -> Path:
     if block.exists():
         return block
     folder = block.parent
-    templates.render_file("configtx.yaml.j2", folder / "configtx.yaml", topo=topo, run=run_dir())
+    templates.render_file("configtx.yaml.j2", folder / "configtx.yaml", topo=topo, run=topo.run)
     run(
         [
             binaries.path("configtxgen"),
@@ -39,8 +39,8 @@ def genesis_block(topo: Topology) -> Path:
     return block
 
 
-def _osnadmin(orderer: Orderer, *args: str) -> str:
-    admin = user_dir(orderer.org, "admin") / "tls"
+def _osnadmin(topo: Topology, orderer: Orderer, *args: str) -> str:
+    admin = user_dir(topo, orderer.org, "admin") / "tls"
     return run(
         [
             binaries.path("osnadmin"),
@@ -49,7 +49,7 @@ def _osnadmin(orderer: Orderer, *args: str) -> str:
             "-o",
             f"{orderer.host}:{orderer.admin_port}",
             "--ca-file",
-            str(tls_ca(orderer.org)),
+            str(tls_ca(topo, orderer.org)),
             "--client-cert",
             str(admin / "server.crt"),
             "--client-key",
@@ -61,18 +61,18 @@ def _osnadmin(orderer: Orderer, *args: str) -> str:
 
 def join_orderer(topo: Topology, orderer: Orderer) -> None:
     """Join an orderer to the channel through the channel participation API (mutual TLS)."""
-    listed = _osnadmin(orderer, "list")
+    listed = _osnadmin(topo, orderer, "list")
     body = listed[listed.find("{") :] if "{" in listed else "{}"
     channels = json.loads(body).get("channels") or []
     if any(c.get("name") == topo.channel for c in channels):
         return
     _osnadmin(
-        orderer, "join", "--channelID", topo.channel, "--config-block", str(block_path(topo))
+        topo, orderer, "join", "--channelID", topo.channel, "--config-block", str(block_path(topo))
     )
 
 
 def join_peer(topo: Topology, peer: Peer) -> None:
-    env = admin_env(peer)
+    env = admin_env(topo, peer)
     listed = run(
         [binaries.path("peer"), "channel", "list"], env=env, what=f"list channels of {peer.node_id}"
     )
@@ -100,7 +100,7 @@ def height(topo: Topology, peer: Peer) -> int:
     """The channel's block height as seen by ``peer``."""
     out = run(
         [binaries.path("peer"), "channel", "getinfo", "-c", topo.channel],
-        env=admin_env(peer),
+        env=admin_env(topo, peer),
         what=f"channel info on {peer.node_id}",
     )
     info = json.loads(out[out.find("{") :])

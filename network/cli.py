@@ -1,4 +1,9 @@
-"""``traza network up|down|status|logs|reset|upgrade``: run the consortium on this machine."""
+"""``traza network up|down|status|logs|reset|upgrade``: run the consortium on this machine.
+
+The command line is the only place the network's layout file and run folder are read from
+the environment (``TRAZA_TOPOLOGY``, ``TRAZA_NETWORK_RUN``); everything below is handed the
+loaded :class:`~network.topology.Topology`.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,8 @@ from .process import NetworkError, tail
 
 
 def _topo(ctx: click.Context) -> topology.Topology:
-    return topology.load(ctx.obj.get("topology") if ctx.obj else None)
+    obj = ctx.obj or {}
+    return topology.load(obj.get("topology"), obj.get("run"))
 
 
 def _guard(fn, *args, **kwargs):
@@ -30,10 +36,17 @@ def _guard(fn, *args, **kwargs):
     type=click.Path(dir_okay=False),
     help="Layout file (default network/topology.yaml).",
 )
+@click.option(
+    "--run",
+    "run_dir",
+    envvar="TRAZA_NETWORK_RUN",
+    type=click.Path(file_okay=False),
+    help="Runtime folder: crypto, ledgers, logs, profiles (default network/run).",
+)
 @click.pass_context
-def network(ctx: click.Context, topology_file: str | None) -> None:
+def network(ctx: click.Context, topology_file: str | None, run_dir: str | None) -> None:
     """Run the Traza Fabric network (CAs, Raft orderers, peers, contract, MinIO) natively."""
-    ctx.ensure_object(dict)["topology"] = topology_file
+    ctx.ensure_object(dict).update(topology=topology_file, run=run_dir)
 
 
 @network.command()
@@ -65,12 +78,13 @@ def reset(ctx: click.Context, yes: bool) -> None:
 @click.pass_context
 def status(ctx: click.Context) -> None:
     """Show each node: running or not, its port and log file."""
-    rows = _guard(control.status, _topo(ctx))
+    topo = _topo(ctx)
+    rows = _guard(control.status, topo)
     width = max(len(r["name"]) for r in rows)
     for r in rows:
         state = f"running pid {r['pid']}" if r["pid"] else "stopped"
         click.echo(f"{r['name']:<{width}}  {state:<18} port {r['port']:<5}  {r['log']}")
-    dep = chaincode.deployed()
+    dep = chaincode.deployed(topo)
     if dep:
         click.echo(
             f"contract: version {dep.version}, sequence {dep.sequence}, package {dep.package_id}"

@@ -8,9 +8,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from . import binaries, ca, chaincode, channel, mailserver, minio, minio_accounts, nodes
+from anonymizer.files import private_dir
+
+from . import binaries, ca, chaincode, channel, mailserver, minio, minio_accounts, nodes, profiles
 from .process import NetworkError, Node, pid_of, port_open, start, stop, wait_port
-from .topology import Topology, run_dir
+from .topology import Topology
 
 Progress = Callable[[str], None]
 
@@ -19,22 +21,22 @@ def _say(msg: str) -> None:
     print(f"[network] {msg}", file=sys.stderr, flush=True)
 
 
-def mail_dir() -> Path:
+def mail_dir(topo: Topology) -> Path:
     """Where the mail node keeps its messages (``<run>/mail``), log and pid."""
-    return run_dir() / "mail"
+    return topo.run / "mail"
 
 
 def all_nodes(topo: Topology) -> list[Node]:
     """Every process the network runs, in start order."""
     out = [ca.ca_node(topo, o) for o in topo.all_orgs]
-    out += [nodes.orderer_node(o) for o in topo.orderers]
-    out += [nodes.peer_node(p) for p in topo.peers]
+    out += [nodes.orderer_node(topo, o) for o in topo.orderers]
+    out += [nodes.peer_node(topo, p) for p in topo.peers]
     out.append(minio.minio_node(topo))
     if topo.mail:
-        out.append(mailserver.mail_node(topo, mail_dir()))
-    dep = chaincode.deployed()
+        out.append(mailserver.mail_node(topo, mail_dir(topo)))
+    dep = chaincode.deployed(topo)
     if dep:
-        out += [chaincode.server_node(o, dep) for o in topo.orgs]
+        out += [chaincode.server_node(topo, o, dep) for o in topo.orgs]
     return out
 
 
@@ -56,27 +58,30 @@ def check_ports(topo: Topology, items: list[Node]) -> None:
 def up(topo: Topology, *, install: bool = True, say: Progress = _say) -> chaincode.Deployment:
     """Start every node, create and join the channel, deploy the contract; idempotent.
 
-    Returns when a transaction has committed through every org's gateway.
+    Writes a connection profile per org and user (``<run>/profiles/<org>/<user>.json``) and
+    returns when a transaction has committed through every org's gateway using them.
     """
     t0 = time.monotonic()
     binaries.ensure_installed(install)
-    run_dir().mkdir(parents=True, exist_ok=True)
+    private_dir(topo.run)  # keys, CA secrets and credentials inside: ours alone
     check_ports(topo, [n for n in all_nodes(topo) if not n.name.startswith("chaincode-")])
     say("certificate authorities")
     for org in topo.all_orgs:
         ca.start_ca(topo, org)
     for org in topo.all_orgs:
         ca.bootstrap_org(topo, org)
+    profiles.write_profiles(topo)
+    say(f"connection profiles in {profiles.profiles_dir(topo)}")
     say("orderers (Raft) and channel genesis block")
     channel.genesis_block(topo)
-    orderers = [(o, nodes.orderer_node(o)) for o in topo.orderers]
+    orderers = [(o, nodes.orderer_node(topo, o)) for o in topo.orderers]
     for o, node in orderers:
         start(node, o.host)
     for o, node in orderers:
         wait_port(node, o.host, o.admin_port)
         channel.join_orderer(topo, o)
     say("peers")
-    peers = [(p, nodes.peer_node(p)) for p in topo.peers]
+    peers = [(p, nodes.peer_node(topo, p)) for p in topo.peers]
     for p, node in peers:
         start(node, p.host)
     for p, node in peers:
@@ -86,8 +91,8 @@ def up(topo: Topology, *, install: bool = True, say: Progress = _say) -> chainco
     minio.start_minio(topo)
     minio_accounts.provision_network(topo)  # buckets, per-org scoped users (root only here)
     if topo.mail:
-        say(f"mail server (messages in {mail_dir()})")
-        mailserver.start_mail(topo, mail_dir())
+        say(f"mail server (messages in {mail_dir(topo)})")
+        mailserver.start_mail(topo, mail_dir(topo))
     say("contract (CCaaS): build, install, approve, commit")
     dep = chaincode.deploy(topo)
     say("waiting for a transaction to commit through every org's gateway")
@@ -111,8 +116,8 @@ def down(topo: Topology, say: Progress = _say) -> list[str]:
 def reset(topo: Topology, say: Progress = _say) -> None:
     """Stop everything and wipe all network state (crypto, ledgers, objects)."""
     down(topo, say)
-    shutil.rmtree(run_dir(), ignore_errors=True)
-    say(f"removed {run_dir()}")
+    shutil.rmtree(topo.run, ignore_errors=True)
+    say(f"removed {topo.run}")
 
 
 def status(topo: Topology) -> list[dict]:

@@ -7,34 +7,40 @@ import secrets
 import urllib.request
 from pathlib import Path
 
+from anonymizer.files import write_secret
+
 from . import binaries
 from .process import Node, start, wait_for
-from .topology import Topology, run_dir
+from .topology import Org, Topology
 
 
-def home() -> Path:
-    return run_dir() / "minio"
+def home(topo: Topology) -> Path:
+    return topo.run / "minio"
 
 
-def credentials() -> dict[str, str]:
-    """``{"endpoint", "access_key", "secret_key"}``, generated once per network."""
-    path = home() / "credentials.json"
+def credentials(topo: Topology) -> dict[str, str]:
+    """The root ``{"access_key", "secret_key"}``, generated once per network (0600 file)."""
+    path = home(topo) / "credentials.json"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(
+        write_secret(
+            path,
             json.dumps(
                 {
                     "access_key": "traza-" + secrets.token_hex(6),
                     "secret_key": secrets.token_urlsafe(30),
                 }
-            )
+            ),
         )
-        path.chmod(0o600)
     return json.loads(path.read_text())
 
 
+def account_file(topo: Topology, org: Org) -> Path:
+    """Where the credentials of ``org``'s MinIO service account are kept (0600)."""
+    return home(topo) / f"{org.key}.json"
+
+
 def minio_node(topo: Topology) -> Node:
-    creds = credentials()
+    creds = credentials(topo)
     env = {
         "MINIO_ROOT_USER": creds["access_key"],
         "MINIO_ROOT_PASSWORD": creds["secret_key"],
@@ -44,14 +50,14 @@ def minio_node(topo: Topology) -> Node:
     argv = [
         binaries.path("minio"),
         "server",
-        str(home() / "data"),
+        str(home(topo) / "data"),
         "--quiet",
         "--address",
         topo.minio.address,
         "--console-address",
         f"{topo.minio.host}:{topo.minio_console_port}",
     ]
-    return Node(name="minio", argv=argv, env=env, home=home(), port=topo.minio.port)
+    return Node(name="minio", argv=argv, env=env, home=home(topo), port=topo.minio.port)
 
 
 def healthy(topo: Topology) -> bool:

@@ -199,11 +199,11 @@ def provision(
 
 def provision_network(topo: Topology) -> dict[str, Path]:
     """:func:`provision` for the network's MinIO and application orgs (called by `up`)."""
-    root = minio_server.credentials()
+    root = minio_server.credentials(topo)
     return provision(
         topo.minio.address,
         root["access_key"],
         root["secret_key"],
         [o.key for o in topo.orgs],
-        minio_server.home(),
+        minio_server.home(topo),
     )

@@ -9,14 +9,14 @@ import yaml
 from . import binaries, templates
 from .ca import node_dir, tls_ca, user_dir
 from .process import Node
-from .topology import Orderer, Peer, run_dir
+from .topology import Orderer, Peer, Topology
 
 BUILDER_DIR = Path(__file__).resolve().parent / "builders" / "ccaas"
 
 
-def config_dir() -> Path:
+def config_dir(topo: Topology) -> Path:
     """Fabric's stock core.yaml/orderer.yaml, copied once; nodes override them by env."""
-    out = run_dir() / "config"
+    out = topo.run / "config"
     if not (out / "core.yaml").exists():
         src = binaries.bin_dirs()["config"]
         out.mkdir(parents=True, exist_ok=True)
@@ -29,15 +29,15 @@ def config_dir() -> Path:
     return out
 
 
-def peer_node(peer: Peer) -> Node:
-    home = node_dir(peer.node_id)
+def peer_node(topo: Topology, peer: Peer) -> Node:
+    home = node_dir(topo, peer.node_id)
     env = templates.render_env(
         "peer.env.j2",
         peer=peer,
         node_dir=home,
-        config_dir=config_dir(),
+        config_dir=config_dir(topo),
         builder_dir=BUILDER_DIR,
-        tls_ca=tls_ca(peer.org),
+        tls_ca=tls_ca(topo, peer.org),
     )
     return Node(
         name=peer.node_id,
@@ -48,30 +48,30 @@ def peer_node(peer: Peer) -> Node:
     )
 
 
-def orderer_node(orderer: Orderer) -> Node:
-    home = node_dir(orderer.node_id)
+def orderer_node(topo: Topology, orderer: Orderer) -> Node:
+    home = node_dir(topo, orderer.node_id)
     env = templates.render_env(
-        "orderer.env.j2", orderer=orderer, node_dir=home, config_dir=config_dir()
+        "orderer.env.j2", orderer=orderer, node_dir=home, config_dir=config_dir(topo)
     )
     return Node(
         name=orderer.node_id, argv=[binaries.path("orderer")], env=env, home=home, port=orderer.port
     )
 
 
-def admin_env(peer: Peer) -> dict[str, str]:
+def admin_env(topo: Topology, peer: Peer) -> dict[str, str]:
     """Environment for the ``peer`` CLI acting as the org admin against ``peer``."""
     return {
-        "FABRIC_CFG_PATH": str(config_dir()),
+        "FABRIC_CFG_PATH": str(config_dir(topo)),
         "CORE_PEER_LOCALMSPID": peer.org.msp,
-        "CORE_PEER_MSPCONFIGPATH": str(user_dir(peer.org, "admin") / "msp"),
+        "CORE_PEER_MSPCONFIGPATH": str(user_dir(topo, peer.org, "admin") / "msp"),
         "CORE_PEER_ADDRESS": peer.address,
         "CORE_PEER_TLS_ENABLED": "true",
-        "CORE_PEER_TLS_ROOTCERT_FILE": str(tls_ca(peer.org)),
+        "CORE_PEER_TLS_ROOTCERT_FILE": str(tls_ca(topo, peer.org)),
         "FABRIC_LOGGING_SPEC": "warning",
     }
 
 
-def orderer_flags(orderer: Orderer) -> list[str]:
+def orderer_flags(topo: Topology, orderer: Orderer) -> list[str]:
     """``peer`` CLI flags to reach an orderer over TLS."""
     return [
         "-o",
@@ -80,5 +80,5 @@ def orderer_flags(orderer: Orderer) -> list[str]:
         orderer.fqdn,
         "--tls",
         "--cafile",
-        str(tls_ca(orderer.org)),
+        str(tls_ca(topo, orderer.org)),
     ]

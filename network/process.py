@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from anonymizer.files import write_secret
+
 
 class NetworkError(RuntimeError):
     """A network operation failed; the message says which node and what to do."""
@@ -91,8 +93,9 @@ def start(node: Node, host: str = "127.0.0.1") -> int:
             f"stop it or change the port in network/topology.yaml"
         )
     node.home.mkdir(parents=True, exist_ok=True)
-    # The rendered environment is kept beside the log, to see how a node was started.
-    (node.home / "env").write_text("".join(f"{k}={v}\n" for k, v in node.env.items()))
+    # The rendered environment is kept beside the log, to see how a node was started;
+    # 0600 from the first byte, as some hold secrets (MinIO's root password).
+    write_secret(node.home / "env", "".join(f"{k}={v}\n" for k, v in node.env.items()))
     with open(node.logfile, "ab") as log:
         proc = subprocess.Popen(
             node.argv,

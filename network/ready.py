@@ -17,6 +17,7 @@ from client.gateway import Commit, GatewayError, Status
 from client.profile import Profile
 
 from .process import NetworkError
+from .profiles import local
 from .topology import Topology
 
 
@@ -36,9 +37,10 @@ def heartbeat(profile: Profile, endorsing_orgs: Sequence[str] = ()) -> tuple[Com
 def wait_ready(
     topo: Topology, timeout: float = 180, say: Callable[[str], None] = lambda _: None
 ) -> dict[str, int]:
-    """Wait until each org's gateway commits a Heartbeat endorsed by every org.
+    """Wait until each org's gateway on ``topo`` commits a Heartbeat endorsed by every org.
 
-    Returns the block per org.
+    Each org is reached through its ``service1`` connection profile in ``topo``'s run
+    folder (so the profiles ``up`` wrote are proven too). Returns the block per org.
     """
     everyone = [org.msp for org in topo.orgs]
     deadline = time.monotonic() + timeout
@@ -47,7 +49,7 @@ def wait_ready(
     for org in topo.orgs:
         while True:
             try:
-                _, status = heartbeat(Profile.local(org.key), everyone)
+                _, status = heartbeat(local(topo, org.key), everyone)
                 blocks[org.msp] = status.block_number
                 say(f"{org.msp}: committed in block {blocks[org.msp]}")
                 break

@@ -1,8 +1,12 @@
-"""The consortium layout read from ``network/topology.yaml``: orgs, nodes, ports, paths."""
+"""The consortium layout read from ``network/topology.yaml``: orgs, nodes, ports, run folder.
+
+A :class:`Topology` carries the run folder its network lives in (crypto, ledgers, logs,
+pids, connection profiles), so every function that is handed a topology knows where to
+look; nothing below the command line reads the environment.
+"""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,11 +14,7 @@ import yaml
 
 NETWORK_DIR = Path(__file__).resolve().parent
 DEFAULT_TOPOLOGY = NETWORK_DIR / "topology.yaml"
-
-
-def run_dir() -> Path:
-    """Runtime folder (crypto, ledgers, logs, pids); ``TRAZA_NETWORK_RUN`` overrides it."""
-    return Path(os.environ.get("TRAZA_NETWORK_RUN", NETWORK_DIR / "run")).resolve()
+DEFAULT_RUN = NETWORK_DIR / "run"
 
 
 @dataclass(frozen=True)
@@ -114,6 +114,7 @@ class Topology:
     users: list[User]
     minio: Endpoint
     minio_console_port: int
+    run: Path  # runtime folder of this network (absolute)
     mail: Endpoint | None = None  # the local SMTP server (network/mailserver.py), if any
 
     @property
@@ -175,9 +176,17 @@ def _org(raw: dict, domain: str) -> Org:
     return org
 
 
-def load(path: Path | str | None = None) -> Topology:
-    """Read a topology file (default ``network/topology.yaml``, or ``TRAZA_TOPOLOGY``)."""
-    path = Path(path or os.environ.get("TRAZA_TOPOLOGY", DEFAULT_TOPOLOGY))
+def load(path: Path | str | None = None, run: Path | str | None = None) -> Topology:
+    """Read a topology file and bind it to the run folder of its network.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        The layout file (default ``network/topology.yaml``).
+    run : path-like, optional
+        The network's runtime folder (default ``network/run``).
+    """
+    path = Path(path or DEFAULT_TOPOLOGY)
     raw = yaml.safe_load(path.read_text())
     domain = raw["domain"]
     return Topology(
@@ -190,5 +199,6 @@ def load(path: Path | str | None = None) -> Topology:
         users=[User(**u) for u in raw["users"]],
         minio=Endpoint(raw["minio"]["host"], raw["minio"]["port"]),
         minio_console_port=raw["minio"]["console_port"],
+        run=Path(run or DEFAULT_RUN).resolve(),
         mail=Endpoint(raw["mail"]["host"], raw["mail"]["port"]) if raw.get("mail") else None,
     )

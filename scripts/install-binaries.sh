@@ -5,6 +5,7 @@
 #
 #   TRAZA_CACHE   cache root (default ~/.cache/traza); binaries land in
 #                 $TRAZA_CACHE/bin/<component>-<version>/
+#   --print-versions  print the pins in effect (KEY=value) and exit
 #
 # Each binary is built inside a throw-away module that requires the pinned module
 # version and copies its go.mod (requires and replaces), because `go install pkg@ver`
@@ -12,12 +13,27 @@
 # for Fabric. The result is the same build with the same dependency versions.
 set -euo pipefail
 
-# Fabric v3.1.5 (commit 86c1172bec37) is not served by the module proxy reachable here;
-# v3.1.1 is the newest 3.1 release it serves. Override both to change it.
-FABRIC_VERSION="${TRAZA_FABRIC_VERSION:-3.1.1}"
-FABRIC_MODVER="${TRAZA_FABRIC_MODVER:-v1.4.0-rc1.0.20250510200036-435a7f1a780a}"
-FABRIC_CA_VERSION="${TRAZA_FABRIC_CA_VERSION:-1.5.21}"
-MINIO_MODVER="${TRAZA_MINIO_MODVER:-v0.0.0-20260212201848-7aac2a2c5b7c}"
+# The pins live in network/versions.env (one copy, also read by network/binaries.py):
+# FABRIC_VERSION, FABRIC_MODVER, FABRIC_CA_VERSION, MINIO_MODVER; TRAZA_<KEY> overrides each.
+# Read as data (KEY=value lines), not sourced.
+VERSIONS="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/network/versions.env"
+PINS=(FABRIC_VERSION FABRIC_MODVER FABRIC_CA_VERSION MINIO_MODVER)
+while IFS= read -r line || [[ -n "$line" ]]; do
+  [[ "$line" =~ ^[[:space:]]*(#|$) ]] && continue
+  [[ "$line" =~ ^(FABRIC_VERSION|FABRIC_MODVER|FABRIC_CA_VERSION|MINIO_MODVER)=([^[:space:]]+)$ ]] ||
+    { printf '[install] %s: not a known pin: %s\n' "$VERSIONS" "$line" >&2; exit 1; }
+  key="${BASH_REMATCH[1]}" override="TRAZA_${BASH_REMATCH[1]}"
+  printf -v "$key" '%s' "${!override:-${BASH_REMATCH[2]}}"
+done < "$VERSIONS"
+for key in "${PINS[@]}"; do
+  [[ -n "${!key:-}" ]] || { printf '[install] %s: no %s\n' "$VERSIONS" "$key" >&2; exit 1; }
+done
+if [[ "${1:-}" == --print-versions ]]; then
+  for key in "${PINS[@]}"; do
+    printf '%s=%s\n' "$key" "${!key}"
+  done
+  exit 0
+fi
 
 CACHE="${TRAZA_CACHE:-$HOME/.cache/traza}"
 export CGO_ENABLED="${CGO_ENABLED:-1}"

@@ -277,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    profile = Profile.local(args.org, args.user)
+    profile = Profile.from_dir(ROOT / "network" / "run" / "profiles", args.org, args.user)
     binary = go_load.build(OUT_DIR) if "go" in args.clients else None
     try:
         latency = python_load.probe(profile, args.function)

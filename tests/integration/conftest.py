@@ -1,23 +1,30 @@
 """The real network, started once per test session on ports shifted from the demo's.
 
 The test network lives in ``network/run-test/`` so a demo network left running by
-``make demo`` is neither disturbed nor reused. It stops at the end of the session and
-keeps its state, so the next run starts in seconds (``up`` is idempotent).
+``make demo`` is neither disturbed nor reused. It is brought up and down through the
+command line, ``traza network --topology network/run-test/topology.yaml --run
+network/run-test up``, in a child process whose environment names neither: so the
+session proves the options are honoured end to end. It stops at the end of the session and
+keeps its state, so the next run starts in seconds (``up`` is idempotent). Tests reach it
+through the connection profiles ``up`` wrote, as any client does.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from client.profile import Profile
-from network import control, topology
+from network import topology
 
 REPO = Path(__file__).resolve().parents[2]
 TEST_RUN = REPO / "network" / "run-test"
+TEST_TOPOLOGY = TEST_RUN / "topology.yaml"
 # Every port + 5: no clash with the demo layout in network/topology.yaml. Another shift
 # (15, 25, 35: base ports end in 0-4) lets two checkouts run their networks side by side.
 PORT_SHIFT = int(os.environ.get("TRAZA_TEST_PORT_SHIFT", "5"))
@@ -38,33 +45,48 @@ def write_test_topology() -> Path:
     raw["minio"] = _shift(raw["minio"])
     if raw.get("mail"):
         raw["mail"] = _shift(raw["mail"])
-    path = TEST_RUN / "topology.yaml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(raw, sort_keys=False))
-    return path
+    TEST_TOPOLOGY.parent.mkdir(parents=True, exist_ok=True)
+    TEST_TOPOLOGY.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return TEST_TOPOLOGY
+
+
+def traza_network(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    """Run ``traza network --topology <test> --run <test run> ARGS`` in a child process.
+
+    The child's environment has no ``TRAZA_TOPOLOGY``/``TRAZA_NETWORK_RUN``: only the
+    options say which network it acts on.
+    """
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("TRAZA_TOPOLOGY", "TRAZA_NETWORK_RUN")}
+    argv = [sys.executable, "-m", "client.cli", "network",
+            "--topology", str(TEST_TOPOLOGY), "--run", str(TEST_RUN), *args]
+    return subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=timeout)
 
 
 @pytest.fixture(scope="session")
-def fabric() -> topology.Topology:
-    """The running test network (started on first use, stopped after the session)."""
-    saved = {k: os.environ.get(k) for k in ("TRAZA_NETWORK_RUN", "TRAZA_TOPOLOGY")}
-    os.environ["TRAZA_NETWORK_RUN"] = str(TEST_RUN)
-    os.environ["TRAZA_TOPOLOGY"] = str(write_test_topology())
-    topo = topology.load()
-    control.up(topo)
-    yield topo
-    control.down(topo)
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+def network_up() -> subprocess.CompletedProcess[str]:
+    """The finished ``traza network ... up`` of this session (stopped after the session)."""
+    write_test_topology()
+    res = traza_network("up")
+    if res.returncode != 0:
+        traza_network("down")
+        pytest.fail(f"traza network up exited {res.returncode}:\n{res.stdout}{res.stderr}")
+    yield res
+    traza_network("down")
+
+
+@pytest.fixture(scope="session")
+def fabric(network_up) -> topology.Topology:
+    """The running test network's topology, bound to its run folder."""
+    return topology.load(TEST_TOPOLOGY, TEST_RUN)
 
 
 @pytest.fixture(scope="session")
 def profiles(fabric: topology.Topology):
-    """``profiles(org, user)`` -> Profile on the test network."""
-    return lambda org, user="service1": Profile.local(org, user)
+    """``profiles(org, user)`` -> the Profile ``up`` wrote for that user of the test network."""
+    folder = fabric.run / "profiles"
+    return lambda org, user="service1": Profile.from_dir(folder, org, user)
 
 
 def pytest_collection_modifyitems(items):
@@ -74,7 +96,7 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture(scope="session")
-def as_(fabric: topology.Topology):
+def as_(profiles):
     """``as_(org, user)`` -> context manager yielding a :class:`client.donations.Donations`."""
     from contextlib import contextmanager
 
@@ -82,7 +104,7 @@ def as_(fabric: topology.Topology):
 
     @contextmanager
     def open_as(org: str, user: str = "service1", **options):
-        with Profile.local(org, user).contract() as contract:
+        with profiles(org, user).contract() as contract:
             yield Donations(contract, **options)
 
     return open_as

@@ -63,13 +63,19 @@ def raft_leader(topo: Topology) -> Orderer:
     raise AssertionError("no Raft leader reported by any orderer in 30 s")
 
 
-def stop_node(node_of: Orderer | Peer) -> None:
-    node = nodes.orderer_node(node_of) if isinstance(node_of, Orderer) else nodes.peer_node(node_of)
+def _node(topo: Topology, node_of: Orderer | Peer):
+    if isinstance(node_of, Orderer):
+        return nodes.orderer_node(topo, node_of)
+    return nodes.peer_node(topo, node_of)
+
+
+def stop_node(topo: Topology, node_of: Orderer | Peer) -> None:
+    node = _node(topo, node_of)
     assert stop(node)
     assert pid_of(node) is None
 
 
-def start_node(node_of: Orderer | Peer) -> None:
-    node = nodes.orderer_node(node_of) if isinstance(node_of, Orderer) else nodes.peer_node(node_of)
+def start_node(topo: Topology, node_of: Orderer | Peer) -> None:
+    node = _node(topo, node_of)
     start(node, node_of.host)
     wait_port(node, node_of.host, node_of.port)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import secrets
-from pathlib import Path
 
 import pytest
 
@@ -20,7 +19,6 @@ from bench.deid.corpus import generate_corpus
 from client.donations import reports_sha256
 from client.donor import new_id
 from network import channel
-from network.topology import run_dir
 
 from .donation_flow import Flow
 
@@ -104,7 +102,7 @@ def test_no_planted_phi_or_donor_secret_in_any_block(fabric, profiles, donated):
 
 def test_no_planted_phi_or_donor_secret_in_node_logs(fabric, donated):
     flow, planted, contact = donated
-    logs = sorted(Path(run_dir()).rglob("log"))
+    logs = sorted(fabric.run.rglob("log"))
     assert len(logs) >= 14  # CAs, orderers, peers, contract servers, MinIO
     text = b"".join(p.read_bytes() for p in logs)
     leaks = sorted(v for v in planted if any(b in text for b in _variants(v)))

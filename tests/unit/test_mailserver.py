@@ -63,26 +63,24 @@ def test_handler_keeps_the_exact_bytes_0600(tmp_path, capsys):
     assert path.name in out and "maria" not in out
 
 
-def test_topology_has_the_mail_node_on_its_own_port(tmp_path, monkeypatch):
-    monkeypatch.setenv("TRAZA_NETWORK_RUN", str(tmp_path / "run"))
-    topo = topology.load()
+def test_topology_has_the_mail_node_on_its_own_port(tmp_path):
+    topo = topology.load(run=tmp_path / "run")
     assert topo.mail == topology.Endpoint("127.0.0.1", 2525)
     assert ("mail", 2525) in topo.ports()
     node = control.node_by_name(topo, "mail")
-    assert node.home == tmp_path / "run" / "mail" == control.mail_dir()
+    assert node.home == tmp_path / "run" / "mail" == control.mail_dir(topo)
     assert node.port == 2525
     assert node.argv[1:5] == ["-m", "network.mailserver", "--dir", str(node.home)]
     assert node.argv[-4:] == ["--host", "127.0.0.1", "--port", "2525"]
     assert node.env == {"PYTHONPATH": str(topology.NETWORK_DIR.parent)}
 
 
-def test_topology_without_mail(tmp_path, monkeypatch):
-    monkeypatch.setenv("TRAZA_NETWORK_RUN", str(tmp_path / "run"))
+def test_topology_without_mail(tmp_path):
     text = topology.DEFAULT_TOPOLOGY.read_text()
     lines = [line for line in text.splitlines() if not line.startswith("mail:")]
     path = tmp_path / "topology.yaml"
     path.write_text("\n".join(lines) + "\n")
-    topo = topology.load(path)
+    topo = topology.load(path, tmp_path / "run")
     assert topo.mail is None
     assert "mail" not in [n.name for n in control.all_nodes(topo)]
 

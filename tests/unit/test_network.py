@@ -4,21 +4,65 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import socket
+import stat
+import subprocess
 import sys
 import tarfile
 from pathlib import Path
 
 import pytest
+import yaml
+from click.testing import CliRunner
 
-from network import binaries, chaincode, control, nodes, process, templates, topology
+from client.profile import Profile
+from network import (
+    binaries,
+    ca,
+    chaincode,
+    channel,
+    control,
+    minio,
+    nodes,
+    process,
+    profiles,
+    templates,
+    topology,
+)
+from network.cli import network
 from network.process import NetworkError, Node
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def topo(tmp_path, monkeypatch) -> topology.Topology:
-    monkeypatch.setenv("TRAZA_NETWORK_RUN", str(tmp_path / "run"))
-    return topology.load()
+def topo(tmp_path) -> topology.Topology:
+    return topology.load(run=tmp_path / "run")
+
+
+def shifted_topology(folder: Path, shift: int) -> Path:
+    """The default layout with every port + ``shift``, written to ``folder``."""
+
+    def move(node: dict) -> dict:
+        return {k: (v + shift if k.endswith("port") else v) for k, v in node.items()}
+
+    raw = yaml.safe_load(topology.DEFAULT_TOPOLOGY.read_text())
+    for org in [raw["orderer_org"], *raw["orgs"]]:
+        org["ca"] = move(org["ca"])
+        org["peers"] = [move(p) for p in org.get("peers", [])]
+        org["orderers"] = [move(o) for o in org.get("orderers", [])]
+        if "chaincode_server" in org:
+            org["chaincode_server"] = move(org["chaincode_server"])
+    raw["minio"] = move(raw["minio"])
+    path = folder / "topology.yaml"
+    folder.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
 
 
 def test_topology_has_three_orgs_three_orderers_and_unique_ports(topo):
@@ -126,9 +170,7 @@ def test_exited_node_reports_its_log(tmp_path):
 def test_stock_core_yaml_gets_no_docker_endpoint(topo):
     if binaries.missing():
         pytest.skip("Fabric sample config not installed (run scripts/install-binaries.sh)")
-    import yaml
-
-    core = yaml.safe_load((nodes.config_dir() / "core.yaml").read_text())
+    core = yaml.safe_load((nodes.config_dir(topo) / "core.yaml").read_text())
     assert core["vm"]["endpoint"] == ""
 
 
@@ -138,6 +180,7 @@ def test_ready_waits_until_each_gateway_endorses_with_every_org(topo, monkeypatc
     from client.gateway import GatewayError
     from network import ready
 
+    profiles.write_profiles(topo)
     calls: list[tuple[str, tuple[str, ...]]] = []
     unseen = {"HospitalMSP": 2}  # Hospital's gateway does not see every org twice
 
@@ -145,17 +188,193 @@ def test_ready_waits_until_each_gateway_endorses_with_every_org(topo, monkeypatc
         block_number = 7
 
     def heartbeat(profile, endorsing_orgs=()):
-        calls.append((profile, tuple(endorsing_orgs)))
-        if unseen.get(profile, 0):
-            unseen[profile] -= 1
+        calls.append((profile.msp_id, tuple(endorsing_orgs)))
+        if unseen.get(profile.msp_id, 0):
+            unseen[profile.msp_id] -= 1
             raise GatewayError("no combination of peers can be derived")
         return None, Status()
 
     monkeypatch.setattr(ready, "heartbeat", heartbeat)
-    monkeypatch.setattr(ready.Profile, "local", staticmethod(lambda org: topo.org(org).msp))
     monkeypatch.setattr(ready.time, "sleep", lambda _: None)
     blocks = ready.wait_ready(topo, timeout=5)
     assert blocks == {"UniversityMSP": 7, "HospitalMSP": 7, "IMSSMSP": 7}
     everyone = ("UniversityMSP", "HospitalMSP", "IMSSMSP")
     assert [c for c in calls if c[0] == "HospitalMSP"] == [("HospitalMSP", everyone)] * 3
     assert all(orgs == everyone for _, orgs in calls)
+
+
+def test_ready_uses_the_topology_it_is_given(tmp_path, monkeypatch):
+    """Regression (issue 8): `--topology other.yaml up` waited on the default layout's ports
+    because the profile was rebuilt from the environment's topology."""
+    from network import ready
+
+    other = topology.load(shifted_topology(tmp_path / "other", 25), tmp_path / "other-run")
+    profiles.write_profiles(other)
+    monkeypatch.setenv("TRAZA_TOPOLOGY", str(topology.DEFAULT_TOPOLOGY))  # must not matter
+    monkeypatch.setenv("TRAZA_NETWORK_RUN", str(tmp_path / "elsewhere"))
+    seen: list[Profile] = []
+
+    class Status:
+        block_number = 1
+
+    def heartbeat(profile, endorsing_orgs=()):
+        seen.append(profile)
+        return None, Status()
+
+    monkeypatch.setattr(ready, "heartbeat", heartbeat)
+    ready.wait_ready(other, timeout=5)
+    assert [p.peer for p in seen] == ["127.0.0.1:8076", "127.0.0.1:9076", "127.0.0.1:10076"]
+    assert all(p.tls_ca.is_relative_to(other.run) for p in seen)
+
+
+def test_ready_fails_clearly_when_up_wrote_no_profiles(topo):
+    from network import ready
+
+    with pytest.raises(ValueError, match="no profile for service1 of university in .*"
+                                         "is the network up"):
+        ready.wait_ready(topo, timeout=1)
+
+
+def test_topology_carries_its_run_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TRAZA_NETWORK_RUN", str(tmp_path / "from-env"))  # read by the CLI only
+    assert topology.load(run="rel").run == tmp_path / "rel"
+    assert topology.load().run == topology.DEFAULT_RUN
+
+
+def test_every_state_file_lives_in_the_topologys_run_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRAZA_NETWORK_RUN", str(tmp_path / "from-env"))
+    topo = topology.load(run=tmp_path / "a")
+    org, peer, orderer = topo.org("hospital"), topo.peers[0], topo.orderers[0]
+    dep = chaincode.Deployment("1.0", 1, "traza_1.0:ab")
+    paths = [
+        ca.ca_home(topo, org), ca.tls_ca(topo, org), ca.user_dir(topo, org, "operator1"),
+        ca.node_dir(topo, peer.node_id), chaincode.cc_dir(topo), chaincode.state_file(topo),
+        channel.block_path(topo), minio.home(topo), minio.account_file(topo, org),
+        profiles.profile_path(topo, org, "operator1"),
+        nodes.orderer_node(topo, orderer).home, chaincode.server_node(topo, org, dep).home,
+        ca.ca_node(topo, org).home, minio.minio_node(topo).home,
+    ]
+    assert all(p.is_relative_to(topo.run) for p in paths), paths
+    assert Path(nodes.admin_env(topo, peer)["CORE_PEER_MSPCONFIGPATH"]).is_relative_to(topo.run)
+    assert not (tmp_path / "from-env").exists()
+
+
+def test_up_writes_a_profile_per_org_and_user(topo):
+    files = profiles.write_profiles(topo)
+    assert len(files) == len(topo.orgs) * len(topo.users) == 15
+    path = topo.run / "profiles" / "hospital" / "operator1.json"
+    assert path in files and mode(path) == 0o644
+    doc = json.loads(path.read_text())
+    run = topo.run
+    assert doc == {
+        "version": 1,
+        "msp": {"id": "HospitalMSP", "dir": f"{run}/orgs/hospital/users/operator1/msp"},
+        "gateway": {
+            "address": "127.0.0.1:9051",
+            "server_name": "peer0.hospital.traza.local",
+            "tls_ca": f"{run}/orgs/hospital/msp/tlscacerts/ca.pem",
+        },
+        "channel": "donations",
+        "chaincode": "traza",
+        "minio": {"endpoint": "127.0.0.1:9000", "secure": False,
+                  "credentials": f"{run}/minio/hospital.json"},
+    }
+    back = Profile.from_dir(topo.run / "profiles", "HospitalMSP", "operator1")
+    assert back == profiles.profile_of(topo, topo.org("hospital"), "operator1")
+    assert profiles.local(topo, "Hospital", "operator1") == back
+
+
+def test_secrets_are_0600_from_the_first_byte(topo, tmp_path):
+    org = topo.org("university")
+    ca._secret(topo, org, "registrar")
+    secrets_file = ca.ca_home(topo, org) / "secrets.json"
+    assert mode(secrets_file) == 0o600 and mode(secrets_file.parent) == 0o700
+    first = json.loads(secrets_file.read_text())["registrar"]
+    ca._secret(topo, org, "peer0")  # a second identity: the first secret is kept
+    assert json.loads(secrets_file.read_text())["registrar"] == first
+    creds = minio.credentials(topo)
+    assert mode(minio.home(topo) / "credentials.json") == 0o600
+    assert minio.credentials(topo) == creds
+    node = Node("envy", [sys.executable, "-c", "import time; time.sleep(30)"],
+                {"MINIO_ROOT_PASSWORD": "s3cret"}, tmp_path / "envy", 1)
+    process.start(node)
+    try:
+        assert mode(node.home / "env") == 0o600
+        assert (node.home / "env").read_text() == "MINIO_ROOT_PASSWORD=s3cret\n"
+    finally:
+        process.stop(node)
+
+
+def test_ca_secrets_go_by_environment_never_on_a_command_line(topo, monkeypatch):
+    org = topo.org("hospital")
+    registrar = ca._secret(topo, org, "registrar")
+    node = ca.ca_node(topo, org)
+    assert registrar not in " ".join(node.argv)
+    assert node.env["FABRIC_CA_SERVER_BOOT"] == f"registrar:{registrar}"
+    assert node.env["FABRIC_CA_SERVER_LOGLEVEL"] == "warning"  # info logs the boot password
+    (node.home / "fabric-ca-server-config.yaml").write_text("registry: {}\n")
+    assert "FABRIC_CA_SERVER_BOOT" not in ca.ca_node(topo, org).env  # only the first start
+    calls: list[tuple[list[str], dict[str, str]]] = []
+
+    def run(argv, env=None, what="", cwd=None):
+        calls.append((argv, env or {}))
+        return ""
+
+    monkeypatch.setattr(ca, "run", run)
+    monkeypatch.setattr(ca, "_single", lambda folder: folder / "only")
+    monkeypatch.setattr(ca.shutil, "copy", lambda *a: None)
+    monkeypatch.setattr(ca.shutil, "rmtree", lambda *a: None)
+    monkeypatch.setattr(Path, "rename", lambda *a: None)
+    secret = ca.register(topo, org, "operator1.hospital.traza.local", "client")
+    ca.enroll(topo, org, "operator1.hospital.traza.local", tmp := topo.run / "u", hosts=["h"])
+    assert len(calls) == 4  # registrar enroll, register, enroll signing, enroll TLS
+    for argv, _ in calls:
+        assert not [a for a in argv if secret in a or registrar in a], argv
+    assert calls[1][1] == {"FABRIC_CA_CLIENT_ID_SECRET": secret}
+    assert calls[2][1]["FABRIC_CA_CLIENT_URL"].startswith(
+        f"https://operator1.hospital.traza.local:{secret}@127.0.0.1:")
+    assert (tmp / "msp" / "config.yaml").exists()
+
+
+def test_pins_are_one_data_file_read_by_python_and_the_installer(monkeypatch):
+    def installer() -> dict[str, str]:
+        out = subprocess.run(
+            ["bash", str(REPO / "scripts" / "install-binaries.sh"), "--print-versions"],
+            capture_output=True, text=True, check=True, env=os.environ.copy(),
+        ).stdout
+        return dict(line.split("=", 1) for line in out.splitlines())
+
+    pins = binaries.read_versions()
+    assert set(pins) == {"FABRIC_VERSION", "FABRIC_MODVER", "FABRIC_CA_VERSION", "MINIO_MODVER"}
+    for key in pins:
+        monkeypatch.delenv(f"TRAZA_{key}", raising=False)
+    assert installer() == binaries.pins() == pins
+    monkeypatch.setenv("TRAZA_FABRIC_CA_VERSION", "1.5.99")
+    assert installer()["FABRIC_CA_VERSION"] == binaries.pins()["FABRIC_CA_VERSION"] == "1.5.99"
+    assert binaries.bin_dirs()["fabric-ca"].name == "fabric-ca-1.5.99"
+    script = (REPO / "scripts" / "install-binaries.sh").read_text()
+    assert [v for v in pins.values() if v in script] == []  # no second copy of a pin
+
+
+def test_a_malformed_versions_file_is_refused(tmp_path):
+    bad = tmp_path / "versions.env"
+    bad.write_text("# pins\nFABRIC_VERSION = 3.1.1\n")
+    with pytest.raises(NetworkError, match=r"versions.env:2: expected KEY=value"):
+        binaries.read_versions(bad)
+
+
+def test_cli_acts_on_the_topology_and_run_folder_it_is_given(tmp_path, monkeypatch):
+    layout = shifted_topology(tmp_path / "layout", 35)
+    run = tmp_path / "run-x"
+    monkeypatch.delenv("TRAZA_TOPOLOGY", raising=False)
+    monkeypatch.delenv("TRAZA_NETWORK_RUN", raising=False)
+    res = CliRunner().invoke(network, ["--topology", str(layout), "--run", str(run), "status"])
+    assert res.exit_code == 3, res.output  # nothing runs
+    row = next(line for line in res.output.splitlines() if line.startswith("hospital-peer0"))
+    assert "stopped" in row and "port 9086 " in row and str(run / "nodes") in row
+    # The same through the environment, read at this edge only.
+    monkeypatch.setenv("TRAZA_TOPOLOGY", str(layout))
+    monkeypatch.setenv("TRAZA_NETWORK_RUN", str(run))
+    res = CliRunner().invoke(network, ["status"])
+    assert res.exit_code == 3 and "port 9086 " in res.output and str(run) in res.output
