@@ -221,7 +221,10 @@ class ChannelConfig:
         msp = self.msps.get(ident.mspid)
         if msp is None:
             return ident.mspid, cert, f"{ident.mspid} is not an org of the channel config"
-        return ident.mspid, cert, msp.validate(cert)
+        try:
+            return ident.mspid, cert, msp.validate(cert)
+        except ValueError as exc:  # a certificate extension that does not parse
+            return ident.mspid, cert, f"the certificate does not parse: {exc}"
 
     def signers(self, signed: Sequence[SignedData]) -> tuple[list[Signer], list[str]]:
         """Valid signers of ``signed`` (one per identity) and the reasons others failed."""

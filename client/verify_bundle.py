@@ -50,6 +50,7 @@ from fabric_protos.common import common_pb2
 from fabric_protos.ledger.rwset import rwset_pb2
 from fabric_protos.ledger.rwset.kvrwset import kv_rwset_pb2
 from fabric_protos.msp.msp_principal_pb2 import MSPRole
+from google.protobuf.message import DecodeError
 
 from .evidence import (
     Bundle,
@@ -170,18 +171,29 @@ class _Verifier:
                  f"{len(b.steps)} steps in {len(b.blocks)} blocks, headers "
                  f"{b.headers_first}..{b.headers_first + len(b.data_hashes) - 1}")
         for number, block in sorted(b.config_blocks.items()):
-            self.config_block(number, block)
+            self.guard("config.block", f"config block {number}", self.config_block, number, block)
         chain = self.header_chain()
         for number, block in sorted(b.blocks.items()):
-            self.block(number, block, chain)
-        verified = [self.step(claim) for claim in b.steps]
-        self.sequence()
+            self.guard("block.orderer_signature", f"block {number}", self.block, number, block,
+                       chain)
+        verified = [self.guard("tx.in_block", f"tx {str(c.get('txId'))[:12]}…", self.step, c)
+                    if isinstance(c, Mapping) else
+                    self.add("tx.in_block", "step", False, "a step is not a JSON object")
+                    for c in b.steps]
+        self.guard("donation.sequence", b.donation_id, self.sequence)
         found = objects_of([c for c, ok in zip(b.steps, verified, strict=True) if ok])
         same = found == b.objects and all(verified)
         self.add("donation.objects", b.donation_id, same,
                  ", ".join(f"{k}: {len(v)}" for k, v in found.items()) if same else
                  "the bundle's object hashes differ from those of the verified events")
         return self.checks
+
+    def guard(self, code: str, subject: str, check, *args) -> bool:
+        """Run ``check``; a block or field too garbled to decode is a failed check, not a crash."""
+        try:
+            return bool(check(*args))
+        except (DecodeError, ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+            return self.add(code, subject, False, f"malformed: {type(exc).__name__}: {exc}")
 
     def config_block(self, number: int, block: common_pb2.Block) -> None:
         subject = f"config block {number}"
@@ -233,22 +245,22 @@ class _Verifier:
         self.add("block.chain", subject, linked,
                  f"header hash {block_header_hash(number, h.previous_hash, h.data_hash).hex()}"
                  if linked else "its header does not match the header chain")
+        try:
+            self.txs[number] = parse_transactions(block)
+        except (DecodeError, ValueError) as exc:
+            self.txs[number] = []
+            self.add("tx.in_block", subject, False, f"a transaction does not decode: {exc}")
         config = self.config_of(block)
         if config is None:
             self.add("block.orderer_signature", subject, False,
                      "its config block is not in the bundle or did not verify")
             return
         self.add("block.orderer_signature", subject, *_orderer_signatures(config, block))
-        try:
-            self.txs[number] = parse_transactions(block)
-        except Exception as exc:  # protobuf DecodeError and malformed actions
-            self.txs[number] = []
-            self.add("tx.in_block", subject, False, f"a transaction does not decode: {exc}")
 
     def config_of(self, block: common_pb2.Block) -> ChannelConfig | None:
         try:
             return self.configs.get(last_config_index(block))
-        except Exception:  # a garbled SIGNATURES entry (protobuf DecodeError)
+        except (DecodeError, IndexError):  # a garbled SIGNATURES entry
             return None
 
     def step(self, claim: Mapping[str, Any]) -> bool:
