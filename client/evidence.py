@@ -325,6 +325,13 @@ def _block_of(network: Network, tx_id: str) -> common_pb2.Block:
     return common_pb2.Block.FromString(raw)
 
 
+def _one_block(network: Network, number: int) -> common_pb2.Block:
+    with network.blocks(number, number) as stream:
+        for block in stream:
+            return block
+    raise ValueError(f"the peer returned no block {number}")
+
+
 def build_bundle(
     network: Network,
     chaincode: str,
@@ -372,31 +379,27 @@ def build_bundle(
             block = _block_of(network, tx_id)
             blocks[block.header.number] = block
             wanted[tx_id] = block.header.number
+        elif number not in blocks:
+            blocks[number] = _one_block(network, number)
     first, last = min(wanted.values()), max(wanted.values())
-    data_hashes: list[bytes] = []
-    previous_hash = b""
-    with network.blocks(first, last) as stream:
-        for block in stream:
-            if not data_hashes:
-                previous_hash = block.header.previous_hash
-            data_hashes.append(block.header.data_hash)
-            if block.header.number in wanted.values():
-                blocks[block.header.number] = block
-    if len(data_hashes) != last - first + 1:
-        raise ValueError(f"the peer returned {len(data_hashes)} blocks for {first}..{last}")
+    # Only the data hashes of the blocks in between are needed: headers, not whole blocks.
+    with network.blocks(first, last, headers_only=True) as stream:
+        headers = [block.header for block in stream]
+    if [h.number for h in headers] != list(range(first, last + 1)):
+        raise ValueError(f"the peer did not return the headers of blocks {first}..{last}")
+    for number, block in blocks.items():
+        if block.header != headers[number - first]:
+            raise ValueError(f"block {number} is not the one in the peer's header chain")
     steps = _claims(blocks, wanted, chaincode, donation_id)
     config_numbers = {last_config_index(blocks[n]) for n in set(wanted.values())}
     if config_block_number is not None:
         config_numbers.add(config_block_number)
-    configs = {}
-    for number in sorted(config_numbers):
-        with network.blocks(number, number) as stream:
-            configs[number] = next(iter(stream))
+    configs = {number: _one_block(network, number) for number in sorted(config_numbers)}
     return Bundle(
         channel=network.name, chaincode=chaincode, donation_id=donation_id, steps=steps,
-        objects=objects_of(steps), blocks={n: blocks[n] for n in sorted(set(wanted.values()))},
-        config_blocks=configs, headers_first=first, previous_hash=previous_hash,
-        data_hashes=data_hashes,
+        objects=objects_of(steps), blocks=dict(sorted(blocks.items())),
+        config_blocks=configs, headers_first=first, previous_hash=headers[0].previous_hash,
+        data_hashes=[h.data_hash for h in headers],
     )
 
 

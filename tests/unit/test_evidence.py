@@ -374,12 +374,18 @@ class FakeNetwork:
         self.store = {**bundle.blocks, **bundle.config_blocks}
         self.by_tx = {t.tx_id: n for n, b in bundle.blocks.items()
                       for t in parse_transactions(b)}
-        self.asked: list[tuple[int, int]] = []
+        self.asked: list[tuple[int, int, bool]] = []
+        self.header_edits: dict[int, bytes] = {}
 
     @contextmanager
-    def blocks(self, start, stop):
-        self.asked.append((start, stop))
-        yield iter([copy.deepcopy(self.store[n]) for n in range(start, stop + 1)])
+    def blocks(self, start, stop, *, headers_only=False):
+        self.asked.append((start, stop, headers_only))
+        out = [copy.deepcopy(self.store[n]) for n in range(start, stop + 1)]
+        for block in out if headers_only else ():
+            del block.data.data[:]  # HEADER_WITH_SIG: header and metadata only
+            block.header.data_hash = self.header_edits.get(block.header.number,
+                                                           block.header.data_hash)
+        yield iter(out)
 
     def get_contract(self, name):
         assert name == "qscc"
@@ -398,9 +404,13 @@ def test_build_bundle_from_a_peer_gives_the_captured_bundle(bundle):
     tx_ids = [s["txId"] for s in bundle.steps]
     built = build_bundle(network, "traza", bundle.donation_id, list(reversed(tx_ids)))
     assert built.dumps() == bundle.dumps()
-    assert (8, 16) in network.asked and (0, 0) in network.asked
-    by_number = build_bundle(FakeNetwork(bundle), "traza", bundle.donation_id,
+    # tx blocks by qscc, the chain as headers only, the config block whole
+    assert network.asked == [(8, 16, True), (0, 0, False)]
+    network = FakeNetwork(bundle)
+    by_number = build_bundle(network, "traza", bundle.donation_id,
                              {s["txId"]: s["block"] for s in bundle.steps[2:5]})
+    assert network.asked == [(10, 10, False), (11, 11, False), (12, 12, False),
+                             (10, 12, True), (0, 0, False)]
     assert sorted(by_number.blocks) == [10, 11, 12]
     assert [s["step"] for s in by_number.steps] == ["Consent", "Acquire", "Deidentify"]
     assert failed_codes(verify_bundle(by_number)) == set()
@@ -413,6 +423,10 @@ def test_build_bundle_refuses_what_the_ledger_does_not_say(bundle):
         build_bundle(network, "traza", "d-000000000000000000000000", [tx])
     with pytest.raises(ValueError, match="not in block 9"):
         build_bundle(network, "traza", bundle.donation_id, {tx: 9})
+    network.header_edits[9] = b"\x00" * 32  # block 9 is not the one the chain holds
+    with pytest.raises(ValueError, match="not the one in the peer's header chain"):
+        build_bundle(network, "traza", bundle.donation_id, {bundle.steps[1]["txId"]: 9,
+                                                            tx: 8})
     with pytest.raises(ValueError, match="no event of other"):
         build_bundle(network, "other", bundle.donation_id, [tx])
     network.store[8].metadata.metadata[common_pb2.TRANSACTIONS_FILTER] = b"\x0b"
