@@ -151,3 +151,35 @@ def test_cli_verifies_the_downloaded_file(bundle_text, tmp_path, offline):
     result = CliRunner().invoke(verify_bundle_command, ["--es", str(path)])
     assert result.exit_code == 0, result.output
     assert "[FAIL]" not in result.output and "[ok] transacción dentro de su bloque" in result.output
+
+
+def test_block_shared_with_another_donation(as_, profiles):
+    """Two donations registered at once usually share a block; each bundle still verifies."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def register(org: str):
+        flow = Flow(as_, intake=org)
+        return flow, flow.run("register", org, "operator1")
+
+    for _ in range(5):
+        with ThreadPoolExecutor(2) as pool:
+            results = list(pool.map(register, ["hospital", "university"]))
+        if results[0][1].block_number == results[1][1].block_number:
+            break
+    else:
+        pytest.skip("the two registrations never landed in one block")
+    (flow, step), (other, other_step) = results
+    wait_state(as_, "imss", flow.id, "REGISTERED")
+    wait_state(as_, "imss", other.id, "REGISTERED")
+    regulator = profiles("imss", "regulator1")
+    with regulator.gateway() as gw:
+        bundle = build_bundle(gw.get_network(regulator.channel), "traza", flow.id,
+                              {step.transaction_id: step.block_number})
+    block = bundle.blocks[step.block_number]
+    assert len(block.data.data) >= 2
+    checks = verify_bundle(bundle)
+    assert [c for c in checks if not c.ok] == []
+    # The other donation's transaction is in the block, but the bundle claims only this one.
+    assert [s["txId"] for s in bundle.steps] == [step.transaction_id]
+    bundle.steps[0]["txId"] = other_step.transaction_id
+    assert "tx.event" in {c.code for c in verify_bundle(bundle) if not c.ok}
