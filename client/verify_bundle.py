@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,7 +80,7 @@ LABELS = {
     "tx.in_block": ("transaction inside its block", "transacción dentro de su bloque"),
     "tx.valid": ("transaction recorded as valid", "transacción registrada como válida"),
     "tx.creator": ("submitted by a channel member", "enviada por un miembro del canal"),
-    "tx.endorsements": ("endorsements by the organizations", "respaldos de las organizaciones"),
+    "tx.endorsements": ("endorsements by the organizations", "endosos de las organizaciones"),
     "tx.event": ("step evidence in the event", "evidencia del paso en el evento"),
     "donation.sequence": ("steps follow one another", "los pasos se suceden sin huecos"),
     "donation.objects": ("object hashes match the ledger", "hashes de objetos iguales al registro"),
@@ -421,9 +422,15 @@ def verify_bundle(bundle: Bundle | Mapping[str, Any] | str | bytes, *,
     return _Verifier(bundle, config_sha256).run()
 
 
+def _hex64(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", value):
+        raise click.BadParameter("must be 64 hexadecimal digits (a SHA-256)")
+    return value
+
+
 @click.command("bundle")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--config-sha256", metavar="HEX",
+@click.option("--config-sha256", metavar="HEX", callback=_hex64,
               help="Expected header hash of the channel config block (published by the "
                    "consortium); without it the bundle's own CAs are trusted.")
 @click.option("--spanish", "--es", "spanish", is_flag=True, help="Spanish labels.")

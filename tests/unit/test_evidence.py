@@ -307,6 +307,12 @@ def test_cli_exits_1_on_a_tampered_bundle(tmp_path, bundle):
     result = CliRunner().invoke(verify_bundle_command, [str(path)])
     assert result.exit_code == 1
     assert "[FAIL] block data hash: block 9" in result.output
+    h = bundle.config_blocks[0].header
+    pin = block_header_hash(0, h.previous_hash, h.data_hash).hex()
+    result = CliRunner().invoke(verify_bundle_command, ["--config-sha256", pin, str(DATA)])
+    assert result.exit_code == 0
+    result = CliRunner().invoke(verify_bundle_command, ["--config-sha256", "ab", str(DATA)])
+    assert result.exit_code == 2 and "64 hexadecimal digits" in result.output
     (tmp_path / "junk.json").write_text("{")
     result = CliRunner().invoke(verify_bundle_command, [str(tmp_path / "junk.json")])
     assert result.exit_code == 1 and "[FAIL] evidence bundle readable" in result.output
