@@ -171,9 +171,10 @@ class _Verifier:
                  f"channel {b.channel}, contract {b.chaincode}, donation {b.donation_id}: "
                  f"{len(b.steps)} steps in {len(b.blocks)} blocks, headers "
                  f"{b.headers_first}..{b.headers_first + len(b.data_hashes) - 1}")
-        for number, block in sorted(b.config_blocks.items()):
-            self.guard("config.block", f"config block {number}", self.config_block, number, block)
         chain = self.header_chain()
+        for number, block in sorted(b.config_blocks.items()):
+            self.guard("config.block", f"config block {number}", self.config_block, number, block,
+                       chain)
         for number, block in sorted(b.blocks.items()):
             self.guard("block.orderer_signature", f"block {number}", self.block, number, block,
                        chain)
@@ -196,10 +197,15 @@ class _Verifier:
         except (DecodeError, ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
             return self.add(code, subject, False, f"malformed: {type(exc).__name__}: {exc}")
 
-    def config_block(self, number: int, block: common_pb2.Block) -> None:
+    def config_block(self, number: int, block: common_pb2.Block,
+                     chain: Mapping[int, tuple[bytes, bytes]]) -> None:
         subject = f"config block {number}"
-        if block.header.number != number or data_hash(block) != block.header.data_hash:
+        h = block.header
+        if h.number != number or data_hash(block) != h.data_hash:
             self.add("config.block", subject, False, "its data does not match its header")
+            return
+        if number in chain and chain[number] != (h.previous_hash, h.data_hash):
+            self.add("config.block", subject, False, "its header does not match the header chain")
             return
         try:
             config = ChannelConfig(block)
@@ -210,7 +216,6 @@ class _Verifier:
             self.add("config.block", subject, False, f"config of channel {config.channel}")
             return
         self.configs[number] = config
-        h = block.header
         header_hash = block_header_hash(h.number, h.previous_hash, h.data_hash).hex()
         orgs = ", ".join(f"{m.name} (root CA {m.fingerprints()[0][:16]}…)"
                          for m in config.msps.values())

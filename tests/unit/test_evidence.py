@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from fabric_protos.common import common_pb2, configtx_pb2
-from fabric_protos.msp import msp_config_pb2
+from fabric_protos.msp import identities_pb2, msp_config_pb2
 from fabric_protos.peer import transaction_pb2
 
 from client.evidence import (
@@ -471,3 +471,83 @@ def test_random_corruption_never_crashes_and_never_passes():
         doc = json.loads(bundle.dumps())
         checks = verify_bundle(doc)
         assert any(not c.ok for c in checks), f"a flipped bit in {where} of {number} passed"
+
+
+# -- blocks under a later config block (a config update) --------------------------------
+
+def _orderer_identity():
+    """A new orderer CA and an orderer identity it issued (OU orderer), with its signer."""
+    from client.gateway import Signer
+
+    ca_key, ca = _cert(None, None, subject="ca.new-orderer", ous=(), ca=True)
+    key, cert = _cert(ca_key, ca.subject, subject="orderer9", ous=("orderer",))
+    pem = lambda c: c.public_bytes(serialization.Encoding.PEM)  # noqa: E731
+    creator = identities_pb2.SerializedIdentity(mspid="OrdererMSP", id_bytes=pem(cert))
+    return pem(ca), creator.SerializeToString(), Signer(key)
+
+
+def _sign(block: common_pb2.Block, last_config: int, creator: bytes, signer) -> None:
+    value = common_pb2.OrdererBlockMetadata(
+        last_config=common_pb2.LastConfig(index=last_config),
+        consenter_metadata=common_pb2.Metadata().SerializeToString()).SerializeToString()
+    header = common_pb2.SignatureHeader(creator=creator, nonce=b"n" * 24).SerializeToString()
+    h = block.header
+    signature = signer.sign(value + header + block_header_bytes(h.number, h.previous_hash,
+                                                                h.data_hash))
+    md = common_pb2.Metadata(value=value, signatures=[common_pb2.MetadataSignature(
+        signature_header=header, signature=signature)])
+    block.metadata.metadata[common_pb2.SIGNATURES] = md.SerializeToString()
+
+
+def _later_config(bundle: Bundle, number: int):
+    """Bundle of blocks 8-11 whose orderer is under config block ``number`` (a new CA)."""
+    ca_pem, creator, signer = _orderer_identity()
+    config = copy.deepcopy(bundle.config_blocks[0])
+    env = common_pb2.Envelope.FromString(config.data.data[0])
+    payload = common_pb2.Payload.FromString(env.payload)
+    config_env = configtx_pb2.ConfigEnvelope.FromString(payload.data)
+    value = config_env.config.channel_group.groups["Orderer"].groups["OrdererMSP"].values["MSP"]
+    msp = msp_config_pb2.MSPConfig.FromString(value.value)
+    fabric = msp_config_pb2.FabricMSPConfig.FromString(msp.config)
+    fabric.root_certs[:] = [ca_pem]
+    msp.config = fabric.SerializeToString()
+    value.value = msp.SerializeToString()
+    payload.data = config_env.SerializeToString()
+    env.payload = payload.SerializeToString()
+    config.data.data[0] = env.SerializeToString()
+    config.header.number, config.header.previous_hash = number, b"\x07" * 32
+    config.header.data_hash = data_hash(config)
+    _sign(config, number, creator, signer)
+    part = build_bundle(FakeNetwork(bundle), "traza", bundle.donation_id,
+                        {s["txId"]: s["block"] for s in bundle.steps[:4]})
+    for block in part.blocks.values():
+        _sign(block, number, creator, signer)
+    part.config_blocks = {number: config}
+    return part, config
+
+
+def test_blocks_verify_under_the_later_config_they_name(bundle):
+    part, _ = _later_config(bundle, 5)
+    checks = verify_bundle(part)
+    assert failed(checks) == set()
+    details = [c.detail for c in checks if c.code == "block.orderer_signature"]
+    assert len(details) == 4 and all("under config block 5" in d for d in details)
+    assert "1 of 1 signatures valid" in next(c.detail for c in checks
+                                              if c.code == "config.block")
+
+
+def test_later_config_block_must_be_signed_and_named(bundle):
+    part, config = _later_config(bundle, 5)
+    config.metadata.metadata[common_pb2.SIGNATURES] = common_pb2.Metadata(
+        value=common_pb2.OrdererBlockMetadata().SerializeToString()).SerializeToString()
+    assert failed(verify_bundle(part)) == {("config.block", "config block 5")}
+    part, _ = _later_config(bundle, 5)
+    part.config_blocks[0] = bundle.config_blocks[0]  # the blocks name 5, not the genesis
+    del part.config_blocks[5]
+    assert {code for code, _ in failed(verify_bundle(part))} >= {"block.orderer_signature"}
+
+
+def test_config_block_inside_the_header_chain_must_match_it(bundle):
+    part, config = _later_config(bundle, 9)  # pretend block 9 (inside 8..11) is the config
+    bad = failed(verify_bundle(part))
+    assert ("config.block", "config block 9") in bad
