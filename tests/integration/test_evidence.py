@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
 import socket
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -17,6 +21,7 @@ from client.verify_bundle import verify_bundle, verify_bundle_command
 from .donation_flow import Flow, wait_state
 
 pytestmark = pytest.mark.timeout(600)
+REPO = Path(__file__).resolve().parents[2]
 
 # The happy path with one round of changes: 12 steps, every org and role.
 STEPS = [("register", None, "operator1"), ("link", None, "operator1"),
@@ -55,7 +60,8 @@ BUILD_SECONDS: list[float] = []
 
 @pytest.fixture
 def offline(monkeypatch):
-    """No socket may connect while the bundle is verified."""
+    """No Python socket may connect while the bundle is verified (gRPC's own sockets are not
+    Python's: the subprocess test below runs the CLI with no network at all)."""
     def refuse(*args, **kwargs):
         raise AssertionError("the verifier tried to use the network")
 
@@ -183,3 +189,23 @@ def test_block_shared_with_another_donation(as_, profiles):
     assert [s["txId"] for s in bundle.steps] == [step.transaction_id]
     bundle.steps[0]["txId"] = other_step.transaction_id
     assert "tx.event" in {c.code for c in verify_bundle(bundle) if not c.ok}
+
+
+@pytest.mark.skipif(not shutil.which("unshare"), reason="needs unshare (util-linux)")
+def test_cli_in_a_process_without_any_network(bundle_text, tmp_path):
+    """``traza verify bundle`` in a network namespace of its own: no interface, no peer."""
+    path = tmp_path / "evidencia.json"
+    path.write_text(bundle_text)
+    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True)
+    if probe.returncode:
+        pytest.skip("unshare -n is not permitted here")
+    code = ("import sys; from client.verify_bundle import verify_bundle_command; "
+            "verify_bundle_command(sys.argv[1:])")
+    run = subprocess.run(["unshare", "-n", sys.executable, "-c", code, str(path)],
+                         capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.splitlines()[-1] == "100 of 100 checks passed"
+    path.write_text(bundle_text.replace('"LinkDonor"', '"Consent"', 1))
+    run = subprocess.run(["unshare", "-n", sys.executable, "-c", code, str(path)],
+                         capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert run.returncode == 1 and "[FAIL] step evidence in the event" in run.stdout
