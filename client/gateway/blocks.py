@@ -34,11 +34,14 @@ def seek_envelope(
     identity: Identity,
     signer: Signer,
     tls_cert_hash: bytes = b"",
+    headers_only: bool = False,
 ) -> common_pb2.Envelope:
     """Return the signed envelope asking for blocks ``start`` to ``stop`` (inclusive).
 
     ``stop=None`` keeps the stream open and delivers blocks as they are committed.
     ``tls_cert_hash`` binds the request to the client's TLS certificate under mutual TLS.
+    ``headers_only`` asks for header and metadata without data (``HEADER_WITH_SIG``; config
+    blocks still come whole).
     """
     if start < 0 or (stop is not None and stop < start):
         raise ValueError(f"bad block range: start={start}, stop={stop}")
@@ -58,6 +61,7 @@ def seek_envelope(
             specified=ab_pb2.SeekSpecified(number=NEWEST if stop is None else stop)
         ),
         behavior=ab_pb2.SeekInfo.BLOCK_UNTIL_READY,
+        content_type=ab_pb2.SeekInfo.HEADER_WITH_SIG if headers_only else ab_pb2.SeekInfo.BLOCK,
     )
     payload = common_pb2.Payload(
         header=common_pb2.Header(

@@ -68,11 +68,14 @@ class Network:
         checkpointer = checkpoint if isinstance(checkpoint, Checkpointer) else None
         return ChaincodeEvents(self._context.client.chaincode_events(signed), checkpointer)
 
-    def blocks(self, start: int = 0, stop: int | None = None) -> Blocks:
+    def blocks(self, start: int = 0, stop: int | None = None, *,
+               headers_only: bool = False) -> Blocks:
         """Return a closeable iterator over blocks ``start`` to ``stop`` (inclusive).
 
         ``stop=None`` waits for new blocks until closed. Each item is a ``common.Block``
-        (``fabric_protos.common.common_pb2``), as the gateway peer stores it.
+        (``fabric_protos.common.common_pb2``), as the gateway peer stores it; with
+        ``headers_only`` its data is left out (config blocks excepted), enough to follow the
+        hash chain and check orderer signatures.
         """
         envelope = seek_envelope(
             channel=self.name,
@@ -81,5 +84,6 @@ class Network:
             identity=self._context.identity,
             signer=self._context.signer,
             tls_cert_hash=self._context.tls_cert_hash,
+            headers_only=headers_only,
         )
         return Blocks(self._context.client.deliver(envelope), self.name)
