@@ -18,6 +18,7 @@ from network.topology import load
 from .demo import demo
 from .donation_cli import donation, keys, verify, worker
 from .mail import MailSettings
+from .verify_bundle import verify_bundle_command
 
 SENDER = "Traza <no-responder@traza.local>"
 
@@ -45,6 +46,7 @@ def cli(ctx: click.Context) -> None:
         _local(ctx)
 
 
+verify.add_command(verify_bundle_command)  # traza verify bundle FILE (offline)
 for command in (network, demo, donation, verify, keys, worker):
     cli.add_command(command)
 try:
