@@ -1,0 +1,26 @@
+"""Durable off-chain state in SQL (SQLAlchemy 2 + Alembic): SQLite by default, PostgreSQL by URL.
+
+Tables in :mod:`client.db.models`; :class:`Database` opens and migrates them.
+"""
+
+from .database import Database, DatabaseError, DatabaseUnavailable, sqlite_url
+from .models import (
+    AuditEntry,
+    Base,
+    DonationIndex,
+    DonationRecord,
+    DonorAccount,
+    IndexCheckpoint,
+    Operation,
+    OutboxItem,
+    ReviewSession,
+    StagedObject,
+    StepIndex,
+    utcnow,
+)
+
+__all__ = [
+    "AuditEntry", "Base", "Database", "DatabaseError", "DatabaseUnavailable", "DonationIndex",
+    "DonationRecord", "DonorAccount", "IndexCheckpoint", "Operation", "OutboxItem",
+    "ReviewSession", "StagedObject", "StepIndex", "sqlite_url", "utcnow",
+]
