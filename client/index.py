@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -105,14 +106,14 @@ class RebuildReport:
 
 def parse_timestamp(text: str) -> dt.datetime:
     """An RFC 3339 UTC time as the contract writes it (up to nanoseconds) -> aware datetime."""
-    text = text.strip().replace("z", "Z")
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    main, _, zone = text.partition("+")
-    if "." in main:  # Python keeps microseconds: drop the nanosecond digits
-        head, frac = main.split(".", 1)
-        main = f"{head}.{frac[:6].ljust(6, '0')}"
-    return dt.datetime.fromisoformat(f"{main}+{zone or '00:00'}").astimezone(dt.UTC)
+    m = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)",
+                     text.strip(), flags=re.IGNORECASE)
+    if m is None:
+        raise ValueError(f"not an RFC 3339 time: {text!r}")
+    main, frac, zone = m.groups()
+    zone = "+00:00" if zone.upper() == "Z" else zone
+    micro = f".{frac[:6].ljust(6, '0')}" if frac else ""  # Python keeps microseconds
+    return dt.datetime.fromisoformat(f"{main}{micro}{zone}").astimezone(dt.UTC)
 
 
 def _qr_token(evidence: dict[str, Any]) -> str | None:
