@@ -221,17 +221,22 @@ class Worker:
         (default 30); heartbeats come every ``stall_after / 4``.
     poll : float, optional
         Seconds :meth:`run` waits when nothing is due (default 0.2).
+    lag_retries : int, optional
+        Tries (with backoff) before NOT_FOUND or WRONG_STATE fails an item (default 3): the
+        previous step committed on one org's peer, and the peer this step goes through may
+        not have that block yet. A retry is safe: the request id replays.
     """
 
     def __init__(self, db: Database, submit: Submit, *, worker_id: str,
                  backoff: Backoff | None = None, stall_after: float = 30.0,
-                 poll: float = 0.2) -> None:
+                 poll: float = 0.2, lag_retries: int = 3) -> None:
         self.db = db
         self.submit = submit
         self.worker_id = worker_id
         self.backoff = backoff or Backoff()
         self.stall_after = stall_after
         self.poll = poll
+        self.lag_retries = lag_retries
 
     # -- claiming ----------------------------------------------------------------------
 
@@ -326,6 +331,8 @@ class Worker:
         except Exception as e:  # noqa: BLE001 (every failure is recorded on the row)
             text, permanent = _error_text(e)
             attempts = item.attempts + 1
+            if isinstance(e, (NotFound, WrongState)) and attempts <= self.lag_retries:
+                permanent = False
             limit = self.backoff.max_attempts
             if permanent or (limit is not None and attempts >= limit):
                 values = {"status": FAILED, "attempts": attempts, "last_error": text,

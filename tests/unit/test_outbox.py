@@ -106,12 +106,28 @@ def test_worker_submits_and_records_the_result(db):
 def test_contract_refusals_fail_the_item_with_their_code(db, error, code):
     put(db, request_id="r-1")
     submit = Recorder(error)
-    worker = Worker(db, submit, worker_id="w1", backoff=FAST)
+    worker = Worker(db, submit, worker_id="w1", backoff=FAST, lag_retries=0)
     worker.run_once()
     item = outbox.get(db, "r-1")
     assert item.status == "failed" and item.error_code == code
     assert str(error) in item.last_error
     assert worker.run_once() is False and len(submit.calls) == 1
+
+
+def test_a_lagging_peer_gets_a_few_tries_before_a_state_error_fails(db):
+    put(db, request_id="r-1")
+    lag = WrongState("donation d-1 is REGISTERED: step Consent needs state REGISTERED")
+    worker = Worker(db, Recorder(lag, NotFound("donation d-1 does not exist")), worker_id="w1",
+                    backoff=FAST, lag_retries=2)
+    while worker.run_once():
+        pass
+    assert outbox.get(db, "r-1").status == "done" and outbox.get(db, "r-1").attempts == 2
+    always = Worker(db, Recorder(*[lag] * 5), worker_id="w2", backoff=FAST, lag_retries=2)
+    put(db, request_id="r-3", donation="d-3")
+    while always.run_once():
+        pass
+    item = outbox.get(db, "r-3")
+    assert (item.status, item.attempts, item.error_code) == ("failed", 3, "WRONG_STATE")
 
 
 @pytest.mark.parametrize("error", [Conflict("MVCC"), Unavailable("peer down"), OSError("reset")])
@@ -169,7 +185,7 @@ def test_a_failed_step_does_not_hold_the_next(db):
     put(db, step="Deidentify", request_id="r-1")
     put(db, step="Revoke", request_id="r-2")
     submit = Recorder(WrongState("donation d-1 is REGISTERED"))
-    worker = Worker(db, submit, worker_id="w1", backoff=FAST)
+    worker = Worker(db, submit, worker_id="w1", backoff=FAST, lag_retries=0)
     while worker.run_once():
         pass
     assert [outbox.get(db, r).status for r in ("r-1", "r-2")] == ["failed", "done"]
