@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from fabric_protos.common import common_pb2
+from fabric_protos.common import common_pb2, ledger_pb2
 from fabric_protos.peer import (
     chaincode_event_pb2,
     proposal_pb2,
@@ -279,7 +279,7 @@ class EventIndex:
 def chain_height(network: Network) -> int:
     """The channel's height (blocks 0 to height - 1 exist), from ``qscc GetChainInfo``."""
     raw = network.get_contract("qscc").evaluate_transaction("GetChainInfo", network.name)
-    return common_pb2.BlockchainInfo.FromString(raw).height
+    return ledger_pb2.BlockchainInfo.FromString(raw).height
 
 
 def events_of_block(block: common_pb2.Block, chaincode: str) -> Iterator[ChaincodeEvent]:
