@@ -1,15 +1,17 @@
 """An outbox worker on the test network: the ``submit`` the tests use, and a subprocess main.
 
-``python -m tests.integration.outbox_worker URL WORKER_ID [--pause before|after ...]``
-runs a :class:`client.outbox.Worker` until killed. With ``--pause``, at that boundary of
-every step it prints ``BEFORE <request id>`` (claimed, not submitted) or ``AFTER <request id>
-<tx id>`` (committed on the ledger, not yet marked done) and waits for a line on stdin, so the
-test can SIGKILL it exactly there.
+``TRAZA_DATABASE_URL=... python -m tests.integration.outbox_worker WORKER_ID [--pause
+before|after ...]`` runs a :class:`client.outbox.Worker` until killed (the URL comes from the
+environment: it may hold a password). With ``--pause``, at that boundary of every step it
+prints ``BEFORE <request id>`` (claimed, not submitted) or ``AFTER <request id> <tx id>``
+(committed on the ledger, not yet marked done) and waits for a line on stdin, so the test can
+SIGKILL it exactly there.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import secrets
 import sys
 import threading
@@ -106,12 +108,11 @@ class LedgerSubmit:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("url")
     parser.add_argument("worker_id")
     parser.add_argument("--pause", action="append", default=[], choices=["before", "after"])
     parser.add_argument("--stall-after", type=float, default=2.0)
     a = parser.parse_args()
-    db = Database(a.url)
+    db = Database(os.environ["TRAZA_DATABASE_URL"])
     submit = LedgerSubmit(frozenset(a.pause))
     worker = Worker(db, submit, worker_id=a.worker_id, stall_after=a.stall_after,
                     backoff=Backoff(base=0.5, maximum=5), poll=0.1)
