@@ -200,6 +200,9 @@ def _error_text(err: BaseException) -> tuple[str, bool]:
 
 
 Submit = Callable[[OutboxItem], SubmitResult]
+# One alias for "an earlier item of the same donation": a stable statement shape, so the
+# compiled SQL is cached (a new alias per claim costs more than the query).
+_EARLIER = aliased(OutboxItem, name="earlier")
 
 
 class Worker:
@@ -237,14 +240,15 @@ class Worker:
         self.stall_after = stall_after
         self.poll = poll
         self.lag_retries = lag_retries
+        self._next_reclaim = 0.0  # monotonic time of the next look for stalled items
 
     # -- claiming ----------------------------------------------------------------------
 
-    def _due(self, now: dt.datetime) -> Any:
-        earlier = aliased(OutboxItem)
-        blocked = exists().where(and_(earlier.donation_id == OutboxItem.donation_id,
-                                      earlier.id < OutboxItem.id,
-                                      earlier.status.in_((TODO, DOING))))
+    @staticmethod
+    def _due(now: dt.datetime) -> Any:
+        blocked = exists().where(and_(_EARLIER.donation_id == OutboxItem.donation_id,
+                                      _EARLIER.id < OutboxItem.id,
+                                      _EARLIER.status.in_((TODO, DOING))))
         return and_(OutboxItem.status == TODO, OutboxItem.next_attempt_at <= now, ~blocked)
 
     def reclaim_stalled(self) -> int:
@@ -365,8 +369,13 @@ class Worker:
     # -- loops -------------------------------------------------------------------------
 
     def run_once(self, stop: threading.Event | None = None) -> bool:
-        """Reclaim stalled items, then claim and process one; return whether one was."""
-        self.reclaim_stalled()
+        """Reclaim stalled items (every ``stall_after / 4`` s), then claim and process one.
+
+        Returns whether an item was processed.
+        """
+        if time.monotonic() >= self._next_reclaim:
+            self.reclaim_stalled()
+            self._next_reclaim = time.monotonic() + self.stall_after / 4
         item = self.claim()
         if item is None:
             return False

@@ -199,6 +199,7 @@ def test_stalled_items_are_reclaimed_and_resubmitted(db):
     assert alive.run_once() is False  # still heartbeating recently
     with db.session() as s:
         s.execute(update(OutboxItem).values(heartbeat_at=utcnow() - dt.timedelta(seconds=5)))
+    assert alive.reclaim_stalled() == 1
     assert alive.run_once() is True
     item = outbox.get(db, "r-1")
     assert (item.status, item.attempts) == ("done", 1)
