@@ -26,6 +26,7 @@ from fabric_protos.peer import (
     transaction_pb2,
 )
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .db import Database, DatabaseUnavailable, DonationIndex, IndexCheckpoint, StepIndex
@@ -195,9 +196,18 @@ class EventIndex:
         return True
 
     def apply_event(self, event: Event) -> bool:
-        """:meth:`apply` in a transaction of its own (committed)."""
-        with self.db.session() as s:
-            wrote = self.apply(s, event)
+        """:meth:`apply` in a transaction of its own (committed).
+
+        If another writer (a second listener, a rebuild) indexed the same transaction
+        meanwhile, the unique transaction id refuses the insert; the event is then applied
+        again, and the check skips it.
+        """
+        try:
+            with self.db.session() as s:
+                wrote = self.apply(s, event)
+        except IntegrityError:
+            with self.db.session() as s:
+                wrote = self.apply(s, event)
         self.checkpointer._committed(event.block_number, event.transaction_id)
         return wrote
 

@@ -391,6 +391,10 @@ class Worker:
                 log.warning("outbox worker %s: %s", self.worker_id, e)
                 busy = False
                 stop.wait(min(5.0, self.poll * 10))
+            except Exception:  # a worker outlives one bad round; the item stays recorded
+                log.exception("outbox worker %s: unexpected error", self.worker_id)
+                busy = False
+                stop.wait(min(5.0, self.poll * 10))
             if not busy:
                 stop.wait(self.poll)
 

@@ -18,9 +18,10 @@ from .models import (
     StepIndex,
     utcnow,
 )
+from .retention import Forgotten, forget_donor_links
 
 __all__ = [
     "AuditEntry", "Base", "Database", "DatabaseError", "DatabaseUnavailable", "DonationIndex",
-    "DonationRecord", "DonorAccount", "IndexCheckpoint", "Operation", "OutboxItem",
-    "ReviewSession", "StagedObject", "StepIndex", "sqlite_url", "utcnow",
+    "DonationRecord", "DonorAccount", "Forgotten", "IndexCheckpoint", "Operation", "OutboxItem",
+    "ReviewSession", "StagedObject", "StepIndex", "forget_donor_links", "sqlite_url", "utcnow",
 ]

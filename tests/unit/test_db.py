@@ -138,3 +138,36 @@ def test_unreachable_postgresql_is_a_clear_error():
     message = str(err.value)
     assert "127.0.0.1:1" in message and "unavailable" in message
     assert "s3cret" not in message
+
+
+def test_forget_donor_links_leaves_no_row_linking_the_donor(db):
+    from client.db import ReviewSession, StagedObject, forget_donor_links
+    from client.outbox import enqueue
+
+    now = dt.datetime.now(dt.UTC)
+    with db.session() as s:
+        account = DonorAccount(pseudonym="p-1", email_sealed=b"sealed", email_hmac="h" * 64)
+        s.add(account)
+        s.flush()
+        for donation in ("d-1", "d-2"):
+            s.add(DonationRecord(donation_id=donation, account_id=account.id,
+                                 intake_org="HospitalMSP", wrapped_key=b"k", salt_sealed=b"s"))
+            s.add(StagedObject(name=f"o-{donation}", donation_id=donation, kind="original",
+                               sha256="a" * 64, size=1))
+            s.add(ReviewSession(id=f"s-{donation}", donation_id=donation,
+                                account_id=account.id, code_hash="c", expires_at=now))
+            enqueue(s, donation_id=donation, step="LinkDonor", org="hospital", user="op",
+                    payload={}, sealed=b"link",
+                    operation={"executor_sha256": "e" * 64, "donor_ref": b"ref"})
+    with db.session() as s:
+        gone = forget_donor_links(s, "d-1")
+    assert (gone.records, gone.staged_objects, gone.review_sessions, gone.operations_blanked,
+            gone.outbox_blanked) == (1, 1, 1, 1, 1)
+    with db.session() as s:
+        assert s.get(DonationRecord, "d-1") is None and s.get(DonationRecord, "d-2")
+        assert [o.name for o in s.scalars(select(StagedObject))] == ["o-d-2"]
+        assert [r.id for r in s.scalars(select(ReviewSession))] == ["s-d-2"]
+        refs = {o.donation_id: o.donor_ref for o in s.scalars(select(Operation))}
+        assert refs == {"d-1": None, "d-2": b"ref"}
+        sealed = {o.donation_id: o.sealed for o in s.scalars(select(OutboxItem))}
+        assert sealed == {"d-1": None, "d-2": b"link"}
