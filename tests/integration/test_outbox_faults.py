@@ -176,14 +176,23 @@ def private_postgres():
     pg.remove()
 
 
-def test_postgres_down_during_enqueue_is_a_clear_error_and_nothing_is_lost(
+def test_postgres_down_is_a_clear_error_and_nothing_is_lost(
         private_postgres, as_, profiles):
     pg = private_postgres
     db = Database.open(pg.url)
     flow = Flow(as_)
-    register, _, consent, *_ = happy_steps(flow)
+    register, _, consent, acquire, *_ = happy_steps(flow)
     stop = threading.Event()
-    submit = LedgerSubmit()
+    ledger = LedgerSubmit()
+    restarted = threading.Event()
+
+    def submit(item):
+        result = ledger(item)
+        if item.step == "Acquire":  # committed on the ledger; the database goes down now
+            pg.stop()
+            threading.Timer(3, lambda: (pg.start(), restarted.set())).start()
+        return result
+
     worker = Worker(db, submit, worker_id="w-pg", backoff=Backoff(base=0.5, maximum=2),
                     poll=0.05)
     thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
@@ -203,16 +212,24 @@ def test_postgres_down_during_enqueue_is_a_clear_error_and_nothing_is_lost(
         enqueue_all(db, flow, [consent])  # the caller's retry, same request id
         item = outbox.wait(db, consent["request_id"], timeout=120)
         assert item.status == "done"
+
+        # Down between the ledger's commit and "done": the worker keeps the result and
+        # records it once the database is back.
+        enqueue_all(db, flow, [acquire])
+        assert restarted.wait(120)
+        item = outbox.wait(db, acquire["request_id"], timeout=120)
+        assert (item.status, item.attempts) == ("done", 0)
+        assert item.result_json["step"] == "Acquire"
     finally:
         stop.set()
         thread.join(60)
-        submit.close()
+        ledger.close()
         db.dispose()
-    assert wait_state(as_, "imss", flow.id, "CONSENTED")["state"] == "CONSENTED"
+    assert wait_state(as_, "imss", flow.id, "ACQUIRED")["state"] == "ACQUIRED"
     with as_("imss", "regulator1") as d:
         assert sorted(v["event"]["step"] for v in d.history(flow.id)) == [
-            "Consent", "RegisterDonation"]
+            "Acquire", "Consent", "RegisterDonation"]
     again = Database(pg.url)
     with again.session() as s:  # one log row per step: the failed try left none
-        assert s.scalar(select(func.count()).select_from(Operation)) == 2
+        assert s.scalar(select(func.count()).select_from(Operation)) == 3
     again.dispose()

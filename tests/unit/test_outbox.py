@@ -209,17 +209,19 @@ def test_heartbeat_keeps_a_slow_submit_claimed(db):
     put(db, request_id="r-1")
 
     def slow(item):
-        time.sleep(1.2)
+        time.sleep(3.0)
         return SubmitResult("tx", 1, {})
 
-    worker = Worker(db, slow, worker_id="slow", stall_after=0.4, backoff=FAST)
-    other = Worker(db, Recorder(), worker_id="other", stall_after=0.4)
+    worker = Worker(db, slow, worker_id="slow", stall_after=1.0, backoff=FAST)
+    other = Worker(db, Recorder(), worker_id="other", stall_after=1.0)
     t = threading.Thread(target=worker.run_once)
     t.start()
-    time.sleep(0.8)  # twice stall_after: only the heartbeats keep it claimed
+    time.sleep(2.2)  # over twice stall_after: only the heartbeats keep it claimed
+    assert other.reclaim_stalled() == 0
     assert other.run_once() is False
     t.join()
-    assert outbox.get(db, "r-1").status == "done"
+    item = outbox.get(db, "r-1")
+    assert (item.status, item.attempts) == ("done", 0)
 
 
 def test_a_lost_claim_does_not_overwrite_the_new_owner(db):
