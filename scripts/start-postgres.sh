@@ -20,11 +20,11 @@ if ! command -v pg_lsclusters >/dev/null || [[ -z "$(ls /usr/lib/postgresql 2>/d
 fi
 
 # The newest installed version's first cluster (Debian creates "main" at install).
-read -r version cluster port status _ < <(pg_lsclusters --no-header | sort -k1,1V | tail -1)
+read -r version cluster port status _ < <(pg_lsclusters --no-header | sort -k1,1V | tail -1) || true
 if [[ -z "${version:-}" ]]; then
   version=$(ls /usr/lib/postgresql | sort -V | tail -1)
   as_root pg_createcluster "$version" main >/dev/null
-  read -r version cluster port status _ < <(pg_lsclusters --no-header | sort -k1,1V | tail -1)
+  read -r version cluster port status _ < <(pg_lsclusters --no-header | sort -k1,1V | tail -1) || true
 fi
 if [[ "$status" != online* ]]; then
   as_root pg_ctlcluster "$version" "$cluster" start
