@@ -1,0 +1,27 @@
+"""Durable off-chain state in SQL (SQLAlchemy 2 + Alembic): SQLite by default, PostgreSQL by URL.
+
+Tables in :mod:`client.db.models`; :class:`Database` opens and migrates them.
+"""
+
+from .database import Database, DatabaseError, DatabaseUnavailable, sqlite_url
+from .models import (
+    AuditEntry,
+    Base,
+    DonationIndex,
+    DonationRecord,
+    DonorAccount,
+    IndexCheckpoint,
+    Operation,
+    OutboxItem,
+    ReviewSession,
+    StagedObject,
+    StepIndex,
+    utcnow,
+)
+from .retention import Forgotten, forget_donor_links
+
+__all__ = [
+    "AuditEntry", "Base", "Database", "DatabaseError", "DatabaseUnavailable", "DonationIndex",
+    "DonationRecord", "DonorAccount", "Forgotten", "IndexCheckpoint", "Operation", "OutboxItem",
+    "ReviewSession", "StagedObject", "StepIndex", "forget_donor_links", "sqlite_url", "utcnow",
+]
