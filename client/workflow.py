@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from . import consent as consent_forms
 from . import findings, mail, qr
 from .crypto import KeyRing, new_data_key, seal, unseal
-from .db import Database
+from .db import Database, forget_donor_links
 from .db.models import DonationRecord, DonorAccount, Operation, OutboxItem, StagedObject
 from .donations import Consent, Evidence, LegalRegime, Source, reports_sha256
 from .donor import DonorSecret, new_id, sha256_hex
@@ -139,17 +139,19 @@ class Pipeline:
     def _unseal_transient(self, item: OutboxItem) -> dict[str, bytes]:
         with self.db.session() as s:
             key = self._data_key(self._record(s, item.donation_id))
-        return json.loads(unseal(key, item.sealed, f"{item.request_id}:transient".encode()),
-                          object_hook=lambda d: {k: v.encode() for k, v in d.items()})
+        raw = json.loads(unseal(key, item.sealed, f"{item.request_id}:transient".encode()))
+        return {k: v.encode() for k, v in raw.items()}
+
+    def _donor_ref(self, rec: DonationRecord) -> bytes:
+        """The account id sealed under the donation's key: unreadable once it is destroyed."""
+        return seal(self._data_key(rec), str(rec.account_id).encode(),
+                    f"{rec.donation_id}:donor-ref".encode())
 
     def _log(self, s: Session, actor: Actor, action: str, rec: DonationRecord | None,
              donation_id: str, original: str | None = None, modified: str | None = None) -> None:
-        donor_ref = None
-        if rec is not None:  # sealed: unreadable once the data key is destroyed
-            donor_ref = seal(self._data_key(rec), rec.account_id.encode(),
-                             f"{donation_id}:donor-ref".encode())
         s.add(Operation(executor_sha256=self.ledger.executor(actor), donation_id=donation_id,
-                        donor_ref=donor_ref, action=action, original_object=original,
+                        donor_ref=self._donor_ref(rec) if rec else None, action=action,
+                        original_object=original,
                         modified_object=modified, at=datetime.now(UTC)))
 
     def _stage(self, s: Session, rec: DonationRecord, actor: Actor, kind: str,
@@ -172,14 +174,10 @@ class Pipeline:
         if transient is not None and rec is not None:
             sealed = seal(self._data_key(rec), json.dumps(transient).encode(),
                           f"{request_id}:transient".encode())
-        donor_ref = None
-        if rec is not None:
-            donor_ref = seal(self._data_key(rec), rec.account_id.encode(),
-                             f"{donation_id}:donor-ref".encode())
         enqueue(s, request_id=request_id, donation_id=donation_id, step=step, org=actor.org,
-                user=actor.user, payload=json.dumps(payload) if payload is not None else None,
-                sealed=sealed, operation={"executor_sha256": self.ledger.executor(actor),
-                                          "donor_ref": donor_ref, "action": step})
+                user=actor.user, payload=payload or {}, sealed=sealed,
+                operation={"executor_sha256": self.ledger.executor(actor),
+                           "donor_ref": self._donor_ref(rec) if rec else None})
         return request_id
 
     def _await(self, request_id: str) -> dict[str, Any]:
@@ -191,7 +189,7 @@ class Pipeline:
                 item = s.execute(select(OutboxItem).where(
                     OutboxItem.request_id == request_id)).scalar_one()
                 if item.status == "done":
-                    return {**json.loads(item.result), "blockNumber": item.block_number}
+                    return {**(item.result_json or {}), "blockNumber": item.block_number}
                 if item.status == "failed":
                     raise _refusal(item)
             if time.monotonic() > deadline:
@@ -203,7 +201,7 @@ class Pipeline:
 
     def _step(self, actor: Actor, step: str, donation_id: str, payload: dict[str, Any] | None,
               *, wait: bool = True) -> dict[str, Any] | str:
-        with self.db.session() as s, s.begin():
+        with self.db.session() as s:
             rec = s.get(DonationRecord, donation_id)
             request_id = self._enqueue(s, actor, step, donation_id, payload, rec)
         return self._await(request_id) if wait else request_id
@@ -222,15 +220,15 @@ class Pipeline:
         did = new_id("d")
         donor = DonorSecret.new(did, "p-" + self._hmac("pseudonym", email)[:24])
         actor = self.config.operator_actor
-        with self.db.session() as s, s.begin():
+        with self.db.session() as s:
             account = s.execute(select(DonorAccount).where(
                 DonorAccount.email_hmac == self._hmac("email", email))).scalar_one_or_none()
             if account is None:
-                akey = new_data_key()
-                account = DonorAccount(id=new_id("c"), pseudonym=donor.donor_pseudonym,
+                akey, ref = new_data_key(), new_id("c")
+                account = DonorAccount(pseudonym=donor.donor_pseudonym, contact_ref=ref,
                                        email_hmac=self._hmac("email", email),
-                                       wrapped_key=self.keys.wrap(akey, "account"),
-                                       email_sealed=seal(akey, email.encode(), b"email"),
+                                       wrapped_key=self.keys.wrap(akey, ref),
+                                       email_sealed=seal(akey, email.encode(), ref.encode()),
                                        created_at=datetime.now(UTC))
                 s.add(account)
                 s.flush()
@@ -247,13 +245,13 @@ class Pipeline:
                           {"commitment": donor.commitment,
                            "qrTokenSha256": donor.qr_token_sha256}, rec)
             link = self._enqueue(s, actor, "LinkDonor", did, None, rec, transient={
-                "donor_link": json.dumps({"contactRef": account.id,
+                "donor_link": json.dumps({"contactRef": account.contact_ref,
                                           "donorPseudonym": donor.donor_pseudonym,
                                           "salt": donor.salt.hex()})})
         self._await(link)
         url = qr.viewer_url(self.config.viewer_base, donor.qr_token)
         message_id = self._mail_qr(email, url, did)
-        return Registration(did, account.id, url, message_id)
+        return Registration(did, account.contact_ref, url, message_id)
 
     def _mail_qr(self, email: str, url: str, donation_id: str) -> str | None:
         if self.mail_settings is None:
@@ -261,7 +259,7 @@ class Pipeline:
         msg = mail.qr_message(email, url, donation_ref=donation_id,
                               sender=self.mail_settings.sender)
         message_id = mail.send(self.mail_settings, msg)
-        with self.db.session() as s, s.begin():
+        with self.db.session() as s:
             self._log(s, self.config.service_actor, "mail-qr", s.get(DonationRecord, donation_id),
                       donation_id)
         return message_id
@@ -286,7 +284,7 @@ class Pipeline:
         items = list(read_inputs(Path(source_path)))
         if not items:
             raise InvalidInput(f"nothing to ingest for {donation_id}")
-        with self.db.session() as s, s.begin():
+        with self.db.session() as s:
             rec = self._record(s, donation_id)
             hashes = [self._stage(s, rec, actor, "original", data).sha256 for data in items]
             rid = self._enqueue(s, actor, "Acquire", donation_id,
@@ -307,7 +305,7 @@ class Pipeline:
             plain = [self._read_staged(rec, o) for o in originals]
         outputs = deidentify_staged(plain, secret=self.secrets.deid, donor=donation_id,
                                     profile=self.config.profile, jobs=self.config.jobs)
-        with self.db.session() as s, s.begin():
+        with self.db.session() as s:
             rec = self._record(s, donation_id)
             drafts = [self._stage(s, rec, actor, "deidentified", out.data) for out in outputs]
             for out in outputs:
@@ -328,7 +326,7 @@ class Pipeline:
                                         study_sha256=current.get("deidentifiedSha256", []))
         identity, signer = self.ledger.identity(clinician)
         signed = findings.sign(doc, identity, signer)
-        with self.db.session() as s, s.begin():
+        with self.db.session() as s:
             rec = self._record(s, donation_id)
             self._stage(s, rec, clinician, "finding", signed.to_json())
             rid = self._enqueue(s, clinician, "Diagnose", donation_id, {
@@ -347,7 +345,7 @@ class Pipeline:
     def _comment(self, donation_id: str, comment: str | None) -> dict[str, Any]:
         if not comment:
             return {}
-        with self.db.session() as s, s.begin():  # the comment stays off-chain, sealed
+        with self.db.session() as s:  # the comment stays off-chain, sealed
             obj = self._stage(s, self._record(s, donation_id), self.config.service_actor,
                               "comment", comment.encode())
         return {"commentSha256": obj.sha256}
@@ -377,7 +375,7 @@ class Pipeline:
         if missing:
             raise PipelineError(f"donation {donation_id}: {len(missing)} de-identified objects "
                                 "on the ledger are not staged here")
-        with self.db.session() as s, s.begin():
+        with self.db.session() as s:
             rec = self._record(s, donation_id)
             for sha, o in published.items():
                 self._log(s, self.config.service_actor, "library-put", rec, donation_id,
@@ -405,7 +403,7 @@ class Pipeline:
         queued; staged objects left behind are unreadable and :meth:`purge` removes them.
         """
         actor = self.config.service_actor
-        with self.db.session() as s, s.begin():
+        with self.db.session() as s:
             rec = self._record(s, donation_id)
             objs = self._objects(s, donation_id)
             deleted = [{"object": o.name, "kind": o.kind, "sha256": o.sha256} for o in objs]
@@ -433,23 +431,14 @@ class Pipeline:
         the operation log, review sessions and the donor account (when it has no other open
         donation) deleted. The event index keeps the steps: the QR still opens the trace.
         """
-        with self.db.session() as s, s.begin():
+        with self.db.session() as s:
             for o in self._objects(s, donation_id):
                 self.store.staging.delete(o.name)
-                s.delete(o)
             rec = s.get(DonationRecord, donation_id)
             account_id = rec.account_id if rec else None
-            if rec is not None:
-                s.delete(rec)
-            for op in s.execute(select(Operation).where(
-                    Operation.donation_id == donation_id,
-                    Operation.donor_ref.is_not(None))).scalars():
-                op.donor_ref = None
-            s.execute(OutboxItem.__table__.update().where(
-                OutboxItem.donation_id == donation_id).values(sealed=None))
-            _delete_sessions(s, donation_id)
-            if account_id and not s.execute(select(DonationRecord).where(
-                    DonationRecord.account_id == account_id)).first():
+            forget_donor_links(s, donation_id)
+            if account_id is not None and not s.scalar(select(DonationRecord.donation_id).where(
+                    DonationRecord.account_id == account_id)):
                 account = s.get(DonorAccount, account_id)
                 if account is not None:
                     s.delete(account)
@@ -461,21 +450,15 @@ class Pipeline:
         """
         self.keys.rotate()
         n = 0
-        with self.db.session() as s, s.begin():
+        with self.db.session() as s:
             for rec in s.execute(select(DonationRecord)).scalars():
                 rec.wrapped_key = self.keys.rewrap(rec.wrapped_key, rec.donation_id)
                 rec.kek_id = self.keys.current.kek_id
                 n += 1
             for acc in s.execute(select(DonorAccount)).scalars():
-                acc.wrapped_key = self.keys.rewrap(acc.wrapped_key, "account")
+                acc.wrapped_key = self.keys.rewrap(acc.wrapped_key, acc.contact_ref)
                 n += 1
         return n
-
-
-def _delete_sessions(s: Session, donation_id: str) -> None:
-    from .db.models import ReviewSession
-
-    s.execute(ReviewSession.__table__.delete().where(ReviewSession.donation_id == donation_id))
 
 
 def _refusal(item: OutboxItem) -> DonationError:

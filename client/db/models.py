@@ -199,6 +199,8 @@ class DonorAccount(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     pseudonym: Mapped[str] = mapped_column(String(ID), unique=True)
+    contact_ref: Mapped[str] = mapped_column(String(ID), unique=True)  # the donor link's id
+    wrapped_key: Mapped[bytes]  # the account's data key, wrapped by the intake org's KEK
     email_sealed: Mapped[bytes]
     email_hmac: Mapped[str] = mapped_column(String(SHA), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -91,11 +91,13 @@ def test_naive_times_are_refused(db):
 def test_sealed_bytes_round_trip_and_uniques_hold(db):
     sealed = bytes(range(256))
     with db.session() as s:
-        s.add(DonorAccount(pseudonym="p-1", email_sealed=sealed, email_hmac="h" * 64))
+        s.add(DonorAccount(pseudonym="p-1", contact_ref="c-1", wrapped_key=b"k",
+                           email_sealed=sealed, email_hmac="h" * 64))
     with db.session() as s:
         assert s.scalar(select(DonorAccount.email_sealed)) == sealed
     with pytest.raises(IntegrityError), db.session() as s:
-        s.add(DonorAccount(pseudonym="p-2", email_sealed=b"x", email_hmac="h" * 64))
+        s.add(DonorAccount(pseudonym="p-2", contact_ref="c-2", wrapped_key=b"k",
+                           email_sealed=b"x", email_hmac="h" * 64))
 
 
 def test_foreign_keys_are_enforced(db):
@@ -146,7 +148,8 @@ def test_forget_donor_links_leaves_no_row_linking_the_donor(db):
 
     now = dt.datetime.now(dt.UTC)
     with db.session() as s:
-        account = DonorAccount(pseudonym="p-1", email_sealed=b"sealed", email_hmac="h" * 64)
+        account = DonorAccount(pseudonym="p-1", contact_ref="c-1", wrapped_key=b"k",
+                               email_sealed=b"sealed", email_hmac="h" * 64)
         s.add(account)
         s.flush()
         for donation in ("d-1", "d-2"):

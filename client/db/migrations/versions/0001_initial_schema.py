@@ -57,10 +57,13 @@ def upgrade() -> None:
         "donor_accounts",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("pseudonym", sa.String(length=64), nullable=False),
+        sa.Column("contact_ref", sa.String(length=64), nullable=False),
+        sa.Column("wrapped_key", sa.LargeBinary(), nullable=False),
         sa.Column("email_sealed", sa.LargeBinary(), nullable=False),
         sa.Column("email_hmac", sa.String(length=64), nullable=False),
         sa.Column("created_at", client.db.models.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_donor_accounts")),
+        sa.UniqueConstraint("contact_ref", name=op.f("uq_donor_accounts_contact_ref")),
         sa.UniqueConstraint("email_hmac", name=op.f("uq_donor_accounts_email_hmac")),
         sa.UniqueConstraint("pseudonym", name=op.f("uq_donor_accounts_pseudonym")),
     )
