@@ -117,13 +117,13 @@ func TestReplayedRequestReturnsFirstResultAndWritesNothing(t *testing.T) {
 	_, err = e.submit(hospitalOp, nil, func(ctx ctxT) (string, error) {
 		return e.cc.SubmitForReview(ctx, "req-acq-1", "d-rep", "{}")
 	})
-	require.EqualError(t, err, "request id req-acq-1 was already used for step Acquire on donation d-rep")
+	require.EqualError(t, err, "ALREADY_EXISTS: request id req-acq-1 was already used for step Acquire on donation d-rep")
 
 	// A replay still needs a caller allowed to make the step.
 	_, err = e.submit(regulator, nil, func(ctx ctxT) (string, error) {
 		return e.cc.Acquire(ctx, "req-acq-1", "d-rep", "{}")
 	})
-	require.EqualError(t, err, "step Acquire needs traza.role operator or service, caller has regulator")
+	require.EqualError(t, err, "UNAUTHORIZED: step Acquire needs traza.role operator or service, caller has regulator")
 }
 
 // TestConflictingTransitionsOneCommits simulates two transitions on one
@@ -184,31 +184,31 @@ type badInput struct {
 }
 
 var badInputs = []badInput{
-	{contract.Register, `{"commitment":"María López"}`, "invalid commitment: want a SHA-256 as 64 lowercase hex digits"},
-	{contract.Register, `{"commitment":"` + strings.ToUpper(h("x")) + `"}`, "invalid commitment: want a SHA-256 as 64 lowercase hex digits"},
-	{contract.Register, `{"commitment":"` + h("x") + `","name":"María López"}`, `invalid registration: unknown field "name" (only ids, hashes, enums, numbers and short codes are accepted)`},
-	{contract.Register, `{"commitment":"` + h("x") + `","María López <maria@example.mx>":1}`, `invalid registration: unknown field (name not shown) (only ids, hashes, enums, numbers and short codes are accepted)`},
-	{contract.Register, `{"commitment":"` + h("x") + `"} {"x":1}`, "invalid registration: trailing data after the JSON object"},
-	{contract.Register, `María`, "invalid registration: not valid JSON (offset 1)"},
-	{contract.Register, `{"commitment":12}`, `invalid registration: field "commitment" must be string`},
-	{contract.Consent, strings.Replace(fmt.Sprintf(consentJSON, h("otp"), h("f")), `"consent-general"`, `"maria.lopez@example.mx"`, 1), "invalid formId: want an id of 1-64 characters a-z, 0-9 and '-'"},
-	{contract.Consent, strings.Replace(fmt.Sprintf(consentJSON, h("otp"), h("f")), `"3"`, `"version tres"`, 1), "invalid formVersion: want a short code of 1-16 characters A-Z, a-z, 0-9, '.', '_' and '-'"},
-	{contract.Consent, strings.Replace(fmt.Sprintf(consentJSON, h("otp"), h("f")), `"LGPDPPSO"`, `"GDPR"`, 1), "invalid legalRegime: want one of LFPDPPP_2025, LGPDPPSO"},
-	{contract.Consent, strings.Replace(fmt.Sprintf(consentJSON, h("otp"), h("f")), `"otp"`, `"voice"`, 1), "invalid acceptance.kind: want one of signature, otp"},
-	{contract.Consent, strings.Replace(fmt.Sprintf(consentJSON, h("otp"), h("f")), `120`, `0`, 1), "invalid retentionMonths: want a whole number of months from 1 to 1200"},
-	{contract.Consent, strings.Replace(fmt.Sprintf(consentJSON, h("otp"), h("f")), `120`, `12.5`, 1), `invalid consent: field "retentionMonths" must be int`},
-	{contract.Consent, strings.NewReplacer(`"aiTraining":true`, `"aiTraining":false`, `"research":true`, `"research":false`, `"teaching":true`, `"teaching":false`).Replace(fmt.Sprintf(consentJSON, h("otp"), h("f"))), "invalid purposes: a consent allows at least one of aiTraining, teaching, research, commercial (to refuse, do not consent or Revoke)"},
-	{contract.Consent, strings.Replace(fmt.Sprintf(consentJSON, h("otp"), h("f")), `"minor":false`, `"minor":true`, 1), "invalid consent: a minor's consent needs guardianConsent true and guardianEvidence"},
-	{contract.Consent, strings.Replace(fmt.Sprintf(consentJSON, h("otp"), h("f")), `"guardianConsent":false`, `"guardianConsent":true`, 1), "invalid consent: guardianConsent and guardianEvidence are only for minors (set minor true)"},
-	{contract.Consent, strings.Replace(fmt.Sprintf(consentJSON, h("otp"), h("f")), `"retentionMonths"`, `"donorName":"Ana","retentionMonths"`, 1), `invalid consent: unknown field "donorName" (only ids, hashes, enums, numbers and short codes are accepted)`},
-	{contract.Acquire, `{"originalSha256":[],"source":{"kind":"synthetic"}}`, "invalid originalSha256: want at least one SHA-256"},
-	{contract.Acquire, `{"originalSha256":["` + h("a") + `","` + h("a") + `"],"source":{"kind":"synthetic"}}`, "invalid originalSha256: hash " + h("a") + " appears twice"},
-	{contract.Acquire, `{"originalSha256":["/home/maria/scan.pdf"],"source":{"kind":"synthetic"}}`, "invalid originalSha256[0]: want a SHA-256 as 64 lowercase hex digits"},
-	{contract.Acquire, `{"originalSha256":["` + h("a") + `"],"source":{"kind":"human","ageBand":"47"}}`, "invalid source.ageBand: want one of 0-17, 18-39, 40-64, 65-89, 90+"},
-	{contract.Acquire, `{"originalSha256":["` + h("a") + `"],"source":{"kind":"human","ageBand":"40-64","conditionCode":"cáncer de mama"}}`, "invalid source.conditionCode: want a short code of 1-16 characters A-Z, a-z, 0-9, '.', '_' and '-'"},
-	{contract.Acquire, `{"originalSha256":["` + h("a") + `"],"source":{"kind":"synthetic","ageBand":"40-64"}}`, "invalid source: synthetic data has no ageBand or conditionCode"},
-	{contract.Acquire, `{"originalSha256":["` + h("a") + `"],"source":{"kind":"patient"}}`, "invalid source.kind: want one of human, synthetic"},
-	{contract.Acquire, `{"originalSha256":["` + h("a") + `"],"source":{"kind":"synthetic","birthDate":"1980-02-03"}}`, `invalid acquisition: unknown field "birthDate" (only ids, hashes, enums, numbers and short codes are accepted)`},
+	{contract.Register, `{"commitment":"María López"}`, "INVALID_INPUT: invalid commitment: want a SHA-256 as 64 lowercase hex digits"},
+	{contract.Register, `{"commitment":"` + strings.ToUpper(h("x")) + `"}`, "INVALID_INPUT: invalid commitment: want a SHA-256 as 64 lowercase hex digits"},
+	{contract.Register, `{"commitment":"` + h("x") + `","name":"María López"}`, `INVALID_INPUT: invalid registration: unknown field "name" (only ids, hashes, enums, numbers and short codes are accepted)`},
+	{contract.Register, `{"commitment":"` + h("x") + `","María López <maria@example.mx>":1}`, `INVALID_INPUT: invalid registration: unknown field (name not shown) (only ids, hashes, enums, numbers and short codes are accepted)`},
+	{contract.Register, `{"commitment":"` + h("x") + `"} {"x":1}`, "INVALID_INPUT: invalid registration: trailing data after the JSON object"},
+	{contract.Register, `María`, "INVALID_INPUT: invalid registration: not valid JSON (offset 1)"},
+	{contract.Register, `{"commitment":12}`, `INVALID_INPUT: invalid registration: field "commitment" must be string`},
+	{contract.Consent, strings.Replace(fmt.Sprintf(consentJSON, h("otp"), h("f")), `"consent-general"`, `"maria.lopez@example.mx"`, 1), "INVALID_INPUT: invalid formId: want an id of 1-64 characters a-z, 0-9 and '-'"},
+	{contract.Consent, strings.Replace(fmt.Sprintf(consentJSON, h("otp"), h("f")), `"3"`, `"version tres"`, 1), "INVALID_INPUT: invalid formVersion: want a short code of 1-16 characters A-Z, a-z, 0-9, '.', '_' and '-'"},
+	{contract.Consent, strings.Replace(fmt.Sprintf(consentJSON, h("otp"), h("f")), `"LGPDPPSO"`, `"GDPR"`, 1), "INVALID_INPUT: invalid legalRegime: want one of LFPDPPP_2025, LGPDPPSO"},
+	{contract.Consent, strings.Replace(fmt.Sprintf(consentJSON, h("otp"), h("f")), `"otp"`, `"voice"`, 1), "INVALID_INPUT: invalid acceptance.kind: want one of signature, otp"},
+	{contract.Consent, strings.Replace(fmt.Sprintf(consentJSON, h("otp"), h("f")), `120`, `0`, 1), "INVALID_INPUT: invalid retentionMonths: want a whole number of months from 1 to 1200"},
+	{contract.Consent, strings.Replace(fmt.Sprintf(consentJSON, h("otp"), h("f")), `120`, `12.5`, 1), `INVALID_INPUT: invalid consent: field "retentionMonths" must be int`},
+	{contract.Consent, strings.NewReplacer(`"aiTraining":true`, `"aiTraining":false`, `"research":true`, `"research":false`, `"teaching":true`, `"teaching":false`).Replace(fmt.Sprintf(consentJSON, h("otp"), h("f"))), "INVALID_INPUT: invalid purposes: a consent allows at least one of aiTraining, teaching, research, commercial (to refuse, do not consent or Revoke)"},
+	{contract.Consent, strings.Replace(fmt.Sprintf(consentJSON, h("otp"), h("f")), `"minor":false`, `"minor":true`, 1), "INVALID_INPUT: invalid consent: a minor's consent needs guardianConsent true and guardianEvidence"},
+	{contract.Consent, strings.Replace(fmt.Sprintf(consentJSON, h("otp"), h("f")), `"guardianConsent":false`, `"guardianConsent":true`, 1), "INVALID_INPUT: invalid consent: guardianConsent and guardianEvidence are only for minors (set minor true)"},
+	{contract.Consent, strings.Replace(fmt.Sprintf(consentJSON, h("otp"), h("f")), `"retentionMonths"`, `"donorName":"Ana","retentionMonths"`, 1), `INVALID_INPUT: invalid consent: unknown field "donorName" (only ids, hashes, enums, numbers and short codes are accepted)`},
+	{contract.Acquire, `{"originalSha256":[],"source":{"kind":"synthetic"}}`, "INVALID_INPUT: invalid originalSha256: want at least one SHA-256"},
+	{contract.Acquire, `{"originalSha256":["` + h("a") + `","` + h("a") + `"],"source":{"kind":"synthetic"}}`, "INVALID_INPUT: invalid originalSha256: hash " + h("a") + " appears twice"},
+	{contract.Acquire, `{"originalSha256":["/home/maria/scan.pdf"],"source":{"kind":"synthetic"}}`, "INVALID_INPUT: invalid originalSha256[0]: want a SHA-256 as 64 lowercase hex digits"},
+	{contract.Acquire, `{"originalSha256":["` + h("a") + `"],"source":{"kind":"human","ageBand":"47"}}`, "INVALID_INPUT: invalid source.ageBand: want one of 0-17, 18-39, 40-64, 65-89, 90+"},
+	{contract.Acquire, `{"originalSha256":["` + h("a") + `"],"source":{"kind":"human","ageBand":"40-64","conditionCode":"cáncer de mama"}}`, "INVALID_INPUT: invalid source.conditionCode: want a short code of 1-16 characters A-Z, a-z, 0-9, '.', '_' and '-'"},
+	{contract.Acquire, `{"originalSha256":["` + h("a") + `"],"source":{"kind":"synthetic","ageBand":"40-64"}}`, "INVALID_INPUT: invalid source: synthetic data has no ageBand or conditionCode"},
+	{contract.Acquire, `{"originalSha256":["` + h("a") + `"],"source":{"kind":"patient"}}`, "INVALID_INPUT: invalid source.kind: want one of human, synthetic"},
+	{contract.Acquire, `{"originalSha256":["` + h("a") + `"],"source":{"kind":"synthetic","birthDate":"1980-02-03"}}`, `INVALID_INPUT: invalid acquisition: unknown field "birthDate" (only ids, hashes, enums, numbers and short codes are accepted)`},
 }
 
 func TestBadInputIsRefusedWithoutEchoingIt(t *testing.T) {
@@ -242,21 +242,21 @@ func refusedWithoutEchoing(t *testing.T, cases []badInput, pii ...string) {
 }
 
 var badLaterInputs = []badInput{
-	{contract.Deidentify, `{"deidentifiedSha256":["` + h("d") + `"],"method":"by hand","profile":{"id":"p","version":"1"},"reportSha256":"` + h("r") + `"}`, "invalid method: want one of automatic, manual"},
-	{contract.Deidentify, `{"deidentifiedSha256":["` + h("d") + `"],"method":"manual","profile":{"id":"Perfil Básico","version":"1"},"reportSha256":"` + h("r") + `"}`, "invalid profile.id: want an id of 1-64 characters a-z, 0-9 and '-'"},
-	{contract.Deidentify, `{"deidentifiedSha256":["` + h("d") + `"],"method":"manual","profile":{"id":"p","version":"1"}}`, "invalid reportSha256: want a SHA-256 as 64 lowercase hex digits"},
-	{contract.Diagnose, `{"signatureSha256":"Dr. Juan Pérez"}`, "invalid signatureSha256: want a SHA-256 as 64 lowercase hex digits"},
-	{contract.Diagnose, `{"signatureSha256":"` + h("s") + `","findingCode":"nódulo en mama izquierda"}`, "invalid findingCode: want a short code of 1-16 characters A-Z, a-z, 0-9, '.', '_' and '-'"},
-	{contract.Diagnose, `{"signatureSha256":"` + h("s") + `","notes":"paciente refiere dolor"}`, `invalid diagnosis: unknown field "notes" (only ids, hashes, enums, numbers and short codes are accepted)`},
-	{contract.SubmitForReview, `{"reviewSessionId":"juan@example.mx"}`, "invalid reviewSessionId: want an id of 1-64 characters a-z, 0-9 and '-'"},
-	{contract.SubmitForReview, `{"round":7}`, "invalid review: round is set by the contract"},
-	{contract.RequestChanges, `{"comment":"se ve mi cara"}`, `invalid decision: unknown field "comment" (only ids, hashes, enums, numbers and short codes are accepted)`},
-	{contract.RequestChanges, `{"reasonCode":"my face"}`, "invalid reasonCode: want a short code of 1-16 characters A-Z, a-z, 0-9, '.', '_' and '-'"},
-	{contract.Accept, `{"decision":"revoke"}`, "invalid decision: the decision field is set by the step"},
-	{contract.Store, `{"librarySha256":["` + h("other") + `"]}`, "donation d-bad: librarySha256 must list exactly the 1 current de-identified objects (deidentifiedSha256)"},
-	{contract.Store, `{"librarySha256":["` + h("d1") + `"],"linkPurged":true}`, "invalid storage: linkPurged is set by the contract"},
-	{contract.Erase, `{"deletedSha256":["` + h("o1") + `"],"keyDestroyed":true}`, "donation d-bad: deletedSha256 misses staged object " + h("o2") + " (every stagedSha256 must be deleted)"},
-	{contract.Erase, `{"deletedSha256":["` + h("o1") + `","` + h("o2") + `"],"keyDestroyed":false}`, "donation d-bad: keyDestroyed must be true, its originals were staged under a per-donation key"},
+	{contract.Deidentify, `{"deidentifiedSha256":["` + h("d") + `"],"method":"by hand","profile":{"id":"p","version":"1"},"reportSha256":"` + h("r") + `"}`, "INVALID_INPUT: invalid method: want one of automatic, manual"},
+	{contract.Deidentify, `{"deidentifiedSha256":["` + h("d") + `"],"method":"manual","profile":{"id":"Perfil Básico","version":"1"},"reportSha256":"` + h("r") + `"}`, "INVALID_INPUT: invalid profile.id: want an id of 1-64 characters a-z, 0-9 and '-'"},
+	{contract.Deidentify, `{"deidentifiedSha256":["` + h("d") + `"],"method":"manual","profile":{"id":"p","version":"1"}}`, "INVALID_INPUT: invalid reportSha256: want a SHA-256 as 64 lowercase hex digits"},
+	{contract.Diagnose, `{"signatureSha256":"Dr. Juan Pérez"}`, "INVALID_INPUT: invalid signatureSha256: want a SHA-256 as 64 lowercase hex digits"},
+	{contract.Diagnose, `{"signatureSha256":"` + h("s") + `","findingCode":"nódulo en mama izquierda"}`, "INVALID_INPUT: invalid findingCode: want a short code of 1-16 characters A-Z, a-z, 0-9, '.', '_' and '-'"},
+	{contract.Diagnose, `{"signatureSha256":"` + h("s") + `","notes":"paciente refiere dolor"}`, `INVALID_INPUT: invalid diagnosis: unknown field "notes" (only ids, hashes, enums, numbers and short codes are accepted)`},
+	{contract.SubmitForReview, `{"reviewSessionId":"juan@example.mx"}`, "INVALID_INPUT: invalid reviewSessionId: want an id of 1-64 characters a-z, 0-9 and '-'"},
+	{contract.SubmitForReview, `{"round":7}`, "INVALID_INPUT: invalid review: round is set by the contract"},
+	{contract.RequestChanges, `{"comment":"se ve mi cara"}`, `INVALID_INPUT: invalid decision: unknown field "comment" (only ids, hashes, enums, numbers and short codes are accepted)`},
+	{contract.RequestChanges, `{"reasonCode":"my face"}`, "INVALID_INPUT: invalid reasonCode: want a short code of 1-16 characters A-Z, a-z, 0-9, '.', '_' and '-'"},
+	{contract.Accept, `{"decision":"revoke"}`, "INVALID_INPUT: invalid decision: the decision field is set by the step"},
+	{contract.Store, `{"librarySha256":["` + h("other") + `"]}`, "INVALID_INPUT: donation d-bad: librarySha256 must list exactly the 1 current de-identified objects (deidentifiedSha256)"},
+	{contract.Store, `{"librarySha256":["` + h("d1") + `"],"linkPurged":true}`, "INVALID_INPUT: invalid storage: linkPurged is set by the contract"},
+	{contract.Erase, `{"deletedSha256":["` + h("o1") + `"],"keyDestroyed":true}`, "INVALID_INPUT: donation d-bad: deletedSha256 misses staged object " + h("o2") + " (every stagedSha256 must be deleted)"},
+	{contract.Erase, `{"deletedSha256":["` + h("o1") + `","` + h("o2") + `"],"keyDestroyed":false}`, "INVALID_INPUT: donation d-bad: keyDestroyed must be true, its originals were staged under a per-donation key"},
 }
 
 func TestBadStepDataIsRefused(t *testing.T) {
@@ -266,13 +266,13 @@ func TestBadStepDataIsRefused(t *testing.T) {
 func TestBadIdsAreRefused(t *testing.T) {
 	e := newEnv(t)
 	for _, tc := range []struct{ req, id, want string }{
-		{"req-1", "María López", "invalid donationId: want an id of 1-64 characters a-z, 0-9 and '-'"},
-		{"req-1", "d 1", "invalid donationId: want an id of 1-64 characters a-z, 0-9 and '-'"},
-		{"req-1", "D-1", "invalid donationId: want an id of 1-64 characters a-z, 0-9 and '-'"},
-		{"req-1", strings.Repeat("a", 65), "invalid donationId: want an id of 1-64 characters a-z, 0-9 and '-'"},
-		{"req-1", "", "invalid donationId: want an id of 1-64 characters a-z, 0-9 and '-'"},
-		{"ana@example.mx", "d-1", "invalid requestId: want an id of 1-64 characters a-z, 0-9 and '-'"},
-		{"", "d-1", "invalid requestId: want an id of 1-64 characters a-z, 0-9 and '-'"},
+		{"req-1", "María López", "INVALID_INPUT: invalid donationId: want an id of 1-64 characters a-z, 0-9 and '-'"},
+		{"req-1", "d 1", "INVALID_INPUT: invalid donationId: want an id of 1-64 characters a-z, 0-9 and '-'"},
+		{"req-1", "D-1", "INVALID_INPUT: invalid donationId: want an id of 1-64 characters a-z, 0-9 and '-'"},
+		{"req-1", strings.Repeat("a", 65), "INVALID_INPUT: invalid donationId: want an id of 1-64 characters a-z, 0-9 and '-'"},
+		{"req-1", "", "INVALID_INPUT: invalid donationId: want an id of 1-64 characters a-z, 0-9 and '-'"},
+		{"ana@example.mx", "d-1", "INVALID_INPUT: invalid requestId: want an id of 1-64 characters a-z, 0-9 and '-'"},
+		{"", "d-1", "INVALID_INPUT: invalid requestId: want an id of 1-64 characters a-z, 0-9 and '-'"},
 	} {
 		_, err := e.submit(hospitalOp, nil, func(ctx ctxT) (string, error) {
 			return e.cc.RegisterDonation(ctx, tc.req, tc.id, defaultData(contract.Register, "d-1"))
@@ -308,7 +308,7 @@ func TestConsentVersionsSupersedeAndRevocationIsKept(t *testing.T) {
 	require.Equal(t, "revoke", hist.Revocation.Data.Decision.Decision)
 
 	_, err = e.step(hospitalSvc, contract.Consent, id)
-	require.EqualError(t, err, "donation d-consent is REVOKED: step Consent needs state REGISTERED or CONSENTED or ACQUIRED or DEIDENTIFIED or DIAGNOSED or UNDER_REVIEW or CHANGES_REQUESTED or ACCEPTED")
+	require.EqualError(t, err, "WRONG_STATE: donation d-consent is REVOKED: step Consent needs state REGISTERED or CONSENTED or ACQUIRED or DEIDENTIFIED or DIAGNOSED or UNDER_REVIEW or CHANGES_REQUESTED or ACCEPTED")
 }
 
 func TestMinorsNeedGuardianConsent(t *testing.T) {
@@ -317,7 +317,7 @@ func TestMinorsNeedGuardianConsent(t *testing.T) {
 	e.must(id, pathTo(contract.Consented)...)
 	minorData := fmt.Sprintf(`{"originalSha256":[%q],"source":{"ageBand":"0-17","kind":"human"}}`, h("o1"))
 	_, err := e.stepWith(hospitalOp, contract.Acquire, id, minorData)
-	require.EqualError(t, err, "donation d-minor: source age band 0-17 needs a consent with minor true and guardian consent (consent version 1 has none)")
+	require.EqualError(t, err, "INVALID_INPUT: donation d-minor: source age band 0-17 needs a consent with minor true and guardian consent (consent version 1 has none)")
 
 	guardian := strings.NewReplacer(`"minor":false`, `"minor":true`, `"guardianConsent":false`,
 		fmt.Sprintf(`"guardianConsent":true,"guardianEvidence":{"kind":"signature","sha256":%q}`, h("guardian sig"))).
@@ -329,7 +329,7 @@ func TestMinorsNeedGuardianConsent(t *testing.T) {
 
 	// Once the source is a minor, a later adult-only consent is refused.
 	_, err = e.step(hospitalOp, contract.Consent, id)
-	require.EqualError(t, err, "donation d-minor comes from a minor (age band 0-17): the consent needs minor true and guardian consent")
+	require.EqualError(t, err, "INVALID_INPUT: donation d-minor comes from a minor (age band 0-17): the consent needs minor true and guardian consent")
 }
 
 func TestSyntheticSourceAndManualDeidentification(t *testing.T) {
@@ -395,7 +395,7 @@ func TestRevocationAtEveryOpenStateThenErase(t *testing.T) {
 			require.True(t, ev.Data.Deletion.LinkPurged)
 			require.Equal(t, []string{"intakeHospital/\x00link\x00d-rev\x00"}, purged(e))
 			_, err = e.step(hospitalSvc, contract.Revoke, "d-rev")
-			require.EqualError(t, err, "donation d-rev is ERASED: step Revoke needs state REGISTERED or CONSENTED or ACQUIRED or DEIDENTIFIED or DIAGNOSED or UNDER_REVIEW or CHANGES_REQUESTED or ACCEPTED")
+			require.EqualError(t, err, "WRONG_STATE: donation d-rev is ERASED: step Revoke needs state REGISTERED or CONSENTED or ACQUIRED or DEIDENTIFIED or DIAGNOSED or UNDER_REVIEW or CHANGES_REQUESTED or ACCEPTED")
 		})
 	}
 }

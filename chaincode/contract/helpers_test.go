@@ -126,6 +126,7 @@ func (e *env) begin(w who, transient map[string][]byte, fn txFunc) (*mocks.Tx, s
 	require.NoError(e.t, err)
 	ctx.SetClientIdentity(ci)
 	out, err := fn(ctx)
+	refusals.add(err)
 	return tx, out, err
 }
 

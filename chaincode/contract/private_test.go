@@ -59,7 +59,7 @@ func TestLinkDonorWritesOnlyTheIntakeCollection(t *testing.T) {
 	// A different link for the same donation is refused.
 	other := strings.Replace(linkJSON("d-link"), "contact-d-link", "contact-other", 1)
 	_, err = linkDonor(e, hospitalSvc, "d-link", transient(other))
-	require.EqualError(t, err, "donation d-link already has a different donor link")
+	require.EqualError(t, err, "ALREADY_EXISTS: donation d-link already has a different donor link")
 }
 
 func TestLinkDonorRefusals(t *testing.T) {
@@ -70,14 +70,14 @@ func TestLinkDonorRefusals(t *testing.T) {
 		transient map[string][]byte
 		want      string
 	}{
-		{"no transient", hospitalOp, nil, "LinkDonor needs the transient key donor_link"},
-		{"other org", univOp, transient(linkJSON("d-link")), "step LinkDonor needs the donation's intake org HospitalMSP, caller is UniversityMSP"},
-		{"clinician", who{"HospitalMSP", contract.Clinician}, transient(linkJSON("d-link")), "step LinkDonor needs traza.role operator or service, caller has clinician"},
-		{"wrong salt", hospitalOp, transient(wrongSalt), "the donor link does not open the commitment of donation d-link"},
-		{"short salt", hospitalOp, transient(`{"contactRef":"c-1","donorPseudonym":"p-1","salt":"abcd"}`), "invalid donor_link.salt: want 32 random bytes as 64 lowercase hex digits"},
-		{"email as pseudonym", hospitalOp, transient(fmt.Sprintf(`{"contactRef":"c-1","donorPseudonym":"ana@example.mx","salt":%q}`, salt)), "invalid donor_link.donorPseudonym: want an id of 1-64 characters a-z, 0-9 and '-'"},
-		{"phone as contact", hospitalOp, transient(fmt.Sprintf(`{"contactRef":"+52 55 1234 5678","donorPseudonym":"p-1","salt":%q}`, salt)), "invalid donor_link.contactRef: want an id of 1-64 characters a-z, 0-9 and '-'"},
-		{"extra field", hospitalOp, transient(fmt.Sprintf(`{"contactRef":"c-1","curp":"LOMA800101MDFPRR09","donorPseudonym":"p-1","salt":%q}`, salt)), `invalid donor_link: unknown field "curp" (only ids, hashes, enums, numbers and short codes are accepted)`},
+		{"no transient", hospitalOp, nil, "INVALID_INPUT: LinkDonor needs the transient key donor_link"},
+		{"other org", univOp, transient(linkJSON("d-link")), "UNAUTHORIZED: step LinkDonor needs the donation's intake org HospitalMSP, caller is UniversityMSP"},
+		{"clinician", who{"HospitalMSP", contract.Clinician}, transient(linkJSON("d-link")), "UNAUTHORIZED: step LinkDonor needs traza.role operator or service, caller has clinician"},
+		{"wrong salt", hospitalOp, transient(wrongSalt), "INVALID_INPUT: the donor link does not open the commitment of donation d-link"},
+		{"short salt", hospitalOp, transient(`{"contactRef":"c-1","donorPseudonym":"p-1","salt":"abcd"}`), "INVALID_INPUT: invalid donor_link.salt: want 32 random bytes as 64 lowercase hex digits"},
+		{"email as pseudonym", hospitalOp, transient(fmt.Sprintf(`{"contactRef":"c-1","donorPseudonym":"ana@example.mx","salt":%q}`, salt)), "INVALID_INPUT: invalid donor_link.donorPseudonym: want an id of 1-64 characters a-z, 0-9 and '-'"},
+		{"phone as contact", hospitalOp, transient(fmt.Sprintf(`{"contactRef":"+52 55 1234 5678","donorPseudonym":"p-1","salt":%q}`, salt)), "INVALID_INPUT: invalid donor_link.contactRef: want an id of 1-64 characters a-z, 0-9 and '-'"},
+		{"extra field", hospitalOp, transient(fmt.Sprintf(`{"contactRef":"c-1","curp":"LOMA800101MDFPRR09","donorPseudonym":"p-1","salt":%q}`, salt)), `INVALID_INPUT: invalid donor_link: unknown field "curp" (only ids, hashes, enums, numbers and short codes are accepted)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
@@ -114,7 +114,7 @@ func TestPurgeAtStoredAndErased(t *testing.T) {
 			}
 			require.Nil(t, e.ledger.Private("intakeHospital", linkKeyD1))
 			_, err = e.query(hospitalOp, func(ctx ctxT) (string, error) { return e.cc.GetDonorLink(ctx, id) })
-			require.EqualError(t, err, "donation d-link has no donor link on this peer (never linked, or purged at STORED/ERASED)")
+			require.EqualError(t, err, "NOT_FOUND: donation d-link has no donor link on this peer (never linked, or purged at STORED/ERASED)")
 
 			verify := func(s, p string) (string, error) {
 				return e.query(regulator, func(ctx ctxT) (string, error) {
@@ -132,7 +132,7 @@ func TestPurgeAtStoredAndErased(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, "false", got)
 			_, err = verify("not hex", pseudonym)
-			require.EqualError(t, err, "invalid salt: want 32 random bytes as 64 lowercase hex digits")
+			require.EqualError(t, err, "INVALID_INPUT: invalid salt: want 32 random bytes as 64 lowercase hex digits")
 		})
 	}
 }
@@ -150,9 +150,18 @@ func TestGetDonorLinkOnlyForTheIntakeOrg(t *testing.T) {
 	e.must("d-link", contract.Register)
 	_, err := linkDonor(e, hospitalOp, "d-link", transient(linkJSON("d-link")))
 	require.NoError(t, err)
-	for _, w := range []who{univOp, regulator, {"HospitalMSP", contract.Regulator}, {"HospitalMSP", contract.Clinician}} {
-		_, err := e.query(w, func(ctx ctxT) (string, error) { return e.cc.GetDonorLink(ctx, "d-link") })
-		require.EqualError(t, err, "the donor link of donation d-link is readable only by operator or service of HospitalMSP", w)
+	for _, tc := range []struct {
+		w    who
+		want string
+	}{
+		{univOp, "UNAUTHORIZED: query GetDonorLink needs the donation's intake org HospitalMSP, caller is UniversityMSP"},
+		{regulator, "UNAUTHORIZED: query GetDonorLink needs traza.role operator or service, caller has regulator"},
+		{who{"HospitalMSP", contract.Regulator}, "UNAUTHORIZED: query GetDonorLink needs traza.role operator or service, caller has regulator"},
+		{who{"HospitalMSP", contract.Clinician}, "UNAUTHORIZED: query GetDonorLink needs traza.role operator or service, caller has clinician"},
+		{who{"StrangerMSP", contract.Operator}, "UNAUTHORIZED: query GetDonorLink needs MSP UniversityMSP or HospitalMSP or IMSSMSP, caller is StrangerMSP"},
+	} {
+		_, err := e.query(tc.w, func(ctx ctxT) (string, error) { return e.cc.GetDonorLink(ctx, "d-link") })
+		require.EqualError(t, err, tc.want, tc.w)
 	}
 }
 

@@ -147,27 +147,27 @@ func TestQueryArgumentsAreValidated(t *testing.T) {
 		fn   txFunc
 		want string
 	}{
-		{func(ctx ctxT) (string, error) { return e.cc.QueryByState(ctx, "DONE", "10", "") }, "invalid state: want one of REGISTERED, CONSENTED, ACQUIRED, DEIDENTIFIED, DIAGNOSED, UNDER_REVIEW, CHANGES_REQUESTED, ACCEPTED, STORED, REVOKED, ERASED"},
-		{func(ctx ctxT) (string, error) { return e.cc.QueryByState(ctx, "STORED", "0", "") }, "invalid pageSize: want a whole number from 1 to 200"},
-		{func(ctx ctxT) (string, error) { return e.cc.QueryByState(ctx, "STORED", "201", "") }, "invalid pageSize: want a whole number from 1 to 200"},
-		{func(ctx ctxT) (string, error) { return e.cc.QueryByState(ctx, "STORED", "ten", "") }, "invalid pageSize: want a whole number from 1 to 200"},
-		{func(ctx ctxT) (string, error) { return e.cc.QueryByState(ctx, "STORED", "10", "%%%") }, `invalid bookmark: pass back the bookmark of the previous page, or ""`},
-		{func(ctx ctxT) (string, error) { return e.cc.QueryByOrg(ctx, "AcmeMSP", "10", "") }, "invalid mspId: want one of UniversityMSP, HospitalMSP, IMSSMSP"},
+		{func(ctx ctxT) (string, error) { return e.cc.QueryByState(ctx, "DONE", "10", "") }, "INVALID_INPUT: invalid state: want one of REGISTERED, CONSENTED, ACQUIRED, DEIDENTIFIED, DIAGNOSED, UNDER_REVIEW, CHANGES_REQUESTED, ACCEPTED, STORED, REVOKED, ERASED"},
+		{func(ctx ctxT) (string, error) { return e.cc.QueryByState(ctx, "STORED", "0", "") }, "INVALID_INPUT: invalid pageSize: want a whole number from 1 to 200"},
+		{func(ctx ctxT) (string, error) { return e.cc.QueryByState(ctx, "STORED", "201", "") }, "INVALID_INPUT: invalid pageSize: want a whole number from 1 to 200"},
+		{func(ctx ctxT) (string, error) { return e.cc.QueryByState(ctx, "STORED", "ten", "") }, "INVALID_INPUT: invalid pageSize: want a whole number from 1 to 200"},
+		{func(ctx ctxT) (string, error) { return e.cc.QueryByState(ctx, "STORED", "10", "%%%") }, `INVALID_INPUT: invalid bookmark: pass back the bookmark of the previous page, or ""`},
+		{func(ctx ctxT) (string, error) { return e.cc.QueryByOrg(ctx, "AcmeMSP", "10", "") }, "INVALID_INPUT: invalid mspId: want one of UniversityMSP, HospitalMSP, IMSSMSP"},
 		{func(ctx ctxT) (string, error) {
 			return e.cc.QueryByDateRange(ctx, "01/03/2026", "2026-03-31", "10", "")
-		}, "invalid fromDay: want a day as YYYY-MM-DD"},
+		}, "INVALID_INPUT: invalid fromDay: want a day as YYYY-MM-DD"},
 		{func(ctx ctxT) (string, error) {
 			return e.cc.QueryByDateRange(ctx, "2026-02-30", "2026-03-31", "10", "")
-		}, "invalid fromDay: want a day as YYYY-MM-DD"},
+		}, "INVALID_INPUT: invalid fromDay: want a day as YYYY-MM-DD"},
 		{func(ctx ctxT) (string, error) {
 			return e.cc.QueryByDateRange(ctx, "2026-03-31", "2026-03-01", "10", "")
-		}, "invalid range: toDay 2026-03-01 is before fromDay 2026-03-31"},
+		}, "INVALID_INPUT: invalid range: toDay 2026-03-01 is before fromDay 2026-03-31"},
 		{func(ctx ctxT) (string, error) {
 			return e.cc.QueryByDateRange(ctx, "2025-01-01", "2026-03-01", "10", "")
-		}, "invalid range: at most 366 days per query"},
-		{func(ctx ctxT) (string, error) { return e.cc.GetDonation(ctx, "d-none") }, "donation d-none does not exist"},
-		{func(ctx ctxT) (string, error) { return e.cc.GetHistory(ctx, "d-none") }, "donation d-none does not exist"},
-		{func(ctx ctxT) (string, error) { return e.cc.GetConsent(ctx, "Ana María") }, "invalid donationId: want an id of 1-64 characters a-z, 0-9 and '-'"},
+		}, "INVALID_INPUT: invalid range: at most 366 days per query"},
+		{func(ctx ctxT) (string, error) { return e.cc.GetDonation(ctx, "d-none") }, "NOT_FOUND: donation d-none does not exist"},
+		{func(ctx ctxT) (string, error) { return e.cc.GetHistory(ctx, "d-none") }, "NOT_FOUND: donation d-none does not exist"},
+		{func(ctx ctxT) (string, error) { return e.cc.GetConsent(ctx, "Ana María") }, "INVALID_INPUT: invalid donationId: want an id of 1-64 characters a-z, 0-9 and '-'"},
 	} {
 		_, err := e.query(regulator, tc.fn)
 		require.EqualError(t, err, tc.want)
@@ -179,9 +179,9 @@ func TestQueriesNeedAMemberWithARole(t *testing.T) {
 	e.must("d-q", contract.Register)
 	q := func(ctx ctxT) (string, error) { return e.cc.GetDonation(ctx, "d-q") }
 	_, err := e.query(who{"HospitalMSP", ""}, q)
-	require.EqualError(t, err, "queries need traza.role operator or clinician or service or regulator, caller has none")
+	require.EqualError(t, err, "UNAUTHORIZED: query GetDonation needs traza.role operator or clinician or service or regulator, caller has none")
 	_, err = e.query(who{"StrangerMSP", contract.Regulator}, q)
-	require.EqualError(t, err, "queries need a member MSP, caller is StrangerMSP")
+	require.EqualError(t, err, "UNAUTHORIZED: query GetDonation needs MSP UniversityMSP or HospitalMSP or IMSSMSP, caller is StrangerMSP")
 	for _, w := range []who{regulator, clinician, hospitalOp, univSvc} {
 		_, err = e.query(w, q)
 		require.NoError(t, err)

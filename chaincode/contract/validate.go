@@ -37,21 +37,21 @@ const (
 
 func checkID(field, v string) error {
 	if !idPattern.MatchString(v) {
-		return fmt.Errorf("invalid %s: want %s", field, idForm)
+		return fail(InvalidInput, "invalid %s: want %s", field, idForm)
 	}
 	return nil
 }
 
 func checkSHA256(field, v string) error {
 	if !sha256Pattern.MatchString(v) {
-		return fmt.Errorf("invalid %s: want %s", field, sha256Form)
+		return fail(InvalidInput, "invalid %s: want %s", field, sha256Form)
 	}
 	return nil
 }
 
 func checkCode(field, v string) error {
 	if !codePattern.MatchString(v) {
-		return fmt.Errorf("invalid %s: want %s", field, codeForm)
+		return fail(InvalidInput, "invalid %s: want %s", field, codeForm)
 	}
 	return nil
 }
@@ -62,7 +62,7 @@ func checkEnum[T ~string](field string, v T, allowed ...T) error {
 		for i, a := range allowed {
 			s[i] = string(a)
 		}
-		return fmt.Errorf("invalid %s: want one of %s", field, strings.Join(s, ", "))
+		return fail(InvalidInput, "invalid %s: want one of %s", field, strings.Join(s, ", "))
 	}
 	return nil
 }
@@ -77,10 +77,10 @@ func checkOptional(field, v string, check func(string, string) error) error {
 // checkHashes validates a non-empty (unless allowEmpty) list of distinct SHA-256s.
 func checkHashes(field string, hs []string, allowEmpty bool) error {
 	if len(hs) == 0 && !allowEmpty {
-		return fmt.Errorf("invalid %s: want at least one SHA-256", field)
+		return fail(InvalidInput, "invalid %s: want at least one SHA-256", field)
 	}
 	if len(hs) > maxHashes {
-		return fmt.Errorf("invalid %s: at most %d hashes", field, maxHashes)
+		return fail(InvalidInput, "invalid %s: at most %d hashes", field, maxHashes)
 	}
 	seen := make(map[string]bool, len(hs))
 	for i, h := range hs {
@@ -88,7 +88,7 @@ func checkHashes(field string, hs []string, allowEmpty bool) error {
 			return err
 		}
 		if seen[h] {
-			return fmt.Errorf("invalid %s: hash %s appears twice", field, h)
+			return fail(InvalidInput, "invalid %s: hash %s appears twice", field, h)
 		}
 		seen[h] = true
 	}
@@ -97,11 +97,11 @@ func checkHashes(field string, hs []string, allowEmpty bool) error {
 
 func checkDay(field, v string) (time.Time, error) {
 	if !dayPattern.MatchString(v) {
-		return time.Time{}, fmt.Errorf("invalid %s: want a day as YYYY-MM-DD", field)
+		return time.Time{}, fail(InvalidInput, "invalid %s: want a day as YYYY-MM-DD", field)
 	}
 	t, err := time.Parse(time.DateOnly, v)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("invalid %s: want a day as YYYY-MM-DD", field)
+		return time.Time{}, fail(InvalidInput, "invalid %s: want a day as YYYY-MM-DD", field)
 	}
 	return t, nil
 }
@@ -111,7 +111,7 @@ func checkDay(field, v string) (time.Time, error) {
 // oversized input. An empty document means {}.
 func decodeStrict(field, data string, v any) error {
 	if len(data) > maxDataBytes {
-		return fmt.Errorf("invalid %s: document larger than %d bytes", field, maxDataBytes)
+		return fail(InvalidInput, "invalid %s: document larger than %d bytes", field, maxDataBytes)
 	}
 	if strings.TrimSpace(data) == "" {
 		data = "{}"
@@ -119,10 +119,10 @@ func decodeStrict(field, data string, v any) error {
 	dec := json.NewDecoder(strings.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("invalid %s: %s", field, describeJSONError(err))
+		return fail(InvalidInput, "invalid %s: %s", field, describeJSONError(err))
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return fmt.Errorf("invalid %s: trailing data after the JSON object", field)
+		return fail(InvalidInput, "invalid %s: trailing data after the JSON object", field)
 	}
 	return nil
 }
@@ -158,7 +158,7 @@ func canonicalJSON(v any) ([]byte, error) {
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
-		return nil, err
+		return nil, fail(Internal, "failed to encode %T as JSON: %w", v, err)
 	}
 	return bytes.TrimRight(buf.Bytes(), "\n"), nil
 }
