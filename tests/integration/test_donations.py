@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import threading
+from pathlib import Path
 
 import pytest
 
 from client.donations import Evidence, Source
-from client.errors import Conflict, InvalidInput, NotFound, Unauthorized, WrongState
+from client.errors import CODES, Conflict, InvalidInput, NotFound, Unauthorized, WrongState
 from client.gateway import CommitError
 
 from .donation_flow import HAPPY, Flow, h, wait_state
@@ -124,9 +126,10 @@ def test_diagnose_needs_a_clinician(as_):
 def test_wrong_state_names_the_expected_state(as_):
     flow = Flow(as_)
     flow.run("register")
-    with pytest.raises(WrongState, match=rf"donation {flow.id} is REGISTERED: step Store "
-                                         r"needs state ACCEPTED"):
+    with pytest.raises(WrongState, match=rf"^WRONG_STATE: donation {flow.id} is REGISTERED: "
+                                         r"step Store needs state ACCEPTED$") as err:
         flow.run("store")
+    assert err.value.code == "WRONG_STATE"
 
 
 def test_unknown_donation_is_not_found(as_):
@@ -224,6 +227,16 @@ def test_lifecycle_table_is_readable(as_):
     assert ("ACCEPTED", "Store", "STORED") in steps
     assert ("REVOKED", "Erase", "ERASED") in steps
     assert set(table["finalStates"]) == {"STORED", "ERASED"}
+    assert table["openStates"] == table["states"][:8] and "REVOKED" not in table["openStates"]
+    # The codes the peer returns are the file both sides read.
+    listed = json.loads((Path(__file__).resolve().parents[2] / "chaincode" / "contract"
+                         / "error_codes.json").read_text())["codes"]
+    assert table["errorCodes"] == listed
+    assert sorted(c["code"] for c in listed) == sorted(CODES)
+    access = {a["transaction"]: a for a in table["access"]}
+    assert access["GetDonorLink"]["org"] == "intake" and access["GetLifecycle"]["org"] == "anyone"
+    link = next(t for t in table["transitions"] if t["step"] == "LinkDonor")
+    assert link["privateOnly"] is True and link["org"] == "intake"
 
 
 def test_regulator_queries_by_state_org_date_and_counts(as_):
