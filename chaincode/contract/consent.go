@@ -83,10 +83,10 @@ func (a Acknowledgement) validate(field string) error {
 
 // validate checks every field and the rules between them.
 func (c ConsentInput) validate() error {
-	if err := checkID("formId", c.FormID); err != nil {
+	if err := checkEnum("formId", c.FormID, FormIDs...); err != nil {
 		return err
 	}
-	if err := checkCode("formVersion", c.FormVersion); err != nil {
+	if err := checkVersion("formVersion", c.FormVersion); err != nil {
 		return err
 	}
 	if err := checkSHA256("formSha256", c.FormSHA256); err != nil {

@@ -197,17 +197,17 @@ func argsOf(id string) [][]string {
 	rows := [][]string{}
 	for _, s := range contract.Steps {
 		if s == contract.LinkDonor {
-			rows = append(rows, []string{string(s), "req-p", id})
+			rows = append(rows, []string{string(s), "r-700000000000000000000000", id})
 			continue
 		}
-		rows = append(rows, []string{string(s), "req-p", id, data(s)})
+		rows = append(rows, []string{string(s), "r-700000000000000000000000", id, data(s)})
 	}
 	return append(rows,
 		[]string{"GetDonation", id}, []string{"GetHistory", id}, []string{"GetConsent", id},
 		[]string{"GetDonorLink", id}, []string{"VerifyDonorCommitment", id, salt, pseudonym},
 		[]string{"QueryByState", "REGISTERED", "10", ""}, []string{"QueryByOrg", "HospitalMSP", "10", ""},
 		[]string{"QueryByDateRange", "2026-03-01", "2026-03-02", "10", ""},
-		[]string{"GetHeartbeat", "HospitalMSP"}, []string{"Heartbeat", "req-hb"},
+		[]string{"GetHeartbeat", "HospitalMSP"}, []string{"Heartbeat", "r-686200000000000000000000"},
 	)
 }
 
@@ -218,14 +218,14 @@ func argsOf(id string) [][]string {
 func TestPlantedValuesInEveryArgumentAreRefused(t *testing.T) {
 	values := []string{"María López", "maria.lopez@example.mx", "LOMP850312HDFRPR09", "+52 55 1234 5678", "García-Pérez, Ana María"}
 	n := 0
-	for _, args := range argsOf("d-plant") {
+	for _, args := range argsOf("d-706c616e7400000000000000") {
 		// A fresh ledger per transaction, the donation where the step is allowed,
 		// so the only thing wrong is the planted value.
 		e := newEnv(t)
 		if step := contract.Step(args[0]); slices.Contains(contract.Steps, step) {
-			e.must("d-plant", pathTo(firstFrom(step))...)
+			e.must("d-706c616e7400000000000000", pathTo(firstFrom(step))...)
 		} else {
-			e.must("d-plant", contract.Register, contract.LinkDonor)
+			e.must("d-706c616e7400000000000000", contract.Register, contract.LinkDonor)
 		}
 		cc, err := contractapi.NewChaincode(e.cc)
 		require.NoError(t, err)
@@ -240,7 +240,7 @@ func TestPlantedValuesInEveryArgumentAreRefused(t *testing.T) {
 				call[pos] = v
 				w := defaultCaller(contract.Step(args[0]))
 				keys := e.ledger.Keys()
-				status, _, msg := invoke(t, e, cc, w, transient(linkJSON("d-plant")), call...)
+				status, _, msg := invoke(t, e, cc, w, transient(linkJSON("d-706c616e7400000000000000")), call...)
 				require.Equal(t, int32(500), status, "%v", call)
 				require.True(t, strings.HasPrefix(msg, "INVALID_INPUT: "), "%v: %s", call, msg)
 				for _, p := range planted {

@@ -29,18 +29,18 @@ func TestThroughTheContractAPIDispatcher(t *testing.T) {
 	cc, err := contractapi.NewChaincode(e.cc)
 	require.NoError(t, err)
 
-	status, out, msg := invoke(t, e, cc, hospitalOp, nil, "RegisterDonation", "req-i1", "d-inv", defaultData(contract.Register, "d-inv"))
+	status, out, msg := invoke(t, e, cc, hospitalOp, nil, "RegisterDonation", "r-693100000000000000000000", "d-696e76000000000000000000", defaultData(contract.Register, "d-696e76000000000000000000"))
 	require.Equal(t, int32(200), status, msg)
 	require.Equal(t, contract.Register, decode[contract.Evidence](t, out).Step)
 
-	status, out, msg = invoke(t, e, cc, hospitalOp, transient(linkJSON("d-inv")), "LinkDonor", "req-i2", "d-inv")
+	status, out, msg = invoke(t, e, cc, hospitalOp, transient(linkJSON("d-696e76000000000000000000")), "LinkDonor", "r-693200000000000000000000", "d-696e76000000000000000000")
 	require.Equal(t, int32(200), status, msg)
 	require.Equal(t, "intakeHospital", decode[contract.Evidence](t, out).Data.Link.Collection)
 
-	status, out, _ = invoke(t, e, cc, regulator, nil, "VerifyDonorCommitment", "d-inv", salt, pseudonym)
+	status, out, _ = invoke(t, e, cc, regulator, nil, "VerifyDonorCommitment", "d-696e76000000000000000000", salt, pseudonym)
 	require.Equal(t, int32(200), status)
 	require.Equal(t, "true", out)
-	status, out, _ = invoke(t, e, cc, regulator, nil, "VerifyDonorCommitment", "d-inv", salt, "donor-x")
+	status, out, _ = invoke(t, e, cc, regulator, nil, "VerifyDonorCommitment", "d-696e76000000000000000000", salt, "p-780000000000000000000000")
 	require.Equal(t, int32(200), status)
 	require.Equal(t, "false", out)
 
@@ -48,7 +48,7 @@ func TestThroughTheContractAPIDispatcher(t *testing.T) {
 	require.Equal(t, int32(200), status)
 	require.NotEmpty(t, decode[contract.LifecycleTable](t, out).Transitions)
 
-	status, _, msg = invoke(t, e, cc, univOp, nil, "Consent", "req-i3", "d-inv", defaultData(contract.Consent, "d-inv"))
+	status, _, msg = invoke(t, e, cc, univOp, nil, "Consent", "r-693300000000000000000000", "d-696e76000000000000000000", defaultData(contract.Consent, "d-696e76000000000000000000"))
 	require.Equal(t, int32(500), status)
 	require.Equal(t, "UNAUTHORIZED: step Consent needs the donation's intake org HospitalMSP, caller is UniversityMSP", msg)
 

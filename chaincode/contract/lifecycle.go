@@ -345,6 +345,7 @@ type LifecycleTable struct {
 	ErrorCodes  []ErrorCode  `json:"errorCodes"`
 	FinalStates []State      `json:"finalStates"`
 	Initial     State        `json:"initial"`
+	Inputs      InputForms   `json:"inputs"`
 	Members     []string     `json:"members"`
 	OpenStates  []State      `json:"openStates"`
 	Roles       []Role       `json:"roles"`
@@ -357,7 +358,7 @@ type LifecycleTable struct {
 // "no donation yet" and To equal to From when the step keeps the state.
 func Table() LifecycleTable {
 	t := LifecycleTable{
-		Access: Access, ErrorCodes: ErrorCodes, FinalStates: FinalStates, Initial: initial(),
+		Access: Access, ErrorCodes: ErrorCodes, FinalStates: FinalStates, Initial: initial(), Inputs: inputForms(),
 		Members: Members, OpenStates: OpenStates, Roles: Roles, States: States, Steps: Steps,
 	}
 	for _, r := range Lifecycle {

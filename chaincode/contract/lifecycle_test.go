@@ -31,14 +31,14 @@ func TestEveryStateStepPair(t *testing.T) {
 			n++
 			t.Run(fmt.Sprintf("%s/%s", state, step), func(t *testing.T) {
 				e := newEnv(t)
-				id := "d-walk"
+				id := "d-77616c6b0000000000000000"
 				e.must(id, pathTo(state)...)
 				keysBefore := len(e.ledger.Keys())
 				out, err := e.step(defaultCaller(step), step, id)
 				rule, ok := allowed(state, step)
 				if !ok {
 					require.Error(t, err)
-					require.Regexp(t, `^(WRONG_STATE: donation d-walk is [A-Z_]+: step \w+ needs state |NOT_FOUND: donation d-walk does not exist: step \w+ needs state |ALREADY_EXISTS: donation d-walk already exists \(state [A-Z_]+\))`, err.Error())
+					require.Regexp(t, `^(WRONG_STATE: donation d-77616c6b0000000000000000 is [A-Z_]+: step \w+ needs state |NOT_FOUND: donation d-77616c6b0000000000000000 does not exist: step \w+ needs state |ALREADY_EXISTS: donation d-77616c6b0000000000000000 already exists \(state [A-Z_]+\))`, err.Error())
 					require.Equal(t, keysBefore, len(e.ledger.Keys()))
 					return
 				}
@@ -86,8 +86,8 @@ func TestRolesAndOrgs(t *testing.T) {
 				w := who{msp, role}
 				t.Run(fmt.Sprintf("%s/%s/%s", step, msp, role), func(t *testing.T) {
 					e := newEnv(t)
-					e.must("d-role", pathTo(from)...)
-					_, err := e.step(w, step, "d-role")
+					e.must("d-726f6c650000000000000000", pathTo(from)...)
+					_, err := e.step(w, step, "d-726f6c650000000000000000")
 					intakeOK := rule.Org != contract.IntakeOrg || msp == "HospitalMSP"
 					if slices.Contains(contract.Members, msp) && slices.Contains(rule.Roles, role) && intakeOK {
 						require.NoError(t, err)
@@ -103,32 +103,32 @@ func TestRolesAndOrgs(t *testing.T) {
 
 func TestRefusalsSayWhatWasExpected(t *testing.T) {
 	e := newEnv(t)
-	e.must("d-123", pathTo(contract.Consented)...)
-	_, err := e.step(hospitalOp, contract.Deidentify, "d-123")
-	require.EqualError(t, err, "WRONG_STATE: donation d-123 is CONSENTED: step Deidentify needs state ACQUIRED or CHANGES_REQUESTED")
+	e.must("d-313233000000000000000000", pathTo(contract.Consented)...)
+	_, err := e.step(hospitalOp, contract.Deidentify, "d-313233000000000000000000")
+	require.EqualError(t, err, "WRONG_STATE: donation d-313233000000000000000000 is CONSENTED: step Deidentify needs state ACQUIRED or CHANGES_REQUESTED")
 
-	e.must("d-123", contract.Acquire, contract.Deidentify)
-	_, err = e.step(hospitalOp, contract.Diagnose, "d-123")
+	e.must("d-313233000000000000000000", contract.Acquire, contract.Deidentify)
+	_, err = e.step(hospitalOp, contract.Diagnose, "d-313233000000000000000000")
 	require.EqualError(t, err, "UNAUTHORIZED: step Diagnose needs traza.role clinician, caller has operator")
 
-	_, err = e.step(who{"HospitalMSP", ""}, contract.SubmitForReview, "d-123")
+	_, err = e.step(who{"HospitalMSP", ""}, contract.SubmitForReview, "d-313233000000000000000000")
 	require.EqualError(t, err, "UNAUTHORIZED: step SubmitForReview needs traza.role operator or service, caller has none")
 
-	_, err = e.step(regulator, contract.SubmitForReview, "d-123")
+	_, err = e.step(regulator, contract.SubmitForReview, "d-313233000000000000000000")
 	require.EqualError(t, err, "UNAUTHORIZED: step SubmitForReview needs traza.role operator or service, caller has regulator")
 
-	_, err = e.step(who{"StrangerMSP", contract.Operator}, contract.SubmitForReview, "d-123")
+	_, err = e.step(who{"StrangerMSP", contract.Operator}, contract.SubmitForReview, "d-313233000000000000000000")
 	require.EqualError(t, err, "UNAUTHORIZED: step SubmitForReview needs MSP UniversityMSP or HospitalMSP or IMSSMSP, caller is StrangerMSP")
 
-	e.must("d-123", contract.SubmitForReview)
-	_, err = e.step(univSvc, contract.Accept, "d-123")
+	e.must("d-313233000000000000000000", contract.SubmitForReview)
+	_, err = e.step(univSvc, contract.Accept, "d-313233000000000000000000")
 	require.EqualError(t, err, "UNAUTHORIZED: step Accept needs the donation's intake org HospitalMSP, caller is UniversityMSP")
 
-	_, err = e.step(hospitalOp, contract.Consent, "d-new")
-	require.EqualError(t, err, "NOT_FOUND: donation d-new does not exist: step Consent needs state REGISTERED or CONSENTED or ACQUIRED or DEIDENTIFIED or DIAGNOSED or UNDER_REVIEW or CHANGES_REQUESTED or ACCEPTED")
+	_, err = e.step(hospitalOp, contract.Consent, "d-6e6577000000000000000000")
+	require.EqualError(t, err, "NOT_FOUND: donation d-6e6577000000000000000000 does not exist: step Consent needs state REGISTERED or CONSENTED or ACQUIRED or DEIDENTIFIED or DIAGNOSED or UNDER_REVIEW or CHANGES_REQUESTED or ACCEPTED")
 
-	_, err = e.step(hospitalOp, contract.Register, "d-123")
-	require.EqualError(t, err, "ALREADY_EXISTS: donation d-123 already exists (state UNDER_REVIEW): step RegisterDonation only creates new donations")
+	_, err = e.step(hospitalOp, contract.Register, "d-313233000000000000000000")
+	require.EqualError(t, err, "ALREADY_EXISTS: donation d-313233000000000000000000 already exists (state UNDER_REVIEW): step RegisterDonation only creates new donations")
 }
 
 func TestGetLifecycleReturnsTheTable(t *testing.T) {
@@ -209,11 +209,11 @@ func TestEveryTransactionHasItsRow(t *testing.T) {
 // refusals in the same order, and its evidence shaped the same way.
 func TestLinkDonorIsATransitionLikeTheOthers(t *testing.T) {
 	e := newEnv(t)
-	_, err := linkDonor(e, hospitalOp, "d-none", transient(linkJSON("d-none")))
-	require.EqualError(t, err, "NOT_FOUND: donation d-none does not exist: step LinkDonor needs state REGISTERED or CONSENTED or ACQUIRED or DEIDENTIFIED or DIAGNOSED or UNDER_REVIEW or CHANGES_REQUESTED or ACCEPTED")
-	e.must("d-l", pathTo(contract.Stored)...)
-	_, err = linkDonor(e, hospitalOp, "d-l", transient(linkJSON("d-l")))
-	require.EqualError(t, err, "WRONG_STATE: donation d-l is STORED: step LinkDonor needs state REGISTERED or CONSENTED or ACQUIRED or DEIDENTIFIED or DIAGNOSED or UNDER_REVIEW or CHANGES_REQUESTED or ACCEPTED")
-	_, err = e.submit(hospitalOp, transient(linkJSON("d-l")), func(ctx ctxT) (string, error) { return e.cc.LinkDonor(ctx, "Ana María", "d-l") })
-	require.EqualError(t, err, "INVALID_INPUT: invalid requestId: want an id of 1-64 characters a-z, 0-9 and '-'")
+	_, err := linkDonor(e, hospitalOp, "d-6e6f6e650000000000000000", transient(linkJSON("d-6e6f6e650000000000000000")))
+	require.EqualError(t, err, "NOT_FOUND: donation d-6e6f6e650000000000000000 does not exist: step LinkDonor needs state REGISTERED or CONSENTED or ACQUIRED or DEIDENTIFIED or DIAGNOSED or UNDER_REVIEW or CHANGES_REQUESTED or ACCEPTED")
+	e.must("d-6c0000000000000000000000", pathTo(contract.Stored)...)
+	_, err = linkDonor(e, hospitalOp, "d-6c0000000000000000000000", transient(linkJSON("d-6c0000000000000000000000")))
+	require.EqualError(t, err, "WRONG_STATE: donation d-6c0000000000000000000000 is STORED: step LinkDonor needs state REGISTERED or CONSENTED or ACQUIRED or DEIDENTIFIED or DIAGNOSED or UNDER_REVIEW or CHANGES_REQUESTED or ACCEPTED")
+	_, err = e.submit(hospitalOp, transient(linkJSON("d-6c0000000000000000000000")), func(ctx ctxT) (string, error) { return e.cc.LinkDonor(ctx, "Ana María", "d-6c0000000000000000000000") })
+	require.EqualError(t, err, "INVALID_INPUT: invalid requestId: want a random id: r- or hb- or t- or bench-go- or bench-py- and 24 to 64 lowercase hex digits")
 }

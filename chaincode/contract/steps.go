@@ -93,7 +93,7 @@ func (src Source) validate() error {
 	if err := checkEnum("source.ageBand", src.AgeBand, AgeBands...); err != nil {
 		return err
 	}
-	return checkOptional("source.conditionCode", src.ConditionCode, checkCode)
+	return checkOptional("source.conditionCode", src.ConditionCode, checkICD10)
 }
 
 func deidentify(s *stepCall) error {
@@ -107,10 +107,10 @@ func deidentify(s *stepCall) error {
 	if err := checkEnum("method", in.Method, Automatic, Manual); err != nil {
 		return err
 	}
-	if err := checkID("profile.id", in.Profile.ID); err != nil {
+	if err := checkEnum("profile.id", in.Profile.ID, ProfileIDs...); err != nil {
 		return err
 	}
-	if err := checkCode("profile.version", in.Profile.Version); err != nil {
+	if err := checkVersion("profile.version", in.Profile.Version); err != nil {
 		return err
 	}
 	if err := checkSHA256("reportSha256", in.ReportSHA256); err != nil {
@@ -131,10 +131,10 @@ func diagnose(s *stepCall) error {
 	if err := checkSHA256("signatureSha256", in.SignatureSHA256); err != nil {
 		return err
 	}
-	if err := checkOptional("signatureCode", in.SignatureCode, checkCode); err != nil {
+	if err := checkOptional("signatureCode", in.SignatureCode, oneOf(SignatureCodes)); err != nil {
 		return err
 	}
-	if err := checkOptional("findingCode", in.FindingCode, checkCode); err != nil {
+	if err := checkOptional("findingCode", in.FindingCode, checkICD10); err != nil {
 		return err
 	}
 	if err := checkOptional("reportSha256", in.ReportSHA256, checkSHA256); err != nil {
@@ -173,7 +173,7 @@ func decide(decision string) handler {
 		if err := checkOptional("commentSha256", in.CommentSHA256, checkSHA256); err != nil {
 			return err
 		}
-		if err := checkOptional("reasonCode", in.ReasonCode, checkCode); err != nil {
+		if err := checkOptional("reasonCode", in.ReasonCode, oneOf(ReasonCodes)); err != nil {
 			return err
 		}
 		in.Decision = decision

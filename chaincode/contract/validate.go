@@ -13,45 +13,27 @@ import (
 	"time"
 )
 
-// Every value that reaches the ledger is an id, a SHA-256, an enum, a number
-// or a short code. Errors name the field and the expected form, never the
+// Every value that reaches the ledger is a random id, a SHA-256, an enum, a
+// number or a code from a closed list or format (inputs.go). Errors name the field and the expected form, never the
 // offending value: it might be the personal data we are keeping out.
 var (
-	idPattern     = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
 	sha256Pattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
-	codePattern   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,15}$`)
 	dayPattern    = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`)
 	// fieldNamePattern: unknown JSON keys are echoed in errors only if they look like field names.
 	fieldNamePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,31}$`)
 )
 
 const (
-	idForm     = "an id of 1-64 characters a-z, 0-9 and '-'"
 	sha256Form = "a SHA-256 as 64 lowercase hex digits"
-	codeForm   = "a short code of 1-16 characters A-Z, a-z, 0-9, '.', '_' and '-'"
 	// maxHashes bounds the hash lists of one step (objects of one study or record).
 	maxHashes = 10000
 	// maxDataBytes bounds a step's JSON document.
 	maxDataBytes = 1 << 20
 )
 
-func checkID(field, v string) error {
-	if !idPattern.MatchString(v) {
-		return fail(InvalidInput, "invalid %s: want %s", field, idForm)
-	}
-	return nil
-}
-
 func checkSHA256(field, v string) error {
 	if !sha256Pattern.MatchString(v) {
 		return fail(InvalidInput, "invalid %s: want %s", field, sha256Form)
-	}
-	return nil
-}
-
-func checkCode(field, v string) error {
-	if !codePattern.MatchString(v) {
-		return fail(InvalidInput, "invalid %s: want %s", field, codeForm)
 	}
 	return nil
 }

@@ -61,7 +61,7 @@ class Flow:
     def _deidentify(self, d: Donations):
         self.deidentified = [h("deid"), h("deid")]
         return d.deidentify(self.id, self.deidentified, profile_id="library",
-                            profile_version="2024b-1", report_sha256=h("report"))
+                            profile_version="2", report_sha256=h("report"))
 
     def _diagnose(self, d: Donations):
         return d.diagnose(self.id, h("sig"), finding_code="C50.9")

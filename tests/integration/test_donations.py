@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from client.donations import Evidence, Source
+from client.donor import new_id
 from client.errors import CODES, Conflict, InvalidInput, NotFound, Unauthorized, WrongState
 from client.gateway import CommitError
 
@@ -52,7 +53,7 @@ def test_link_is_readable_by_the_intake_org_only_before_the_purge(as_):
         d.donor_link(flow.id)
     from client.donor import DonorSecret
 
-    stranger = DonorSecret(flow.id, "p-someone-else", flow.donor.salt, "x")
+    stranger = DonorSecret(flow.id, new_id("p"), flow.donor.salt, "x")
     with as_("imss", "regulator1") as d:
         assert d.verify_commitment(stranger) is False
 
@@ -133,8 +134,9 @@ def test_wrong_state_names_the_expected_state(as_):
 
 
 def test_unknown_donation_is_not_found(as_):
-    with as_("hospital") as d, pytest.raises(NotFound, match="d-does-not-exist does not exist"):
-        d.get("d-does-not-exist")
+    unknown = new_id("d")
+    with as_("hospital") as d, pytest.raises(NotFound, match=f"{unknown} does not exist"):
+        d.get(unknown)
 
 
 @pytest.mark.parametrize(("call", "message"), [
@@ -158,8 +160,8 @@ def test_replayed_request_id_returns_the_first_result_and_writes_nothing(as_):
     flow = Flow(as_)
     flow.run("register")
     flow.run("consent")
-    first = flow.run("acquire", request_id="r-replay-" + flow.id[2:])
-    again = flow.run("acquire", request_id="r-replay-" + flow.id[2:])
+    first = flow.run("acquire", request_id="r-" + flow.id[2:])
+    again = flow.run("acquire", request_id="r-" + flow.id[2:])
     assert again.evidence == first.evidence
     assert again.transaction_id != first.transaction_id
     with as_("hospital") as d:
@@ -175,8 +177,9 @@ def test_concurrent_conflicting_updates_one_commits_one_conflicts(as_):
     # Endorse both decisions on the same UNDER_REVIEW version, then order both.
     with as_("hospital", retries=0) as d:
         contract = d.contract
-        txs = [contract.new_proposal(name, arguments=[f"r-{name.lower()}-{flow.id[2:]}", flow.id,
-                                                      "{}"]).endorse()
+        # Request ids are "r-" and random hex: the donation's own plus one digit pair per step.
+        rid = {"Accept": f"r-{flow.id[2:]}0a", "RequestChanges": f"r-{flow.id[2:]}0c"}
+        txs = [contract.new_proposal(name, arguments=[rid[name], flow.id, "{}"]).endorse()
                for name in ("Accept", "RequestChanges")]
         commits = [None, None]
 
@@ -201,9 +204,9 @@ def test_concurrent_conflicting_updates_one_commits_one_conflicts(as_):
     winner = "Accept" if statuses[0].successful else "RequestChanges"
     with as_("hospital") as d, pytest.raises(WrongState):
         if winner == "Accept":
-            d.request_changes(flow.id, request_id=f"r-requestchanges-{flow.id[2:]}")
+            d.request_changes(flow.id, request_id=rid["RequestChanges"])
         else:
-            d.accept(flow.id, request_id=f"r-accept-{flow.id[2:]}")
+            d.accept(flow.id, request_id=rid["Accept"])
 
 
 def test_minor_needs_guardian_consent(as_):
