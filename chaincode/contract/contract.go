@@ -237,7 +237,13 @@ func replay(stub shim.ChaincodeStubInterface, step Step, requestID, donationID s
 	if rec.DonationID != donationID || rec.Step != step {
 		return "", false, fail(AlreadyExists, "request id %s was already used for step %s on donation %s", requestID, rec.Step, rec.DonationID)
 	}
-	if err := mayAttempt(step, caller, ""); err != nil {
+	// The same rules as a first attempt, the org included: the donation's
+	// state may have moved on, its intake org has not.
+	d, err := mustLoadDonation(stub, donationID)
+	if err != nil {
+		return "", false, err
+	}
+	if err := mayAttempt(step, caller, d.IntakeMSP); err != nil {
 		return "", false, err
 	}
 	return rec.Result, true, nil

@@ -390,7 +390,7 @@ func TestRevocationAtEveryOpenStateThenErase(t *testing.T) {
 			require.Equal(t, contract.Revoked, d.State)
 			data, err := json.Marshal(map[string]any{"deletedSha256": d.StagedSHA256, "keyDestroyed": len(d.OriginalSHA256) > 0})
 			require.NoError(t, err)
-			out, err := e.stepWith(univOp, contract.Erase, "d-726576000000000000000000", string(data))
+			out, err := e.stepWith(hospitalOp, contract.Erase, "d-726576000000000000000000", string(data))
 			require.NoError(t, err)
 			ev := decode[contract.Evidence](t, out)
 			require.Equal(t, contract.Erased, ev.To)

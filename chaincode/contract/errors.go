@@ -73,12 +73,3 @@ func (e *Error) Unwrap() error { return errors.Unwrap(e.cause) }
 func fail(code Code, format string, args ...any) error {
 	return &Error{Code: code, cause: fmt.Errorf(format, args...)}
 }
-
-// CodeOf returns the code of a contract error ("" if err is not one).
-func CodeOf(err error) Code {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Code
-	}
-	return ""
-}

@@ -245,10 +245,10 @@ func defaultCaller(step contract.Step) who {
 	switch step {
 	case contract.Diagnose:
 		return clinician
-	case contract.RequestChanges, contract.Accept, contract.Revoke:
+	case contract.RequestChanges, contract.Accept, contract.Revoke, contract.Store:
 		return hospitalSvc
-	case contract.Store:
-		return univSvc
+	case contract.Deidentify:
+		return univSvc // the university runs the de-identification service
 	}
 	return hospitalOp
 }

@@ -107,33 +107,43 @@ const Unchanged State = "="
 var (
 	staff = []Role{Operator, Service}
 	svc   = []Role{Service}
+	// writers are the roles that may submit anything: regulators only read.
+	writers = []Role{Operator, Clinician, Service}
 )
 
 // Lifecycle is THE table: every allowed (state, step) pair with who may make
 // it. Anything not in it is refused. Donor decisions (Consent, RequestChanges,
 // Accept, Revoke) are submitted by the intake org's identity on behalf of the
 // donor, whom the web authenticates (donors hold no Fabric identity).
+//
+// Org rules: the intake org holds the donor link, the consent and the
+// per-donation data key its originals are staged under, so the steps on
+// those are its alone: Acquire (stages originals under its key), Store and
+// Erase (purge its private collection; Erase claims its key destroyed).
+// Deidentify, Diagnose and SubmitForReview are any member's: the university
+// runs the de-identification service for the other orgs, and clinicians of
+// any org read the de-identified study.
 var Lifecycle = resolve([]Rule{
 	{From: []State{None}, Step: Register, To: Registered, Org: AnyMember, Roles: staff},
 	{OpenFrom: Registered, Step: LinkDonor, To: Unchanged, Org: IntakeOrg, Roles: staff, PrivateOnly: true},
 	{From: []State{Registered}, Step: Consent, To: Consented, Org: IntakeOrg, Roles: staff},
 	{OpenFrom: Consented, Step: Consent, To: Unchanged, Org: IntakeOrg, Roles: staff},
-	{From: []State{Consented}, Step: Acquire, To: Acquired, Org: AnyMember, Roles: staff},
+	{From: []State{Consented}, Step: Acquire, To: Acquired, Org: IntakeOrg, Roles: staff},
 	{From: []State{Acquired, ChangesRequested}, Step: Deidentify, To: Deidentified, Org: AnyMember, Roles: staff},
 	{From: []State{Deidentified}, Step: Diagnose, To: Diagnosed, Org: AnyMember, Roles: []Role{Clinician}},
 	{From: []State{Deidentified, Diagnosed}, Step: SubmitForReview, To: UnderReview, Org: AnyMember, Roles: staff},
 	{From: []State{UnderReview}, Step: RequestChanges, To: ChangesRequested, Org: IntakeOrg, Roles: svc},
 	{From: []State{UnderReview}, Step: Accept, To: Accepted, Org: IntakeOrg, Roles: svc},
-	{From: []State{Accepted}, Step: Store, To: Stored, Org: AnyMember, Roles: svc},
+	{From: []State{Accepted}, Step: Store, To: Stored, Org: IntakeOrg, Roles: svc},
 	{OpenFrom: Registered, Step: Revoke, To: Revoked, Org: IntakeOrg, Roles: svc},
-	{From: []State{Revoked}, Step: Erase, To: Erased, Org: AnyMember, Roles: staff},
+	{From: []State{Revoked}, Step: Erase, To: Erased, Org: IntakeOrg, Roles: staff},
 })
 
 // Access is who may call each transaction outside the lifecycle: the queries
 // (evaluated, never committed) and the Heartbeat probe (Submit). An IntakeOrg
 // row reads data of one donation that only its intake org may see.
 var Access = []AccessRule{
-	{Transaction: "GetLifecycle", Org: Anyone},
+	{Transaction: "GetLifecycle", Org: Anyone, Roles: []Role{}},
 	{Transaction: "GetDonation", Org: AnyMember, Roles: Roles},
 	{Transaction: "GetHistory", Org: AnyMember, Roles: Roles},
 	{Transaction: "GetConsent", Org: AnyMember, Roles: Roles},
@@ -144,7 +154,7 @@ var Access = []AccessRule{
 	{Transaction: "VerifyDonorCommitment", Org: AnyMember, Roles: Roles},
 	{Transaction: "GetDonorLink", Org: IntakeOrg, Roles: staff},
 	{Transaction: "GetHeartbeat", Org: AnyMember, Roles: Roles},
-	{Transaction: "Heartbeat", Org: AnyMember, Roles: Roles, Submit: true},
+	{Transaction: "Heartbeat", Org: AnyMember, Roles: writers, Submit: true},
 }
 
 // AccessRule is one row of Access.

@@ -91,7 +91,7 @@ HAPPY = [("register", None, "operator1"), ("link", None, "operator1"),
          ("consent", None, "operator1"), ("acquire", None, "operator1"),
          ("deidentify", "university", "service1"), ("diagnose", "imss", "clinician1"),
          ("review", None, "service1"), ("accept", None, "service1"),
-         ("store", "university", "service1")]
+         ("store", None, "service1")]
 
 
 def wait_state(as_, org: str, donation_id: str, state: str, timeout: float = 15) -> dict:

@@ -89,7 +89,7 @@ def test_revocation_at_each_stage_then_erase(as_, stage):
         flow.run(step, "imss" if step == "diagnose" else None,
                  "clinician1" if step == "diagnose" else "service1")
     assert flow.run("revoke").state == "REVOKED"
-    erased = flow.run("erase", "university")
+    erased = flow.run("erase")
     assert erased.state == "ERASED"
     deletion = erased.evidence["data"]["deletion"]
     assert deletion["linkPurged"] is True
@@ -106,6 +106,7 @@ def test_revocation_at_each_stage_then_erase(as_, stage):
     ("acquire", None, "regulator1", "caller has regulator"),
     ("acquire", None, "norole1", "caller has none"),
     ("consent", "university", "operator1", "needs the donation's intake org HospitalMSP"),
+    ("acquire", "university", "operator1", "needs the donation's intake org HospitalMSP"),
 ])
 def test_unauthorized_role_or_org_is_refused(as_, step, org, user, message):
     flow = Flow(as_)
@@ -114,6 +115,18 @@ def test_unauthorized_role_or_org_is_refused(as_, step, org, user, message):
         flow.run("consent")
     with pytest.raises(Unauthorized, match=message):
         flow.run(step, org, user)
+
+
+def test_erase_is_the_intake_orgs_alone(as_):
+    flow = Flow(as_)
+    flow.run("register", user="operator1")
+    flow.run("consent")
+    flow.run("revoke")
+    for org in ("university", "imss"):
+        with pytest.raises(Unauthorized, match=r"^UNAUTHORIZED: step Erase needs the donation's "
+                                               r"intake org HospitalMSP"):
+            flow.run("erase", org)
+    assert flow.run("erase").state == "ERASED"
 
 
 def test_diagnose_needs_a_clinician(as_):
