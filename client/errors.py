@@ -1,8 +1,12 @@
 """Donation errors: the contract's refusals and the ledger's failures, as types.
 
-The contract's messages are stable (chaincode/README.md); one table maps them to types so
-callers can tell a refused step from a bad input or an unreachable network. Messages name
-ids and states, never personal data.
+Every refusal of the contract starts with a stable code and ``": "`` (``WRONG_STATE: donation
+d-1 is CONSENTED: ...``); the codes are listed once, in ``chaincode/contract/error_codes.json``,
+which the contract embeds and returns in ``GetLifecycle``. :data:`CODES` maps each code to a
+type, so rewording a message never changes which exception is raised. Failures that come
+from Fabric rather than the contract (read conflicts, unreachable nodes, discovery that cannot
+plan an endorsement yet) are mapped from the gateway's own signals. Messages name ids and
+states, never personal data.
 """
 
 from __future__ import annotations
@@ -13,11 +17,16 @@ from .gateway import GatewayError
 
 
 class DonationError(Exception):
-    """A donation step or query failed. ``transaction_id`` and ``details`` as the gateway's."""
+    """A donation step or query failed.
+
+    ``code`` is the contract's code (``"WRONG_STATE"``...) or ``None`` when the failure did not
+    come from the contract; ``transaction_id`` and ``details`` are the gateway's.
+    """
 
     def __init__(self, message: str, *, transaction_id: str | None = None,
-                 cause: GatewayError | None = None) -> None:
+                 cause: GatewayError | None = None, code: str | None = None) -> None:
         super().__init__(message)
+        self.code = code
         self.transaction_id = transaction_id
         self.details = cause.details if cause is not None else ()
 
@@ -30,12 +39,21 @@ class WrongState(DonationError):
     """The donation is not in a state where this step is allowed."""
 
 
+class AlreadyExists(WrongState):
+    """The id is taken: the donation exists, the request id was used for another step, or
+    another donor link is stored. A retry with the same arguments fails again."""
+
+
 class Unauthorized(DonationError):
     """The caller's org, role or intake org may not take this step."""
 
 
 class InvalidInput(DonationError):
     """An argument is not an id, hash, enum, number or short code the contract accepts."""
+
+
+class ContractFailure(DonationError):
+    """The contract could not read or write the ledger, or found a corrupt record."""
 
 
 class Conflict(DonationError):
@@ -46,21 +64,21 @@ class Unavailable(DonationError):
     """Peers or orderers could not be reached in time; the step may be retried later."""
 
 
-# First match wins: (pattern on the contract's message, error type).
-_CONTRACT_ERRORS: tuple[tuple[re.Pattern[str], type[DonationError]], ...] = tuple(
-    (re.compile(p), t) for p, t in (
-        # Discovery does not (yet) know enough live peers: gossip is converging or peers
-        # are down; safe to retry with the same request id.
-        (r"no combination of peers can be derived", Unavailable),
-        (r"does not exist|has no consent|has no donor link|no heartbeat", NotFound),
-        (r"needs traza\.role|needs MSP|needs the donation's intake org|readable only by"
-         r"|queries need", Unauthorized),
-        (r"is [A-Z_]+: step \w+ needs state|already exists \(state|already used for step"
-         r"|already has a different donor link", WrongState),
-        (r"invalid |must |needs the transient key|does not open the commitment"
-         r"|misses staged object|comes from a minor|needs a consent with minor", InvalidInput),
-    )
-)
+#: The contract's codes (chaincode/contract/error_codes.json) and their types.
+CODES: dict[str, type[DonationError]] = {
+    "INVALID_INPUT": InvalidInput,
+    "NOT_FOUND": NotFound,
+    "WRONG_STATE": WrongState,
+    "ALREADY_EXISTS": AlreadyExists,
+    "UNAUTHORIZED": Unauthorized,
+    "INTERNAL": ContractFailure,
+}
+
+_CODE = re.compile(r"^([A-Z][A-Z_]*): ")
+
+# Discovery does not (yet) know enough live peers: gossip is converging or peers are down;
+# safe to retry with the same request id. Fabric's wording, not the contract's.
+_NO_PLAN = "no combination of peers can be derived"
 
 
 def contract_message(err: GatewayError) -> str:
@@ -70,6 +88,12 @@ def contract_message(err: GatewayError) -> str:
         if m:
             return m.group(1)
     return err.details[0].message if err.details else str(err)
+
+
+def code_of(message: str) -> str | None:
+    """The leading code of a contract message, or ``None`` if it has none we know."""
+    m = _CODE.match(message)
+    return m.group(1) if m and m.group(1) in CODES else None
 
 
 def from_gateway(err: GatewayError) -> DonationError:
@@ -84,7 +108,9 @@ def from_gateway(err: GatewayError) -> DonationError:
     if retriable(err):
         return Unavailable(str(err), transaction_id=err.transaction_id, cause=err)
     message = contract_message(err)
-    for pattern, kind in _CONTRACT_ERRORS:
-        if pattern.search(message):
-            return kind(message, transaction_id=err.transaction_id, cause=err)
+    code = code_of(message)
+    if code is not None:
+        return CODES[code](message, transaction_id=err.transaction_id, cause=err, code=code)
+    if _NO_PLAN in message or _NO_PLAN in str(err):
+        return Unavailable(message, transaction_id=err.transaction_id, cause=err)
     return DonationError(message, transaction_id=err.transaction_id, cause=err)

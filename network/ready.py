@@ -27,7 +27,7 @@ def heartbeat(profile: Profile, endorsing_orgs: Sequence[str] = ()) -> tuple[Com
     ``endorsing_orgs`` (MSP ids) makes the gateway ask a peer of each of those orgs.
     """
     with profile.contract() as contract:
-        commit = contract.submit_async("Heartbeat", arguments=[f"hb-{uuid.uuid4().hex[:16]}"],
+        commit = contract.submit_async("Heartbeat", arguments=[f"hb-{uuid.uuid4().hex}"],
                                        endorsing_orgs=endorsing_orgs)
         status = commit.status()
         status.raise_for_status()

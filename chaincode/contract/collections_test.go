@@ -41,7 +41,7 @@ func TestCollectionsConfigMatchesTheContract(t *testing.T) {
 		require.Equal(t, fmt.Sprintf("OR('%s.member')", msp), c.Policy)
 		require.Equal(t, fmt.Sprintf("OR('%s.peer')", msp), c.EndorsementPolicy.SignaturePolicy)
 		require.True(t, c.MemberOnlyRead)
-		require.False(t, c.MemberOnlyWrite, "Store/Erase by another org's service must be able to purge")
+		require.True(t, c.MemberOnlyWrite, "only the intake org writes (and purges) its link")
 		require.Zero(t, c.RequiredPeerCount, "one peer per org: nobody to disseminate to before endorsing")
 		require.GreaterOrEqual(t, c.MaxPeerCount, c.RequiredPeerCount)
 		require.Zero(t, c.BlockToLive, "the link lives until the contract purges it")

@@ -1,9 +1,6 @@
 package contract
 
-import (
-	"errors"
-	"fmt"
-)
+import ()
 
 // LegalRegime is the Mexican personal-data law that governs the collecting institution.
 type LegalRegime string
@@ -86,10 +83,10 @@ func (a Acknowledgement) validate(field string) error {
 
 // validate checks every field and the rules between them.
 func (c ConsentInput) validate() error {
-	if err := checkID("formId", c.FormID); err != nil {
+	if err := checkEnum("formId", c.FormID, FormIDs...); err != nil {
 		return err
 	}
-	if err := checkCode("formVersion", c.FormVersion); err != nil {
+	if err := checkVersion("formVersion", c.FormVersion); err != nil {
 		return err
 	}
 	if err := checkSHA256("formSha256", c.FormSHA256); err != nil {
@@ -97,10 +94,10 @@ func (c ConsentInput) validate() error {
 	}
 	p := c.Purposes
 	if !p.AITraining && !p.Teaching && !p.Research && !p.Commercial {
-		return errors.New("invalid purposes: a consent allows at least one of aiTraining, teaching, research, commercial (to refuse, do not consent or Revoke)")
+		return fail(InvalidInput, "invalid purposes: a consent allows at least one of aiTraining, teaching, research, commercial (to refuse, do not consent or Revoke)")
 	}
 	if c.RetentionMonths < 1 || c.RetentionMonths > maxRetentionMonths {
-		return fmt.Errorf("invalid retentionMonths: want a whole number of months from 1 to %d", maxRetentionMonths)
+		return fail(InvalidInput, "invalid retentionMonths: want a whole number of months from 1 to %d", maxRetentionMonths)
 	}
 	if err := checkEnum("legalRegime", c.LegalRegime, LFPDPPP2025, LGPDPPSO); err != nil {
 		return err
@@ -110,12 +107,12 @@ func (c ConsentInput) validate() error {
 	}
 	if c.Minor {
 		if !c.GuardianConsent || c.GuardianEvidence == nil {
-			return errors.New("invalid consent: a minor's consent needs guardianConsent true and guardianEvidence")
+			return fail(InvalidInput, "invalid consent: a minor's consent needs guardianConsent true and guardianEvidence")
 		}
 		return c.GuardianEvidence.validate("guardianEvidence")
 	}
 	if c.GuardianConsent || c.GuardianEvidence != nil {
-		return errors.New("invalid consent: guardianConsent and guardianEvidence are only for minors (set minor true)")
+		return fail(InvalidInput, "invalid consent: guardianConsent and guardianEvidence are only for minors (set minor true)")
 	}
 	return nil
 }

@@ -5,7 +5,7 @@ package contract
 
 import (
 	"encoding/json"
-	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -34,7 +34,20 @@ func New(version, packageID string) *DonationContract {
 		Description: "Traceable donation of clinical data: lifecycle, consent, evidence, donor link",
 		Version:     version,
 	}
+	c.UnknownTransaction = unknownTransaction
 	return c
+}
+
+// transactionName is how a transaction name must look to be repeated in a refusal.
+var transactionName = regexp.MustCompile(`^[A-Z][A-Za-z]{0,63}$`)
+
+// unknownTransaction refuses a call to a transaction the contract does not have.
+func unknownTransaction(ctx contractapi.TransactionContextInterface) error {
+	fn, _ := ctx.GetStub().GetFunctionAndParameters()
+	if !transactionName.MatchString(fn) {
+		fn = "(name not shown)"
+	}
+	return fail(InvalidInput, "unknown transaction %s: the transactions are listed by GetLifecycle and the contract metadata", fn)
 }
 
 // GetEvaluateTransactions marks the queries as evaluate-only in the metadata.
@@ -127,14 +140,19 @@ func (c *DonationContract) Erase(ctx contractapi.TransactionContextInterface, re
 // transition runs one step: replay check, lifecycle row, caller check,
 // handler, then every write (donation, indexes, request record) and the event.
 // Every transition reads the donation key, so two conflicting transitions on
-// one donation cannot both commit: the later fails MVCC_READ_CONFLICT.
+// one donation cannot both commit: the later fails MVCC_READ_CONFLICT. A
+// PrivateOnly step (LinkDonor) skips the public part: no replay record, no
+// donation, index or request write; its handler writes the private collection.
 func (c *DonationContract) transition(ctx contractapi.TransactionContextInterface, step Step, requestID, donationID, data string, h handler) (string, error) {
 	stub, caller, err := begin(ctx, requestID, donationID)
 	if err != nil {
 		return "", err
 	}
-	if result, done, err := replay(stub, step, requestID, donationID, caller); done || err != nil {
-		return result, err
+	public := !stepPrivateOnly(step)
+	if public {
+		if result, done, err := replay(stub, step, requestID, donationID, caller); done || err != nil {
+			return result, err
+		}
 	}
 
 	d, err := loadDonation(stub, donationID)
@@ -173,6 +191,9 @@ func (c *DonationContract) transition(ctx contractapi.TransactionContextInterfac
 	if err := h(&stepCall{stub: stub, caller: caller, donation: d, evidence: ev, data: data}); err != nil {
 		return "", err
 	}
+	if !public {
+		return emit(stub, ev)
+	}
 	if from == None {
 		d.CreatedAt = ts
 	}
@@ -204,19 +225,25 @@ func replay(stub shim.ChaincodeStubInterface, step Step, requestID, donationID s
 	}
 	raw, err := stub.GetState(key)
 	if err != nil {
-		return "", false, fmt.Errorf("failed to read request %s: %w", requestID, err)
+		return "", false, fail(Internal, "failed to read request %s: %w", requestID, err)
 	}
 	if raw == nil {
 		return "", false, nil
 	}
 	var rec requestRecord
 	if err := json.Unmarshal(raw, &rec); err != nil {
-		return "", false, fmt.Errorf("request %s record is corrupt: %w", requestID, err)
+		return "", false, fail(Internal, "request %s record is corrupt: %w", requestID, err)
 	}
 	if rec.DonationID != donationID || rec.Step != step {
-		return "", false, fmt.Errorf("request id %s was already used for step %s on donation %s", requestID, rec.Step, rec.DonationID)
+		return "", false, fail(AlreadyExists, "request id %s was already used for step %s on donation %s", requestID, rec.Step, rec.DonationID)
 	}
-	if err := mayAttempt(step, caller, ""); err != nil {
+	// The same rules as a first attempt, the org included: the donation's
+	// state may have moved on, its intake org has not.
+	d, err := mustLoadDonation(stub, donationID)
+	if err != nil {
+		return "", false, err
+	}
+	if err := mayAttempt(step, caller, d.IntakeMSP); err != nil {
 		return "", false, err
 	}
 	return rec.Result, true, nil
@@ -230,14 +257,14 @@ func loadDonation(stub shim.ChaincodeStubInterface, donationID string) (*Donatio
 	}
 	raw, err := stub.GetState(key)
 	if err != nil {
-		return nil, fmt.Errorf("failed to read donation %s: %w", donationID, err)
+		return nil, fail(Internal, "failed to read donation %s: %w", donationID, err)
 	}
 	if raw == nil {
 		return nil, nil
 	}
 	var d Donation
 	if err := json.Unmarshal(raw, &d); err != nil {
-		return nil, fmt.Errorf("donation %s record is corrupt: %w", donationID, err)
+		return nil, fail(Internal, "donation %s record is corrupt: %w", donationID, err)
 	}
 	return &d, nil
 }
@@ -246,13 +273,13 @@ func loadDonation(stub shim.ChaincodeStubInterface, donationID string) (*Donatio
 func mustLoadDonation(stub shim.ChaincodeStubInterface, donationID string) (*Donation, error) {
 	d, err := loadDonation(stub, donationID)
 	if err == nil && d == nil {
-		err = fmt.Errorf("donation %s does not exist", donationID)
+		err = fail(NotFound, "donation %s does not exist", donationID)
 	}
 	return d, err
 }
 
 func putJSON(stub shim.ChaincodeStubInterface, object string, attrs []string, v any) error {
-	key, err := stub.CreateCompositeKey(object, attrs)
+	key, err := compositeKey(stub, object, attrs...)
 	if err != nil {
 		return err
 	}
@@ -261,7 +288,7 @@ func putJSON(stub shim.ChaincodeStubInterface, object string, attrs []string, v 
 		return err
 	}
 	if err := stub.PutState(key, raw); err != nil {
-		return fmt.Errorf("failed to write %s %s: %w", object, strings.Join(attrs, "~"), err)
+		return fail(Internal, "failed to write %s %s: %w", object, strings.Join(attrs, "~"), err)
 	}
 	return nil
 }
@@ -271,7 +298,7 @@ func putJSON(stub shim.ChaincodeStubInterface, object string, attrs []string, v 
 func txTime(stub shim.ChaincodeStubInterface) (string, error) {
 	ts, err := stub.GetTxTimestamp()
 	if err != nil {
-		return "", fmt.Errorf("failed to read the transaction timestamp: %w", err)
+		return "", fail(Internal, "failed to read the transaction timestamp: %w", err)
 	}
 	return ts.AsTime().UTC().Format(time.RFC3339Nano), nil
 }

@@ -15,7 +15,7 @@ import (
 
 func TestHappyPathRecordsEvidenceAndOneEventPerStep(t *testing.T) {
 	e := newEnv(t)
-	id := "d-happy"
+	id := "d-686170707900000000000000"
 	steps := []contract.Step{
 		contract.Register, contract.LinkDonor, contract.Consent, contract.Acquire, contract.Deidentify,
 		contract.Diagnose, contract.SubmitForReview, contract.RequestChanges, contract.Deidentify,
@@ -82,24 +82,24 @@ func mustStep(t *testing.T, e *env, w who, step contract.Step, id string) string
 
 func TestTimestampFormatIsRFC3339UTC(t *testing.T) {
 	e := newEnv(t)
-	ev := decode[contract.Evidence](t, mustStep(t, e, hospitalOp, contract.Register, "d-ts"))
+	ev := decode[contract.Evidence](t, mustStep(t, e, hospitalOp, contract.Register, "d-747300000000000000000000"))
 	require.Equal(t, "2026-03-01T09:00:00Z", ev.Timestamp)
 }
 
 func TestReplayedRequestReturnsFirstResultAndWritesNothing(t *testing.T) {
 	e := newEnv(t)
-	e.must("d-rep", pathTo(contract.Consented)...)
+	e.must("d-726570000000000000000000", pathTo(contract.Consented)...)
 	acquire := func(req string) (string, error) {
 		return e.submit(hospitalOp, nil, func(ctx ctxT) (string, error) {
-			return e.cc.Acquire(ctx, req, "d-rep", defaultData(contract.Acquire, "d-rep"))
+			return e.cc.Acquire(ctx, req, "d-726570000000000000000000", defaultData(contract.Acquire, "d-726570000000000000000000"))
 		})
 	}
-	first, err := acquire("req-acq-1")
+	first, err := acquire("r-6163712d3100000000000000")
 	require.NoError(t, err)
 	events := len(e.ledger.Events)
 	keys := e.ledger.Keys()
 
-	again, err := acquire("req-acq-1")
+	again, err := acquire("r-6163712d3100000000000000")
 	require.NoError(t, err)
 	require.Equal(t, first, again)
 	require.Empty(t, e.last.Writes(), "a replay writes nothing")
@@ -108,22 +108,22 @@ func TestReplayedRequestReturnsFirstResultAndWritesNothing(t *testing.T) {
 	require.Equal(t, keys, e.ledger.Keys())
 
 	// Still the first result after the donation moved on.
-	e.must("d-rep", contract.Deidentify)
-	again, err = acquire("req-acq-1")
+	e.must("d-726570000000000000000000", contract.Deidentify)
+	again, err = acquire("r-6163712d3100000000000000")
 	require.NoError(t, err)
 	require.Equal(t, first, again)
 
 	// The same id for another step or donation is an error, not a replay.
 	_, err = e.submit(hospitalOp, nil, func(ctx ctxT) (string, error) {
-		return e.cc.SubmitForReview(ctx, "req-acq-1", "d-rep", "{}")
+		return e.cc.SubmitForReview(ctx, "r-6163712d3100000000000000", "d-726570000000000000000000", "{}")
 	})
-	require.EqualError(t, err, "request id req-acq-1 was already used for step Acquire on donation d-rep")
+	require.EqualError(t, err, "ALREADY_EXISTS: request id r-6163712d3100000000000000 was already used for step Acquire on donation d-726570000000000000000000")
 
 	// A replay still needs a caller allowed to make the step.
 	_, err = e.submit(regulator, nil, func(ctx ctxT) (string, error) {
-		return e.cc.Acquire(ctx, "req-acq-1", "d-rep", "{}")
+		return e.cc.Acquire(ctx, "r-6163712d3100000000000000", "d-726570000000000000000000", "{}")
 	})
-	require.EqualError(t, err, "step Acquire needs traza.role operator or service, caller has regulator")
+	require.EqualError(t, err, "UNAUTHORIZED: step Acquire needs traza.role operator or service, caller has regulator")
 }
 
 // TestConflictingTransitionsOneCommits simulates two transitions on one
@@ -131,13 +131,13 @@ func TestReplayedRequestReturnsFirstResultAndWritesNothing(t *testing.T) {
 // to commit fails MVCC_READ_CONFLICT, as Fabric's validator would.
 func TestConflictingTransitionsOneCommits(t *testing.T) {
 	e := newEnv(t)
-	e.must("d-race", pathTo(contract.UnderReview)...)
-	key := donationKeyOf("d-race")
+	e.must("d-726163650000000000000000", pathTo(contract.UnderReview)...)
+	key := donationKeyOf("d-726163650000000000000000")
 	txA, _, errA := e.begin(hospitalSvc, nil, func(ctx ctxT) (string, error) {
-		return e.cc.Accept(ctx, "req-race-a", "d-race", "{}")
+		return e.cc.Accept(ctx, "r-726163652d61000000000000", "d-726163650000000000000000", "{}")
 	})
 	txB, _, errB := e.begin(hospitalSvc, nil, func(ctx ctxT) (string, error) {
-		return e.cc.Revoke(ctx, "req-race-b", "d-race", "{}")
+		return e.cc.Revoke(ctx, "r-726163652d62000000000000", "d-726163650000000000000000", "{}")
 	})
 	require.NoError(t, errA)
 	require.NoError(t, errB)
@@ -146,7 +146,7 @@ func TestConflictingTransitionsOneCommits(t *testing.T) {
 	require.NoError(t, e.ledger.Commit(txA))
 	err := e.ledger.Commit(txB)
 	require.True(t, errors.Is(err, mocks.ErrMVCCReadConflict), err)
-	require.Equal(t, contract.Accepted, decode[contract.Donation](t, mustQuery(t, e, hospitalOp, "d-race")).State)
+	require.Equal(t, contract.Accepted, decode[contract.Donation](t, mustQuery(t, e, hospitalOp, "d-726163650000000000000000")).State)
 }
 
 // TestEveryTransitionReadsAndWritesTheDonationKey is what makes the MVCC check
@@ -164,11 +164,11 @@ func TestEveryTransitionReadsAndWritesTheDonationKey(t *testing.T) {
 			}
 		}
 		e := newEnv(t)
-		e.must("d-rw", pathTo(from)...)
-		_, err := e.step(defaultCaller(step), step, "d-rw")
+		e.must("d-727700000000000000000000", pathTo(from)...)
+		_, err := e.step(defaultCaller(step), step, "d-727700000000000000000000")
 		require.NoError(t, err, step)
-		require.Contains(t, e.last.Reads(), donationKeyOf("d-rw"), step)
-		require.Contains(t, e.last.Writes(), donationKeyOf("d-rw"), step)
+		require.Contains(t, e.last.Reads(), donationKeyOf("d-727700000000000000000000"), step)
+		require.Contains(t, e.last.Writes(), donationKeyOf("d-727700000000000000000000"), step)
 	}
 }
 
@@ -184,31 +184,31 @@ type badInput struct {
 }
 
 var badInputs = []badInput{
-	{contract.Register, `{"commitment":"María López"}`, "invalid commitment: want a SHA-256 as 64 lowercase hex digits"},
-	{contract.Register, `{"commitment":"` + strings.ToUpper(h("x")) + `"}`, "invalid commitment: want a SHA-256 as 64 lowercase hex digits"},
-	{contract.Register, `{"commitment":"` + h("x") + `","name":"María López"}`, `invalid registration: unknown field "name" (only ids, hashes, enums, numbers and short codes are accepted)`},
-	{contract.Register, `{"commitment":"` + h("x") + `","María López <maria@example.mx>":1}`, `invalid registration: unknown field (name not shown) (only ids, hashes, enums, numbers and short codes are accepted)`},
-	{contract.Register, `{"commitment":"` + h("x") + `"} {"x":1}`, "invalid registration: trailing data after the JSON object"},
-	{contract.Register, `María`, "invalid registration: not valid JSON (offset 1)"},
-	{contract.Register, `{"commitment":12}`, `invalid registration: field "commitment" must be string`},
-	{contract.Consent, strings.Replace(fmt.Sprintf(consentJSON, h("otp"), h("f")), `"consent-general"`, `"maria.lopez@example.mx"`, 1), "invalid formId: want an id of 1-64 characters a-z, 0-9 and '-'"},
-	{contract.Consent, strings.Replace(fmt.Sprintf(consentJSON, h("otp"), h("f")), `"3"`, `"version tres"`, 1), "invalid formVersion: want a short code of 1-16 characters A-Z, a-z, 0-9, '.', '_' and '-'"},
-	{contract.Consent, strings.Replace(fmt.Sprintf(consentJSON, h("otp"), h("f")), `"LGPDPPSO"`, `"GDPR"`, 1), "invalid legalRegime: want one of LFPDPPP_2025, LGPDPPSO"},
-	{contract.Consent, strings.Replace(fmt.Sprintf(consentJSON, h("otp"), h("f")), `"otp"`, `"voice"`, 1), "invalid acceptance.kind: want one of signature, otp"},
-	{contract.Consent, strings.Replace(fmt.Sprintf(consentJSON, h("otp"), h("f")), `120`, `0`, 1), "invalid retentionMonths: want a whole number of months from 1 to 1200"},
-	{contract.Consent, strings.Replace(fmt.Sprintf(consentJSON, h("otp"), h("f")), `120`, `12.5`, 1), `invalid consent: field "retentionMonths" must be int`},
-	{contract.Consent, strings.NewReplacer(`"aiTraining":true`, `"aiTraining":false`, `"research":true`, `"research":false`, `"teaching":true`, `"teaching":false`).Replace(fmt.Sprintf(consentJSON, h("otp"), h("f"))), "invalid purposes: a consent allows at least one of aiTraining, teaching, research, commercial (to refuse, do not consent or Revoke)"},
-	{contract.Consent, strings.Replace(fmt.Sprintf(consentJSON, h("otp"), h("f")), `"minor":false`, `"minor":true`, 1), "invalid consent: a minor's consent needs guardianConsent true and guardianEvidence"},
-	{contract.Consent, strings.Replace(fmt.Sprintf(consentJSON, h("otp"), h("f")), `"guardianConsent":false`, `"guardianConsent":true`, 1), "invalid consent: guardianConsent and guardianEvidence are only for minors (set minor true)"},
-	{contract.Consent, strings.Replace(fmt.Sprintf(consentJSON, h("otp"), h("f")), `"retentionMonths"`, `"donorName":"Ana","retentionMonths"`, 1), `invalid consent: unknown field "donorName" (only ids, hashes, enums, numbers and short codes are accepted)`},
-	{contract.Acquire, `{"originalSha256":[],"source":{"kind":"synthetic"}}`, "invalid originalSha256: want at least one SHA-256"},
-	{contract.Acquire, `{"originalSha256":["` + h("a") + `","` + h("a") + `"],"source":{"kind":"synthetic"}}`, "invalid originalSha256: hash " + h("a") + " appears twice"},
-	{contract.Acquire, `{"originalSha256":["/home/maria/scan.pdf"],"source":{"kind":"synthetic"}}`, "invalid originalSha256[0]: want a SHA-256 as 64 lowercase hex digits"},
-	{contract.Acquire, `{"originalSha256":["` + h("a") + `"],"source":{"kind":"human","ageBand":"47"}}`, "invalid source.ageBand: want one of 0-17, 18-39, 40-64, 65-89, 90+"},
-	{contract.Acquire, `{"originalSha256":["` + h("a") + `"],"source":{"kind":"human","ageBand":"40-64","conditionCode":"cáncer de mama"}}`, "invalid source.conditionCode: want a short code of 1-16 characters A-Z, a-z, 0-9, '.', '_' and '-'"},
-	{contract.Acquire, `{"originalSha256":["` + h("a") + `"],"source":{"kind":"synthetic","ageBand":"40-64"}}`, "invalid source: synthetic data has no ageBand or conditionCode"},
-	{contract.Acquire, `{"originalSha256":["` + h("a") + `"],"source":{"kind":"patient"}}`, "invalid source.kind: want one of human, synthetic"},
-	{contract.Acquire, `{"originalSha256":["` + h("a") + `"],"source":{"kind":"synthetic","birthDate":"1980-02-03"}}`, `invalid acquisition: unknown field "birthDate" (only ids, hashes, enums, numbers and short codes are accepted)`},
+	{contract.Register, `{"commitment":"María López"}`, "INVALID_INPUT: invalid commitment: want a SHA-256 as 64 lowercase hex digits"},
+	{contract.Register, `{"commitment":"` + strings.ToUpper(h("x")) + `"}`, "INVALID_INPUT: invalid commitment: want a SHA-256 as 64 lowercase hex digits"},
+	{contract.Register, `{"commitment":"` + h("x") + `","name":"María López"}`, `INVALID_INPUT: invalid registration: unknown field "name" (only ids, hashes, enums, numbers and short codes are accepted)`},
+	{contract.Register, `{"commitment":"` + h("x") + `","María López <maria@example.mx>":1}`, `INVALID_INPUT: invalid registration: unknown field (name not shown) (only ids, hashes, enums, numbers and short codes are accepted)`},
+	{contract.Register, `{"commitment":"` + h("x") + `"} {"x":1}`, "INVALID_INPUT: invalid registration: trailing data after the JSON object"},
+	{contract.Register, `María`, "INVALID_INPUT: invalid registration: not valid JSON (offset 1)"},
+	{contract.Register, `{"commitment":12}`, `INVALID_INPUT: invalid registration: field "commitment" must be string`},
+	{contract.Consent, strings.Replace(fmt.Sprintf(consentJSON, h("otp"), h("f")), `"consent-general"`, `"maria.lopez@example.mx"`, 1), "INVALID_INPUT: invalid formId: want one of consent-general, consent-minor, consent-research"},
+	{contract.Consent, strings.Replace(fmt.Sprintf(consentJSON, h("otp"), h("f")), `"3"`, `"version tres"`, 1), "INVALID_INPUT: invalid formVersion: want a version of 1-3 numbers separated by '.', e.g. 3 or 1.4.0"},
+	{contract.Consent, strings.Replace(fmt.Sprintf(consentJSON, h("otp"), h("f")), `"LGPDPPSO"`, `"GDPR"`, 1), "INVALID_INPUT: invalid legalRegime: want one of LFPDPPP_2025, LGPDPPSO"},
+	{contract.Consent, strings.Replace(fmt.Sprintf(consentJSON, h("otp"), h("f")), `"otp"`, `"voice"`, 1), "INVALID_INPUT: invalid acceptance.kind: want one of signature, otp"},
+	{contract.Consent, strings.Replace(fmt.Sprintf(consentJSON, h("otp"), h("f")), `120`, `0`, 1), "INVALID_INPUT: invalid retentionMonths: want a whole number of months from 1 to 1200"},
+	{contract.Consent, strings.Replace(fmt.Sprintf(consentJSON, h("otp"), h("f")), `120`, `12.5`, 1), `INVALID_INPUT: invalid consent: field "retentionMonths" must be int`},
+	{contract.Consent, strings.NewReplacer(`"aiTraining":true`, `"aiTraining":false`, `"research":true`, `"research":false`, `"teaching":true`, `"teaching":false`).Replace(fmt.Sprintf(consentJSON, h("otp"), h("f"))), "INVALID_INPUT: invalid purposes: a consent allows at least one of aiTraining, teaching, research, commercial (to refuse, do not consent or Revoke)"},
+	{contract.Consent, strings.Replace(fmt.Sprintf(consentJSON, h("otp"), h("f")), `"minor":false`, `"minor":true`, 1), "INVALID_INPUT: invalid consent: a minor's consent needs guardianConsent true and guardianEvidence"},
+	{contract.Consent, strings.Replace(fmt.Sprintf(consentJSON, h("otp"), h("f")), `"guardianConsent":false`, `"guardianConsent":true`, 1), "INVALID_INPUT: invalid consent: guardianConsent and guardianEvidence are only for minors (set minor true)"},
+	{contract.Consent, strings.Replace(fmt.Sprintf(consentJSON, h("otp"), h("f")), `"retentionMonths"`, `"donorName":"Ana","retentionMonths"`, 1), `INVALID_INPUT: invalid consent: unknown field "donorName" (only ids, hashes, enums, numbers and short codes are accepted)`},
+	{contract.Acquire, `{"originalSha256":[],"source":{"kind":"synthetic"}}`, "INVALID_INPUT: invalid originalSha256: want at least one SHA-256"},
+	{contract.Acquire, `{"originalSha256":["` + h("a") + `","` + h("a") + `"],"source":{"kind":"synthetic"}}`, "INVALID_INPUT: invalid originalSha256: hash " + h("a") + " appears twice"},
+	{contract.Acquire, `{"originalSha256":["/home/maria/scan.pdf"],"source":{"kind":"synthetic"}}`, "INVALID_INPUT: invalid originalSha256[0]: want a SHA-256 as 64 lowercase hex digits"},
+	{contract.Acquire, `{"originalSha256":["` + h("a") + `"],"source":{"kind":"human","ageBand":"47"}}`, "INVALID_INPUT: invalid source.ageBand: want one of 0-17, 18-39, 40-64, 65-89, 90+"},
+	{contract.Acquire, `{"originalSha256":["` + h("a") + `"],"source":{"kind":"human","ageBand":"40-64","conditionCode":"cáncer de mama"}}`, "INVALID_INPUT: invalid source.conditionCode: want an ICD-10 code such as C50.9 (letter, two digits, optional '.' and 1-4 digits or capitals)"},
+	{contract.Acquire, `{"originalSha256":["` + h("a") + `"],"source":{"kind":"synthetic","ageBand":"40-64"}}`, "INVALID_INPUT: invalid source: synthetic data has no ageBand or conditionCode"},
+	{contract.Acquire, `{"originalSha256":["` + h("a") + `"],"source":{"kind":"patient"}}`, "INVALID_INPUT: invalid source.kind: want one of human, synthetic"},
+	{contract.Acquire, `{"originalSha256":["` + h("a") + `"],"source":{"kind":"synthetic","birthDate":"1980-02-03"}}`, `INVALID_INPUT: invalid acquisition: unknown field "birthDate" (only ids, hashes, enums, numbers and short codes are accepted)`},
 }
 
 func TestBadInputIsRefusedWithoutEchoingIt(t *testing.T) {
@@ -229,9 +229,9 @@ func refusedWithoutEchoing(t *testing.T, cases []badInput, pii ...string) {
 					break
 				}
 			}
-			e.must("d-bad", pathTo(from)...)
+			e.must("d-626164000000000000000000", pathTo(from)...)
 			keys := e.ledger.Keys()
-			_, err := e.stepWith(defaultCaller(tc.step), tc.step, "d-bad", tc.data)
+			_, err := e.stepWith(defaultCaller(tc.step), tc.step, "d-626164000000000000000000", tc.data)
 			require.EqualError(t, err, tc.want)
 			for _, v := range pii {
 				require.NotContains(t, err.Error(), v)
@@ -242,40 +242,40 @@ func refusedWithoutEchoing(t *testing.T, cases []badInput, pii ...string) {
 }
 
 var badLaterInputs = []badInput{
-	{contract.Deidentify, `{"deidentifiedSha256":["` + h("d") + `"],"method":"by hand","profile":{"id":"p","version":"1"},"reportSha256":"` + h("r") + `"}`, "invalid method: want one of automatic, manual"},
-	{contract.Deidentify, `{"deidentifiedSha256":["` + h("d") + `"],"method":"manual","profile":{"id":"Perfil Básico","version":"1"},"reportSha256":"` + h("r") + `"}`, "invalid profile.id: want an id of 1-64 characters a-z, 0-9 and '-'"},
-	{contract.Deidentify, `{"deidentifiedSha256":["` + h("d") + `"],"method":"manual","profile":{"id":"p","version":"1"}}`, "invalid reportSha256: want a SHA-256 as 64 lowercase hex digits"},
-	{contract.Diagnose, `{"signatureSha256":"Dr. Juan Pérez"}`, "invalid signatureSha256: want a SHA-256 as 64 lowercase hex digits"},
-	{contract.Diagnose, `{"signatureSha256":"` + h("s") + `","findingCode":"nódulo en mama izquierda"}`, "invalid findingCode: want a short code of 1-16 characters A-Z, a-z, 0-9, '.', '_' and '-'"},
-	{contract.Diagnose, `{"signatureSha256":"` + h("s") + `","notes":"paciente refiere dolor"}`, `invalid diagnosis: unknown field "notes" (only ids, hashes, enums, numbers and short codes are accepted)`},
-	{contract.SubmitForReview, `{"reviewSessionId":"juan@example.mx"}`, "invalid reviewSessionId: want an id of 1-64 characters a-z, 0-9 and '-'"},
-	{contract.SubmitForReview, `{"round":7}`, "invalid review: round is set by the contract"},
-	{contract.RequestChanges, `{"comment":"se ve mi cara"}`, `invalid decision: unknown field "comment" (only ids, hashes, enums, numbers and short codes are accepted)`},
-	{contract.RequestChanges, `{"reasonCode":"my face"}`, "invalid reasonCode: want a short code of 1-16 characters A-Z, a-z, 0-9, '.', '_' and '-'"},
-	{contract.Accept, `{"decision":"revoke"}`, "invalid decision: the decision field is set by the step"},
-	{contract.Store, `{"librarySha256":["` + h("other") + `"]}`, "donation d-bad: librarySha256 must list exactly the 1 current de-identified objects (deidentifiedSha256)"},
-	{contract.Store, `{"librarySha256":["` + h("d1") + `"],"linkPurged":true}`, "invalid storage: linkPurged is set by the contract"},
-	{contract.Erase, `{"deletedSha256":["` + h("o1") + `"],"keyDestroyed":true}`, "donation d-bad: deletedSha256 misses staged object " + h("o2") + " (every stagedSha256 must be deleted)"},
-	{contract.Erase, `{"deletedSha256":["` + h("o1") + `","` + h("o2") + `"],"keyDestroyed":false}`, "donation d-bad: keyDestroyed must be true, its originals were staged under a per-donation key"},
+	{contract.Deidentify, `{"deidentifiedSha256":["` + h("d") + `"],"method":"by hand","profile":{"id":"manual","version":"1"},"reportSha256":"` + h("r") + `"}`, "INVALID_INPUT: invalid method: want one of automatic, manual"},
+	{contract.Deidentify, `{"deidentifiedSha256":["` + h("d") + `"],"method":"manual","profile":{"id":"Perfil Básico","version":"1"},"reportSha256":"` + h("r") + `"}`, "INVALID_INPUT: invalid profile.id: want one of basic, library, library-private, manual"},
+	{contract.Deidentify, `{"deidentifiedSha256":["` + h("d") + `"],"method":"manual","profile":{"id":"manual","version":"1"}}`, "INVALID_INPUT: invalid reportSha256: want a SHA-256 as 64 lowercase hex digits"},
+	{contract.Diagnose, `{"signatureSha256":"Dr. Juan Pérez"}`, "INVALID_INPUT: invalid signatureSha256: want a SHA-256 as 64 lowercase hex digits"},
+	{contract.Diagnose, `{"signatureSha256":"` + h("s") + `","findingCode":"nódulo en mama izquierda"}`, "INVALID_INPUT: invalid findingCode: want an ICD-10 code such as C50.9 (letter, two digits, optional '.' and 1-4 digits or capitals)"},
+	{contract.Diagnose, `{"signatureSha256":"` + h("s") + `","notes":"paciente refiere dolor"}`, `INVALID_INPUT: invalid diagnosis: unknown field "notes" (only ids, hashes, enums, numbers and short codes are accepted)`},
+	{contract.SubmitForReview, `{"reviewSessionId":"juan@example.mx"}`, "INVALID_INPUT: invalid reviewSessionId: want a random id: s- and 24 to 64 lowercase hex digits"},
+	{contract.SubmitForReview, `{"round":7}`, "INVALID_INPUT: invalid review: round is set by the contract"},
+	{contract.RequestChanges, `{"comment":"se ve mi cara"}`, `INVALID_INPUT: invalid decision: unknown field "comment" (only ids, hashes, enums, numbers and short codes are accepted)`},
+	{contract.RequestChanges, `{"reasonCode":"my face"}`, "INVALID_INPUT: invalid reasonCode: want one of face-visible, blur-face, text-visible, identifier-visible, wrong-study, donor-request, changed-mind, guardian-request, consent-withdrawn, other"},
+	{contract.Accept, `{"decision":"revoke"}`, "INVALID_INPUT: invalid decision: the decision field is set by the step"},
+	{contract.Store, `{"librarySha256":["` + h("other") + `"]}`, "INVALID_INPUT: donation d-626164000000000000000000: librarySha256 must list exactly the 1 current de-identified objects (deidentifiedSha256)"},
+	{contract.Store, `{"librarySha256":["` + h("d1") + `"],"linkPurged":true}`, "INVALID_INPUT: invalid storage: linkPurged is set by the contract"},
+	{contract.Erase, `{"deletedSha256":["` + h("o1") + `"],"keyDestroyed":true}`, "INVALID_INPUT: donation d-626164000000000000000000: deletedSha256 misses staged object " + h("o2") + " (every stagedSha256 must be deleted)"},
+	{contract.Erase, `{"deletedSha256":["` + h("o1") + `","` + h("o2") + `"],"keyDestroyed":false}`, "INVALID_INPUT: donation d-626164000000000000000000: keyDestroyed must be true, its originals were staged under a per-donation key"},
 }
 
 func TestBadStepDataIsRefused(t *testing.T) {
-	refusedWithoutEchoing(t, badLaterInputs, "Juan", "juan", "Pérez", "cara", "face", "nódulo", "dolor", "Básico")
+	refusedWithoutEchoing(t, badLaterInputs, "Juan", "juan", "Pérez", "cara", "my face", "nódulo", "dolor", "Básico")
 }
 
 func TestBadIdsAreRefused(t *testing.T) {
 	e := newEnv(t)
 	for _, tc := range []struct{ req, id, want string }{
-		{"req-1", "María López", "invalid donationId: want an id of 1-64 characters a-z, 0-9 and '-'"},
-		{"req-1", "d 1", "invalid donationId: want an id of 1-64 characters a-z, 0-9 and '-'"},
-		{"req-1", "D-1", "invalid donationId: want an id of 1-64 characters a-z, 0-9 and '-'"},
-		{"req-1", strings.Repeat("a", 65), "invalid donationId: want an id of 1-64 characters a-z, 0-9 and '-'"},
-		{"req-1", "", "invalid donationId: want an id of 1-64 characters a-z, 0-9 and '-'"},
-		{"ana@example.mx", "d-1", "invalid requestId: want an id of 1-64 characters a-z, 0-9 and '-'"},
-		{"", "d-1", "invalid requestId: want an id of 1-64 characters a-z, 0-9 and '-'"},
+		{"r-310000000000000000000000", "María López", "INVALID_INPUT: invalid donationId: want a random id: d- and 24 to 64 lowercase hex digits"},
+		{"r-310000000000000000000000", "d 1", "INVALID_INPUT: invalid donationId: want a random id: d- and 24 to 64 lowercase hex digits"},
+		{"r-310000000000000000000000", "D-1", "INVALID_INPUT: invalid donationId: want a random id: d- and 24 to 64 lowercase hex digits"},
+		{"r-310000000000000000000000", strings.Repeat("a", 65), "INVALID_INPUT: invalid donationId: want a random id: d- and 24 to 64 lowercase hex digits"},
+		{"r-310000000000000000000000", "", "INVALID_INPUT: invalid donationId: want a random id: d- and 24 to 64 lowercase hex digits"},
+		{"ana@example.mx", "d-310000000000000000000000", "INVALID_INPUT: invalid requestId: want a random id: r- or hb- or t- or bench-go- or bench-py- and 24 to 64 lowercase hex digits"},
+		{"", "d-310000000000000000000000", "INVALID_INPUT: invalid requestId: want a random id: r- or hb- or t- or bench-go- or bench-py- and 24 to 64 lowercase hex digits"},
 	} {
 		_, err := e.submit(hospitalOp, nil, func(ctx ctxT) (string, error) {
-			return e.cc.RegisterDonation(ctx, tc.req, tc.id, defaultData(contract.Register, "d-1"))
+			return e.cc.RegisterDonation(ctx, tc.req, tc.id, defaultData(contract.Register, "d-310000000000000000000000"))
 		})
 		require.EqualError(t, err, tc.want)
 	}
@@ -284,7 +284,7 @@ func TestBadIdsAreRefused(t *testing.T) {
 
 func TestConsentVersionsSupersedeAndRevocationIsKept(t *testing.T) {
 	e := newEnv(t)
-	id := "d-consent"
+	id := "d-636f6e73656e740000000000"
 	e.must(id, pathTo(contract.Acquired)...)
 	v2 := strings.Replace(fmt.Sprintf(consentJSON, h("otp2"), h("form text v4")), `"commercial":false`, `"commercial":true`, 1)
 	out, err := e.stepWith(hospitalSvc, contract.Consent, id, v2)
@@ -308,16 +308,16 @@ func TestConsentVersionsSupersedeAndRevocationIsKept(t *testing.T) {
 	require.Equal(t, "revoke", hist.Revocation.Data.Decision.Decision)
 
 	_, err = e.step(hospitalSvc, contract.Consent, id)
-	require.EqualError(t, err, "donation d-consent is REVOKED: step Consent needs state REGISTERED or CONSENTED or ACQUIRED or DEIDENTIFIED or DIAGNOSED or UNDER_REVIEW or CHANGES_REQUESTED or ACCEPTED")
+	require.EqualError(t, err, "WRONG_STATE: donation d-636f6e73656e740000000000 is REVOKED: step Consent needs state REGISTERED or CONSENTED or ACQUIRED or DEIDENTIFIED or DIAGNOSED or UNDER_REVIEW or CHANGES_REQUESTED or ACCEPTED")
 }
 
 func TestMinorsNeedGuardianConsent(t *testing.T) {
 	e := newEnv(t)
-	id := "d-minor"
+	id := "d-6d696e6f7200000000000000"
 	e.must(id, pathTo(contract.Consented)...)
 	minorData := fmt.Sprintf(`{"originalSha256":[%q],"source":{"ageBand":"0-17","kind":"human"}}`, h("o1"))
 	_, err := e.stepWith(hospitalOp, contract.Acquire, id, minorData)
-	require.EqualError(t, err, "donation d-minor: source age band 0-17 needs a consent with minor true and guardian consent (consent version 1 has none)")
+	require.EqualError(t, err, "INVALID_INPUT: donation d-6d696e6f7200000000000000: source age band 0-17 needs a consent with minor true and guardian consent (consent version 1 has none)")
 
 	guardian := strings.NewReplacer(`"minor":false`, `"minor":true`, `"guardianConsent":false`,
 		fmt.Sprintf(`"guardianConsent":true,"guardianEvidence":{"kind":"signature","sha256":%q}`, h("guardian sig"))).
@@ -329,17 +329,17 @@ func TestMinorsNeedGuardianConsent(t *testing.T) {
 
 	// Once the source is a minor, a later adult-only consent is refused.
 	_, err = e.step(hospitalOp, contract.Consent, id)
-	require.EqualError(t, err, "donation d-minor comes from a minor (age band 0-17): the consent needs minor true and guardian consent")
+	require.EqualError(t, err, "INVALID_INPUT: donation d-6d696e6f7200000000000000 comes from a minor (age band 0-17): the consent needs minor true and guardian consent")
 }
 
 func TestSyntheticSourceAndManualDeidentification(t *testing.T) {
 	e := newEnv(t)
-	id := "d-synth"
+	id := "d-73796e746800000000000000"
 	e.must(id, pathTo(contract.Consented)...)
 	_, err := e.stepWith(hospitalOp, contract.Acquire, id, fmt.Sprintf(`{"originalSha256":[%q],"source":{"kind":"synthetic"}}`, h("s1")))
 	require.NoError(t, err)
 	_, err = e.stepWith(hospitalOp, contract.Deidentify, id, fmt.Sprintf(
-		`{"deidentifiedSha256":[%q],"method":"manual","profile":{"id":"paper-redaction","version":"1.0"},"reportSha256":%q}`, h("s1-red"), h("rep")))
+		`{"deidentifiedSha256":[%q],"method":"manual","profile":{"id":"manual","version":"1.0"},"reportSha256":%q}`, h("s1-red"), h("rep")))
 	require.NoError(t, err)
 	d := decode[contract.Donation](t, mustQuery(t, e, hospitalOp, id))
 	require.Equal(t, contract.Synthetic, d.Source.Kind)
@@ -351,12 +351,15 @@ func TestSyntheticSourceAndManualDeidentification(t *testing.T) {
 // naming a person and scans every key, value and event for personal values.
 func TestNoPersonalDataReachesTheLedger(t *testing.T) {
 	e := newEnv(t)
-	for _, id := range []string{"d-pii-1", "d-pii-2"} {
+	for _, id := range []string{"d-7069692d3100000000000000", "d-7069692d3200000000000000"} {
 		e.must(id, contract.Register, contract.LinkDonor, contract.Consent, contract.Acquire, contract.Deidentify,
 			contract.Diagnose, contract.SubmitForReview, contract.Accept, contract.Store)
 	}
-	e.must("d-pii-3", pathTo(contract.Erased)...)
-	forbidden := []string{personName, "López", "María", personEmail, "example.mx", pseudonym, "contact-", salt}
+	e.must("d-7069692d3300000000000000", pathTo(contract.Erased)...)
+	forbidden := []string{personName, "López", "María", personEmail, "example.mx", pseudonym, salt}
+	for _, id := range []string{"d-7069692d3100000000000000", "d-7069692d3200000000000000"} {
+		forbidden = append(forbidden, "c-"+id[2:]) // the contact refs LinkDonor got
+	}
 	for _, k := range e.ledger.Keys() {
 		blob := k + string(e.ledger.State(k))
 		for _, f := range forbidden {
@@ -380,22 +383,22 @@ func TestRevocationAtEveryOpenStateThenErase(t *testing.T) {
 	for _, s := range open {
 		t.Run(string(s), func(t *testing.T) {
 			e := newEnv(t)
-			e.must("d-rev", pathTo(s)...)
-			_, err := e.step(hospitalSvc, contract.Revoke, "d-rev")
+			e.must("d-726576000000000000000000", pathTo(s)...)
+			_, err := e.step(hospitalSvc, contract.Revoke, "d-726576000000000000000000")
 			require.NoError(t, err)
-			d := decode[contract.Donation](t, mustQuery(t, e, hospitalOp, "d-rev"))
+			d := decode[contract.Donation](t, mustQuery(t, e, hospitalOp, "d-726576000000000000000000"))
 			require.Equal(t, contract.Revoked, d.State)
 			data, err := json.Marshal(map[string]any{"deletedSha256": d.StagedSHA256, "keyDestroyed": len(d.OriginalSHA256) > 0})
 			require.NoError(t, err)
-			out, err := e.stepWith(univOp, contract.Erase, "d-rev", string(data))
+			out, err := e.stepWith(hospitalOp, contract.Erase, "d-726576000000000000000000", string(data))
 			require.NoError(t, err)
 			ev := decode[contract.Evidence](t, out)
 			require.Equal(t, contract.Erased, ev.To)
 			require.ElementsMatch(t, d.StagedSHA256, ev.Data.Deletion.DeletedSHA256)
 			require.True(t, ev.Data.Deletion.LinkPurged)
-			require.Equal(t, []string{"intakeHospital/\x00link\x00d-rev\x00"}, purged(e))
-			_, err = e.step(hospitalSvc, contract.Revoke, "d-rev")
-			require.EqualError(t, err, "donation d-rev is ERASED: step Revoke needs state REGISTERED or CONSENTED or ACQUIRED or DEIDENTIFIED or DIAGNOSED or UNDER_REVIEW or CHANGES_REQUESTED or ACCEPTED")
+			require.Equal(t, []string{"intakeHospital/\x00link\x00d-726576000000000000000000\x00"}, purged(e))
+			_, err = e.step(hospitalSvc, contract.Revoke, "d-726576000000000000000000")
+			require.EqualError(t, err, "WRONG_STATE: donation d-726576000000000000000000 is ERASED: step Revoke needs state REGISTERED or CONSENTED or ACQUIRED or DEIDENTIFIED or DIAGNOSED or UNDER_REVIEW or CHANGES_REQUESTED or ACCEPTED")
 		})
 	}
 }

@@ -1,8 +1,6 @@
 package contract
 
 import (
-	"fmt"
-
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 )
 
@@ -18,7 +16,7 @@ func emit(stub shim.ChaincodeStubInterface, ev *Evidence) (string, error) {
 		return "", err
 	}
 	if err := stub.SetEvent(string(ev.Step), payload); err != nil {
-		return "", fmt.Errorf("failed to set event %s: %w", ev.Step, err)
+		return "", fail(Internal, "failed to set event %s: %w", ev.Step, err)
 	}
 	return string(payload), nil
 }

@@ -31,7 +31,8 @@ func fakeCtx(t *testing.T, w who) (*mocks.ChaincodeStub, ctxT) {
 }
 
 func register(t *testing.T, ctx ctxT) error {
-	_, err := contract.New("1", "p").RegisterDonation(ctx, "req-f", "d-f", defaultData(contract.Register, "d-f"))
+	_, err := contract.New("1", "p").RegisterDonation(ctx, "r-660000000000000000000000", "d-660000000000000000000000", defaultData(contract.Register, "d-660000000000000000000000"))
+	refusals.add(err)
 	return err
 }
 
@@ -40,27 +41,27 @@ func TestLedgerFailuresAreReportedWithTheKeyNeverSwallowed(t *testing.T) {
 
 	stub, ctx := fakeCtx(t, hospitalOp)
 	stub.GetStateReturnsOnCall(0, nil, boom) // the request record
-	require.EqualError(t, register(t, ctx), "failed to read request req-f: peer unavailable")
+	require.EqualError(t, register(t, ctx), "INTERNAL: failed to read request r-660000000000000000000000: peer unavailable")
 
 	stub, ctx = fakeCtx(t, hospitalOp)
 	stub.GetStateReturnsOnCall(1, nil, boom) // the donation
-	require.EqualError(t, register(t, ctx), "failed to read donation d-f: peer unavailable")
+	require.EqualError(t, register(t, ctx), "INTERNAL: failed to read donation d-660000000000000000000000: peer unavailable")
 
 	stub, ctx = fakeCtx(t, hospitalOp)
 	stub.PutStateReturnsOnCall(0, boom)
-	require.EqualError(t, register(t, ctx), "failed to write donation d-f: peer unavailable")
+	require.EqualError(t, register(t, ctx), "INTERNAL: failed to write donation d-660000000000000000000000: peer unavailable")
 
 	stub, ctx = fakeCtx(t, hospitalOp)
 	stub.SetEventReturns(boom)
-	require.EqualError(t, register(t, ctx), "failed to set event RegisterDonation: peer unavailable")
+	require.EqualError(t, register(t, ctx), "INTERNAL: failed to set event RegisterDonation: peer unavailable")
 
 	stub, ctx = fakeCtx(t, hospitalOp)
 	stub.GetTxTimestampReturns(nil, boom)
-	require.EqualError(t, register(t, ctx), "failed to read the transaction timestamp: peer unavailable")
+	require.EqualError(t, register(t, ctx), "INTERNAL: failed to read the transaction timestamp: peer unavailable")
 
 	stub, ctx = fakeCtx(t, hospitalOp)
 	stub.GetStateReturnsOnCall(1, []byte("{not json"), nil)
-	require.ErrorContains(t, register(t, ctx), "donation d-f record is corrupt")
+	require.ErrorContains(t, register(t, ctx), "INTERNAL: donation d-660000000000000000000000 record is corrupt: ")
 }
 
 func TestSuccessfulRegistrationCallsTheLedgerAsExpected(t *testing.T) {

@@ -1,9 +1,6 @@
 package contract
 
 import (
-	"encoding/json"
-	"fmt"
-
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 )
 
@@ -22,7 +19,7 @@ type Heartbeat struct {
 // trivial workload. It writes one key per org and sets one event, "Heartbeat".
 // Any member identity with a traza.role may call it; it touches no donation.
 func (c *DonationContract) Heartbeat(ctx contractapi.TransactionContextInterface, requestID string) (string, error) {
-	caller, err := readerOf(ctx)
+	caller, err := reader(ctx, "Heartbeat")
 	if err != nil {
 		return "", err
 	}
@@ -32,45 +29,48 @@ func (c *DonationContract) Heartbeat(ctx contractapi.TransactionContextInterface
 	stub := ctx.GetStub()
 	ts, err := stub.GetTxTimestamp()
 	if err != nil {
-		return "", fmt.Errorf("failed to read the transaction timestamp: %w", err)
+		return "", fail(Internal, "failed to read the transaction timestamp: %w", err)
 	}
 	hb := Heartbeat{
 		Executor: caller.Executor, MSP: caller.MSP, RequestID: requestID,
 		Timestamp: ts.AsTime().UTC().Format("2006-01-02T15:04:05.000Z"), TxID: stub.GetTxID(),
 	}
-	payload, err := json.Marshal(hb)
+	payload, err := canonicalJSON(hb)
 	if err != nil {
 		return "", err
 	}
-	key, err := stub.CreateCompositeKey("heartbeat", []string{caller.MSP})
+	key, err := compositeKey(stub, heartbeatObject, caller.MSP)
 	if err != nil {
 		return "", err
 	}
 	if err := stub.PutState(key, payload); err != nil {
-		return "", fmt.Errorf("failed to write the heartbeat of %s: %w", caller.MSP, err)
+		return "", fail(Internal, "failed to write the heartbeat of %s: %w", caller.MSP, err)
 	}
 	if err := stub.SetEvent("Heartbeat", payload); err != nil {
-		return "", fmt.Errorf("failed to set event Heartbeat: %w", err)
+		return "", fail(Internal, "failed to set event Heartbeat: %w", err)
 	}
 	return string(payload), nil
 }
 
 // GetHeartbeat returns the last Heartbeat committed by org msp.
 func (c *DonationContract) GetHeartbeat(ctx contractapi.TransactionContextInterface, msp string) (string, error) {
-	if _, err := readerOf(ctx); err != nil {
+	if _, err := reader(ctx, "GetHeartbeat"); err != nil {
+		return "", err
+	}
+	if err := checkEnum("mspId", msp, Members...); err != nil {
 		return "", err
 	}
 	stub := ctx.GetStub()
-	key, err := stub.CreateCompositeKey("heartbeat", []string{msp})
+	key, err := compositeKey(stub, heartbeatObject, msp)
 	if err != nil {
 		return "", err
 	}
 	raw, err := stub.GetState(key)
 	if err != nil {
-		return "", fmt.Errorf("failed to read the heartbeat of %s: %w", msp, err)
+		return "", fail(Internal, "failed to read the heartbeat of %s: %w", msp, err)
 	}
 	if raw == nil {
-		return "", fmt.Errorf("no heartbeat from %s", msp)
+		return "", fail(NotFound, "no heartbeat from %s", msp)
 	}
 	return string(raw), nil
 }

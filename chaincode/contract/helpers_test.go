@@ -13,6 +13,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"math/big"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -126,6 +127,7 @@ func (e *env) begin(w who, transient map[string][]byte, fn txFunc) (*mocks.Tx, s
 	require.NoError(e.t, err)
 	ctx.SetClientIdentity(ci)
 	out, err := fn(ctx)
+	refusals.add(err)
 	return tx, out, err
 }
 
@@ -178,7 +180,7 @@ var reqSeq int
 
 func nextReq() string {
 	reqSeq++
-	return fmt.Sprintf("req-%d", reqSeq)
+	return fmt.Sprintf("r-%024x", reqSeq)
 }
 
 // step submits one transition with fresh request id and the default data for step.
@@ -243,10 +245,10 @@ func defaultCaller(step contract.Step) who {
 	switch step {
 	case contract.Diagnose:
 		return clinician
-	case contract.RequestChanges, contract.Accept, contract.Revoke:
+	case contract.RequestChanges, contract.Accept, contract.Revoke, contract.Store:
 		return hospitalSvc
-	case contract.Store:
-		return univSvc
+	case contract.Deidentify:
+		return univSvc // the university runs the de-identification service
 	}
 	return hospitalOp
 }
@@ -254,7 +256,7 @@ func defaultCaller(step contract.Step) who {
 // Donor secrets for every test donation: the donor keeps salt and pseudonym.
 var (
 	salt      = "5a17" + h("salt")[4:]
-	pseudonym = "donor-7f3a"
+	pseudonym = "p-376633610000000000000000"
 )
 
 func commitment(id string) string {
@@ -263,7 +265,7 @@ func commitment(id string) string {
 }
 
 func linkJSON(id string) string {
-	return fmt.Sprintf(`{"contactRef":"contact-%s","donorPseudonym":%q,"salt":%q}`, id, pseudonym, salt)
+	return fmt.Sprintf(`{"contactRef":"c-%s","donorPseudonym":%q,"salt":%q}`, id[2:], pseudonym, salt)
 }
 
 const consentJSON = `{"acceptance":{"kind":"otp","sha256":"%s"},"formId":"consent-general",
@@ -282,11 +284,11 @@ func defaultData(step contract.Step, id string) string {
 	case contract.Acquire:
 		return fmt.Sprintf(`{"originalSha256":[%q,%q],"source":{"ageBand":"40-64","conditionCode":"C50.9","kind":"human"}}`, h("o1"), h("o2"))
 	case contract.Deidentify:
-		return fmt.Sprintf(`{"deidentifiedSha256":[%q],"method":"automatic","profile":{"id":"ps315-basic","version":"2025b"},"reportSha256":%q}`, h("d1"), h("report"))
+		return fmt.Sprintf(`{"deidentifiedSha256":[%q],"method":"automatic","profile":{"id":"library","version":"2"},"reportSha256":%q}`, h("d1"), h("report"))
 	case contract.Diagnose:
 		return fmt.Sprintf(`{"findingCode":"C50.9","signatureSha256":%q}`, h("sig"))
 	case contract.SubmitForReview:
-		return `{"reviewSessionId":"rs-1"}`
+		return `{"reviewSessionId":"s-310000000000000000000000"}`
 	case contract.RequestChanges:
 		return fmt.Sprintf(`{"commentSha256":%q,"reasonCode":"face-visible"}`, h("comment"))
 	case contract.Accept:
@@ -311,4 +313,11 @@ func decode[T any](t testing.TB, s string) T {
 	var v T
 	require.NoError(t, json.Unmarshal([]byte(s), &v), s)
 	return v
+}
+
+// did is a test donation id: "d-" and the name's bytes in hex, zero-padded to
+// 24 digits, so it has the random-id form and sorts like the names.
+func did(name string) string {
+	h := hex.EncodeToString([]byte(name))
+	return "d-" + h + strings.Repeat("0", 24-len(h))
 }

@@ -3,9 +3,6 @@ package contract
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
-	"fmt"
-	"slices"
 
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
@@ -20,42 +17,41 @@ const RoleAttribute = "traza.role"
 func callerOf(ctx contractapi.TransactionContextInterface) (Caller, error) {
 	ci := ctx.GetClientIdentity()
 	if ci == nil {
-		return Caller{}, errors.New("no client identity in the transaction context")
+		return Caller{}, fail(Internal, "no client identity in the transaction context")
 	}
 	msp, err := ci.GetMSPID()
 	if err != nil {
-		return Caller{}, fmt.Errorf("failed to read the caller's MSP: %w", err)
+		return Caller{}, fail(Internal, "failed to read the caller's MSP: %w", err)
 	}
 	role, _, err := ci.GetAttributeValue(RoleAttribute)
 	if err != nil {
-		return Caller{}, fmt.Errorf("failed to read the caller's %s attribute: %w", RoleAttribute, err)
+		return Caller{}, fail(Internal, "failed to read the caller's %s attribute: %w", RoleAttribute, err)
 	}
 	cert, err := ci.GetX509Certificate()
 	if err != nil || cert == nil {
-		return Caller{}, errors.New("the caller has no X.509 certificate")
+		return Caller{}, fail(Unauthorized, "the caller has no X.509 certificate")
 	}
 	sum := sha256.Sum256(cert.Raw)
 	return Caller{MSP: msp, Role: Role(role), Executor: hex.EncodeToString(sum[:])}, nil
 }
 
-// readerOf returns the caller if it may read: a member org identity with a
-// known traza.role (regulators included); queries are evaluated, never committed.
-func readerOf(ctx contractapi.TransactionContextInterface) (Caller, error) {
+// reader returns the caller if its Access row lets it call tx (any org and
+// role for an Anyone row; the intake check of an IntakeOrg row needs the
+// donation and is made by the caller with permit).
+func reader(ctx contractapi.TransactionContextInterface, tx string) (Caller, error) {
+	rule := accessRule(tx)
+	if rule.Org == Anyone {
+		return Caller{}, nil
+	}
 	c, err := callerOf(ctx)
 	if err != nil {
 		return c, err
 	}
-	if !slices.Contains(Members, c.MSP) {
-		return c, fmt.Errorf("queries need a member MSP, caller is %s", c.MSP)
+	what := "query " + tx
+	if rule.Submit {
+		what = "transaction " + tx
 	}
-	if !slices.Contains(Roles, c.Role) {
-		has := string(c.Role)
-		if has == "" {
-			has = "none"
-		}
-		return c, fmt.Errorf("queries need traza.role %s, caller has %s", joinRoles(Roles), has)
-	}
-	return c, nil
+	return c, permit(what, rule.Org, rule.Roles, c, "")
 }
 
 // begin checks a step's request and donation ids and reads the caller: the

@@ -2,6 +2,7 @@ package contract_test
 
 import (
 	"encoding/json"
+	"errors"
 	"testing"
 
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
@@ -17,6 +18,8 @@ func invoke(t *testing.T, e *env, cc *contractapi.ContractChaincode, w who, tran
 	resp := cc.Invoke(tx)
 	if resp.Status == 200 {
 		require.NoError(t, e.ledger.Commit(tx))
+	} else {
+		refusals.add(errors.New(resp.Message)) // as the client reads it
 	}
 	return resp.Status, string(resp.Payload), resp.Message
 }
@@ -26,18 +29,18 @@ func TestThroughTheContractAPIDispatcher(t *testing.T) {
 	cc, err := contractapi.NewChaincode(e.cc)
 	require.NoError(t, err)
 
-	status, out, msg := invoke(t, e, cc, hospitalOp, nil, "RegisterDonation", "req-i1", "d-inv", defaultData(contract.Register, "d-inv"))
+	status, out, msg := invoke(t, e, cc, hospitalOp, nil, "RegisterDonation", "r-693100000000000000000000", "d-696e76000000000000000000", defaultData(contract.Register, "d-696e76000000000000000000"))
 	require.Equal(t, int32(200), status, msg)
 	require.Equal(t, contract.Register, decode[contract.Evidence](t, out).Step)
 
-	status, out, msg = invoke(t, e, cc, hospitalOp, transient(linkJSON("d-inv")), "LinkDonor", "req-i2", "d-inv")
+	status, out, msg = invoke(t, e, cc, hospitalOp, transient(linkJSON("d-696e76000000000000000000")), "LinkDonor", "r-693200000000000000000000", "d-696e76000000000000000000")
 	require.Equal(t, int32(200), status, msg)
 	require.Equal(t, "intakeHospital", decode[contract.Evidence](t, out).Data.Link.Collection)
 
-	status, out, _ = invoke(t, e, cc, regulator, nil, "VerifyDonorCommitment", "d-inv", salt, pseudonym)
+	status, out, _ = invoke(t, e, cc, regulator, nil, "VerifyDonorCommitment", "d-696e76000000000000000000", salt, pseudonym)
 	require.Equal(t, int32(200), status)
 	require.Equal(t, "true", out)
-	status, out, _ = invoke(t, e, cc, regulator, nil, "VerifyDonorCommitment", "d-inv", salt, "donor-x")
+	status, out, _ = invoke(t, e, cc, regulator, nil, "VerifyDonorCommitment", "d-696e76000000000000000000", salt, "p-780000000000000000000000")
 	require.Equal(t, int32(200), status)
 	require.Equal(t, "false", out)
 
@@ -45,13 +48,16 @@ func TestThroughTheContractAPIDispatcher(t *testing.T) {
 	require.Equal(t, int32(200), status)
 	require.NotEmpty(t, decode[contract.LifecycleTable](t, out).Transitions)
 
-	status, _, msg = invoke(t, e, cc, univOp, nil, "Consent", "req-i3", "d-inv", defaultData(contract.Consent, "d-inv"))
+	status, _, msg = invoke(t, e, cc, univOp, nil, "Consent", "r-693300000000000000000000", "d-696e76000000000000000000", defaultData(contract.Consent, "d-696e76000000000000000000"))
 	require.Equal(t, int32(500), status)
-	require.Equal(t, "step Consent needs the donation's intake org HospitalMSP, caller is UniversityMSP", msg)
+	require.Equal(t, "UNAUTHORIZED: step Consent needs the donation's intake org HospitalMSP, caller is UniversityMSP", msg)
 
 	status, _, msg = invoke(t, e, cc, hospitalOp, nil, "Ping")
 	require.Equal(t, int32(500), status)
-	require.Contains(t, msg, "Ping")
+	require.Equal(t, "INVALID_INPUT: unknown transaction Ping: the transactions are listed by GetLifecycle and the contract metadata", msg)
+	status, _, msg = invoke(t, e, cc, hospitalOp, nil, "María López")
+	require.Equal(t, int32(500), status)
+	require.Equal(t, "INVALID_INPUT: unknown transaction (name not shown): the transactions are listed by GetLifecycle and the contract metadata", msg)
 
 	// The metadata lists exactly the documented transactions.
 	status, out, _ = invoke(t, e, cc, regulator, nil, "org.hyperledger.fabric:GetMetadata")

@@ -11,13 +11,14 @@ import (
 // (LevelDB state database: no CouchDB rich queries); the regulator queries
 // scan them by partial key.
 const (
-	donationObject = "donation"           // donation~<donationId> -> Donation
-	consentObject  = "consent"            // consent~<donationId>~<version %06d> -> ConsentRecord
-	requestObject  = "request"            // request~<requestId> -> requestRecord
-	stateIndex     = "state~org~donation" // [state, intakeMsp, donationId]
-	orgIndex       = "org~state~donation" // [intakeMsp, state, donationId]
-	dayIndex       = "day~event"          // [YYYY-MM-DD, hh:mm:ss.nnnnnnnnn, donationId, txId] -> DayEntry
-	linkObject     = "link"               // private: link~<donationId> -> DonorLink
+	donationObject  = "donation"           // donation~<donationId> -> Donation
+	consentObject   = "consent"            // consent~<donationId>~<version %06d> -> ConsentRecord
+	requestObject   = "request"            // request~<requestId> -> requestRecord
+	stateIndex      = "state~org~donation" // [state, intakeMsp, donationId]
+	orgIndex        = "org~state~donation" // [intakeMsp, state, donationId]
+	dayIndex        = "day~event"          // [YYYY-MM-DD, hh:mm:ss.nnnnnnnnn, donationId, txId] -> DayEntry
+	linkObject      = "link"               // private: link~<donationId> -> DonorLink
+	heartbeatObject = "heartbeat"          // heartbeat~<msp> -> Heartbeat
 )
 
 // indexValue marks an index entry; the key carries the data. Fabric deletes a
@@ -25,19 +26,30 @@ const (
 var indexValue = []byte{0}
 
 func donationKey(stub shim.ChaincodeStubInterface, id string) (string, error) {
-	return stub.CreateCompositeKey(donationObject, []string{id})
+	return compositeKey(stub, donationObject, id)
 }
 
 func consentKey(stub shim.ChaincodeStubInterface, id string, version int) (string, error) {
-	return stub.CreateCompositeKey(consentObject, []string{id, fmt.Sprintf("%06d", version)})
+	return compositeKey(stub, consentObject, id, fmt.Sprintf("%06d", version))
 }
 
 func requestKey(stub shim.ChaincodeStubInterface, requestID string) (string, error) {
-	return stub.CreateCompositeKey(requestObject, []string{requestID})
+	return compositeKey(stub, requestObject, requestID)
 }
 
 func linkKey(stub shim.ChaincodeStubInterface, id string) (string, error) {
-	return stub.CreateCompositeKey(linkObject, []string{id})
+	return compositeKey(stub, linkObject, id)
+}
+
+// compositeKey is stub.CreateCompositeKey with a coded error. It fails only
+// for an attribute that is not UTF-8 or holds U+0000 (ids are checked
+// before); the shim's message would echo the value, so it is not kept.
+func compositeKey(stub shim.ChaincodeStubInterface, object string, attrs ...string) (string, error) {
+	k, err := stub.CreateCompositeKey(object, attrs)
+	if err != nil {
+		return "", fail(Internal, "failed to build a %s key", object)
+	}
+	return k, nil
 }
 
 // DayEntry is the value of a day~event index entry: one step on one day.
@@ -79,30 +91,30 @@ func reindex(stub shim.ChaincodeStubInterface, d *Donation, old State, ev Eviden
 	// Fixed-width time of day, so entries of one day are in time order.
 	ts, err := time.Parse(time.RFC3339Nano, ev.Timestamp)
 	if err != nil {
-		return fmt.Errorf("bad evidence timestamp: %w", err)
+		return fail(Internal, "bad evidence timestamp: %w", err)
 	}
 	ts = ts.UTC()
 	return putIndex(stub, dayIndex, []string{ts.Format(time.DateOnly), ts.Format("15:04:05.000000000"), d.DonationID, ev.TxID}, entry)
 }
 
 func putIndex(stub shim.ChaincodeStubInterface, index string, attrs []string, value []byte) error {
-	k, err := stub.CreateCompositeKey(index, attrs)
+	k, err := compositeKey(stub, index, attrs...)
 	if err != nil {
 		return err
 	}
 	if err := stub.PutState(k, value); err != nil {
-		return fmt.Errorf("failed to write index %s: %w", index, err)
+		return fail(Internal, "failed to write index %s: %w", index, err)
 	}
 	return nil
 }
 
 func delIndex(stub shim.ChaincodeStubInterface, index string, attrs []string) error {
-	k, err := stub.CreateCompositeKey(index, attrs)
+	k, err := compositeKey(stub, index, attrs...)
 	if err != nil {
 		return err
 	}
 	if err := stub.DelState(k); err != nil {
-		return fmt.Errorf("failed to delete index %s: %w", index, err)
+		return fail(Internal, "failed to delete index %s: %w", index, err)
 	}
 	return nil
 }

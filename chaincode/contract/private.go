@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
@@ -56,7 +54,7 @@ func Commitment(salt []byte, donorPseudonym, donationID string) string {
 func decodeSalt(field, v string) ([]byte, error) {
 	salt, err := hex.DecodeString(v)
 	if err != nil || len(salt) != saltBytes || strings.ToLower(v) != v {
-		return nil, fmt.Errorf("invalid %s: want %d random bytes as %d lowercase hex digits", field, saltBytes, 2*saltBytes)
+		return nil, fail(InvalidInput, "invalid %s: want %d random bytes as %d lowercase hex digits", field, saltBytes, 2*saltBytes)
 	}
 	return salt, nil
 }
@@ -69,73 +67,56 @@ func decodeSalt(field, v string) ([]byte, error) {
 // link rewrites the same value (Data.Link.Replayed true). Returns the step's
 // Evidence as JSON.
 func (c *DonationContract) LinkDonor(ctx contractapi.TransactionContextInterface, requestID, donationID string) (string, error) {
-	stub, caller, err := begin(ctx, requestID, donationID)
-	if err != nil {
-		return "", err
-	}
-	d, err := mustLoadDonation(stub, donationID)
-	if err != nil {
-		return "", err
-	}
-	rule, err := ruleFor(donationID, d.State, LinkDonor)
-	if err != nil {
-		return "", err
-	}
-	if err := rule.permits(caller, d.IntakeMSP); err != nil {
-		return "", err
-	}
+	return c.transition(ctx, LinkDonor, requestID, donationID, "", linkDonor)
+}
+
+// linkDonor is LinkDonor's handler: it writes the link to the intake
+// collection (the row is PrivateOnly, so transition writes nothing public).
+func linkDonor(s *stepCall) error {
+	stub, d := s.stub, s.donation
 	link, err := transientLink(stub, d)
 	if err != nil {
-		return "", err
+		return err
 	}
 	value, err := canonicalJSON(link)
 	if err != nil {
-		return "", err
+		return err
 	}
 	collection := IntakeCollection(d.IntakeMSP)
-	key, err := linkKey(stub, donationID)
+	key, err := linkKey(stub, d.DonationID)
 	if err != nil {
-		return "", err
+		return err
 	}
 	// The hash is readable on every peer, member or not, and costs no private read.
 	have, err := stub.GetPrivateDataHash(collection, key)
 	if err != nil {
-		return "", fmt.Errorf("failed to read the donor link hash of donation %s: %w", donationID, err)
+		return fail(Internal, "failed to read the donor link hash of donation %s: %w", d.DonationID, err)
 	}
 	want := sha256.Sum256(value)
 	replayed := bytes.Equal(have, want[:])
 	if len(have) > 0 && !replayed {
-		return "", fmt.Errorf("donation %s already has a different donor link", donationID)
+		return fail(AlreadyExists, "donation %s already has a different donor link", d.DonationID)
 	}
 	// A replay rewrites the same bytes: a transaction without writes is
 	// validated against the chaincode policy (FAB-9473), which the intake
 	// org alone cannot satisfy; a collection write is validated against the
 	// collection's endorsement policy.
 	if err := stub.PutPrivateData(collection, key, value); err != nil {
-		return "", fmt.Errorf("failed to write the donor link of donation %s: %w", donationID, err)
+		return fail(Internal, "failed to write the donor link of donation %s: %w", d.DonationID, err)
 	}
-	ts, err := txTime(stub)
-	if err != nil {
-		return "", err
-	}
-	ev := Evidence{
-		ContractVersion: c.Version, DonationID: donationID, Executor: caller.Executor,
-		From: d.State, MSPID: caller.MSP, PackageID: c.PackageID, RequestID: requestID,
-		Role: caller.Role, Step: LinkDonor, Timestamp: ts, To: d.State, TxID: stub.GetTxID(),
-		Data: StepData{Link: &LinkEvidence{Collection: collection, Replayed: replayed}},
-	}
-	return emit(stub, &ev)
+	s.evidence.Data.Link = &LinkEvidence{Collection: collection, Replayed: replayed}
+	return nil
 }
 
 // transientLink reads, validates and checks the donor link against the commitment.
 func transientLink(stub shim.ChaincodeStubInterface, d *Donation) (DonorLink, error) {
 	tm, err := stub.GetTransient()
 	if err != nil {
-		return DonorLink{}, fmt.Errorf("failed to read the transient map: %w", err)
+		return DonorLink{}, fail(Internal, "failed to read the transient map: %w", err)
 	}
 	raw, ok := tm[TransientDonorLink]
 	if !ok || len(raw) == 0 {
-		return DonorLink{}, fmt.Errorf("LinkDonor needs the transient key %s", TransientDonorLink)
+		return DonorLink{}, fail(InvalidInput, "LinkDonor needs the transient key %s", TransientDonorLink)
 	}
 	var in donorLinkInput
 	if err := decodeStrict(TransientDonorLink, string(raw), &in); err != nil {
@@ -152,7 +133,7 @@ func transientLink(stub shim.ChaincodeStubInterface, d *Donation) (DonorLink, er
 		return DonorLink{}, err
 	}
 	if Commitment(salt, in.DonorPseudonym, d.DonationID) != d.Commitment {
-		return DonorLink{}, fmt.Errorf("the donor link does not open the commitment of donation %s", d.DonationID)
+		return DonorLink{}, fail(InvalidInput, "the donor link does not open the commitment of donation %s", d.DonationID)
 	}
 	return DonorLink{
 		Commitment: d.Commitment, ContactRef: in.ContactRef, DonationID: d.DonationID,
@@ -168,7 +149,7 @@ func purgeLink(stub shim.ChaincodeStubInterface, d *Donation) error {
 		return err
 	}
 	if err := stub.PurgePrivateData(IntakeCollection(d.IntakeMSP), key); err != nil {
-		return fmt.Errorf("failed to purge the donor link of donation %s: %w", d.DonationID, err)
+		return fail(Internal, "failed to purge the donor link of donation %s: %w", d.DonationID, err)
 	}
 	return nil
 }
@@ -178,7 +159,7 @@ func purgeLink(stub shim.ChaincodeStubInterface, d *Donation) error {
 // after the link itself was purged. Evaluate it; never submit (the arguments
 // would be written into the block).
 func (c *DonationContract) VerifyDonorCommitment(ctx contractapi.TransactionContextInterface, donationID, salt, donorPseudonym string) (bool, error) {
-	if _, err := readerOf(ctx); err != nil {
+	if _, err := reader(ctx, "VerifyDonorCommitment"); err != nil {
 		return false, err
 	}
 	if err := checkID("donationId", donationID); err != nil {
@@ -204,7 +185,7 @@ func (c *DonationContract) GetDonorLink(ctx contractapi.TransactionContextInterf
 	if err := checkID("donationId", donationID); err != nil {
 		return "", err
 	}
-	caller, err := callerOf(ctx)
+	caller, err := reader(ctx, "GetDonorLink")
 	if err != nil {
 		return "", err
 	}
@@ -213,8 +194,9 @@ func (c *DonationContract) GetDonorLink(ctx contractapi.TransactionContextInterf
 	if err != nil {
 		return "", err
 	}
-	if caller.MSP != d.IntakeMSP || (caller.Role != Operator && caller.Role != Service) {
-		return "", fmt.Errorf("the donor link of donation %s is readable only by operator or service of %s", donationID, d.IntakeMSP)
+	rule := accessRule("GetDonorLink")
+	if err := permit("query GetDonorLink", rule.Org, rule.Roles, caller, d.IntakeMSP); err != nil {
+		return "", err
 	}
 	key, err := linkKey(stub, donationID)
 	if err != nil {
@@ -222,10 +204,10 @@ func (c *DonationContract) GetDonorLink(ctx contractapi.TransactionContextInterf
 	}
 	raw, err := stub.GetPrivateData(IntakeCollection(d.IntakeMSP), key)
 	if err != nil {
-		return "", fmt.Errorf("failed to read the donor link of donation %s: %w", donationID, err)
+		return "", fail(Internal, "failed to read the donor link of donation %s: %w", donationID, err)
 	}
 	if raw == nil {
-		return "", errors.New("donation " + donationID + " has no donor link on this peer (never linked, or purged at STORED/ERASED)")
+		return "", fail(NotFound, "donation %s has no donor link on this peer (never linked, or purged at STORED/ERASED)", donationID)
 	}
 	return string(raw), nil
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/traza-mx/traza/chaincode/contract"
 )
 
-const linkKeyD1 = "\x00link\x00d-link\x00"
+const linkKeyD1 = "\x00link\x00d-6c696e6b0000000000000000\x00"
 
 func linkDonor(e *env, w who, id string, transient map[string][]byte) (string, error) {
 	return e.submit(w, transient, func(ctx ctxT) (string, error) { return e.cc.LinkDonor(ctx, nextReq(), id) })
@@ -22,9 +22,9 @@ func transient(data string) map[string][]byte {
 
 func TestLinkDonorWritesOnlyTheIntakeCollection(t *testing.T) {
 	e := newEnv(t)
-	e.must("d-link", contract.Register)
+	e.must("d-6c696e6b0000000000000000", contract.Register)
 	keys := e.ledger.Keys()
-	out, err := linkDonor(e, hospitalSvc, "d-link", transient(linkJSON("d-link")))
+	out, err := linkDonor(e, hospitalSvc, "d-6c696e6b0000000000000000", transient(linkJSON("d-6c696e6b0000000000000000")))
 	require.NoError(t, err)
 	ev := decode[contract.Evidence](t, out)
 	require.Equal(t, contract.LinkDonor, ev.Step)
@@ -38,18 +38,18 @@ func TestLinkDonorWritesOnlyTheIntakeCollection(t *testing.T) {
 
 	link := decode[contract.DonorLink](t, string(e.ledger.Private("intakeHospital", linkKeyD1)))
 	require.Equal(t, contract.DonorLink{
-		Commitment: commitment("d-link"), ContactRef: "contact-d-link", DonationID: "d-link",
+		Commitment: commitment("d-6c696e6b0000000000000000"), ContactRef: "c-6c696e6b0000000000000000", DonationID: "d-6c696e6b0000000000000000",
 		DonorPseudonym: pseudonym, Salt: salt,
 	}, link)
 
-	got, err := e.query(hospitalOp, func(ctx ctxT) (string, error) { return e.cc.GetDonorLink(ctx, "d-link") })
+	got, err := e.query(hospitalOp, func(ctx ctxT) (string, error) { return e.cc.GetDonorLink(ctx, "d-6c696e6b0000000000000000") })
 	require.NoError(t, err)
 	require.JSONEq(t, string(e.ledger.Private("intakeHospital", linkKeyD1)), got)
 
 	// Same link again: the same value rewritten (so the collection policy,
 	// not the chaincode policy, validates it), marked as replayed.
 	before := e.ledger.Private("intakeHospital", linkKeyD1)
-	out, err = linkDonor(e, hospitalSvc, "d-link", transient(linkJSON("d-link")))
+	out, err = linkDonor(e, hospitalSvc, "d-6c696e6b0000000000000000", transient(linkJSON("d-6c696e6b0000000000000000")))
 	require.NoError(t, err)
 	require.True(t, decode[contract.Evidence](t, out).Data.Link.Replayed)
 	require.Equal(t, 1, e.last.PrivateWrites())
@@ -57,32 +57,32 @@ func TestLinkDonorWritesOnlyTheIntakeCollection(t *testing.T) {
 	require.Equal(t, before, e.ledger.Private("intakeHospital", linkKeyD1))
 
 	// A different link for the same donation is refused.
-	other := strings.Replace(linkJSON("d-link"), "contact-d-link", "contact-other", 1)
-	_, err = linkDonor(e, hospitalSvc, "d-link", transient(other))
-	require.EqualError(t, err, "donation d-link already has a different donor link")
+	other := strings.Replace(linkJSON("d-6c696e6b0000000000000000"), "c-6c696e6b0000000000000000", "c-6f7468657200000000000000", 1)
+	_, err = linkDonor(e, hospitalSvc, "d-6c696e6b0000000000000000", transient(other))
+	require.EqualError(t, err, "ALREADY_EXISTS: donation d-6c696e6b0000000000000000 already has a different donor link")
 }
 
 func TestLinkDonorRefusals(t *testing.T) {
-	wrongSalt := fmt.Sprintf(`{"contactRef":"c-1","donorPseudonym":%q,"salt":%q}`, pseudonym, h("other salt"))
+	wrongSalt := fmt.Sprintf(`{"contactRef":"c-310000000000000000000000","donorPseudonym":%q,"salt":%q}`, pseudonym, h("other salt"))
 	for _, tc := range []struct {
 		name      string
 		w         who
 		transient map[string][]byte
 		want      string
 	}{
-		{"no transient", hospitalOp, nil, "LinkDonor needs the transient key donor_link"},
-		{"other org", univOp, transient(linkJSON("d-link")), "step LinkDonor needs the donation's intake org HospitalMSP, caller is UniversityMSP"},
-		{"clinician", who{"HospitalMSP", contract.Clinician}, transient(linkJSON("d-link")), "step LinkDonor needs traza.role operator or service, caller has clinician"},
-		{"wrong salt", hospitalOp, transient(wrongSalt), "the donor link does not open the commitment of donation d-link"},
-		{"short salt", hospitalOp, transient(`{"contactRef":"c-1","donorPseudonym":"p-1","salt":"abcd"}`), "invalid donor_link.salt: want 32 random bytes as 64 lowercase hex digits"},
-		{"email as pseudonym", hospitalOp, transient(fmt.Sprintf(`{"contactRef":"c-1","donorPseudonym":"ana@example.mx","salt":%q}`, salt)), "invalid donor_link.donorPseudonym: want an id of 1-64 characters a-z, 0-9 and '-'"},
-		{"phone as contact", hospitalOp, transient(fmt.Sprintf(`{"contactRef":"+52 55 1234 5678","donorPseudonym":"p-1","salt":%q}`, salt)), "invalid donor_link.contactRef: want an id of 1-64 characters a-z, 0-9 and '-'"},
-		{"extra field", hospitalOp, transient(fmt.Sprintf(`{"contactRef":"c-1","curp":"LOMA800101MDFPRR09","donorPseudonym":"p-1","salt":%q}`, salt)), `invalid donor_link: unknown field "curp" (only ids, hashes, enums, numbers and short codes are accepted)`},
+		{"no transient", hospitalOp, nil, "INVALID_INPUT: LinkDonor needs the transient key donor_link"},
+		{"other org", univOp, transient(linkJSON("d-6c696e6b0000000000000000")), "UNAUTHORIZED: step LinkDonor needs the donation's intake org HospitalMSP, caller is UniversityMSP"},
+		{"clinician", who{"HospitalMSP", contract.Clinician}, transient(linkJSON("d-6c696e6b0000000000000000")), "UNAUTHORIZED: step LinkDonor needs traza.role operator or service, caller has clinician"},
+		{"wrong salt", hospitalOp, transient(wrongSalt), "INVALID_INPUT: the donor link does not open the commitment of donation d-6c696e6b0000000000000000"},
+		{"short salt", hospitalOp, transient(`{"contactRef":"c-310000000000000000000000","donorPseudonym":"p-310000000000000000000000","salt":"abcd"}`), "INVALID_INPUT: invalid donor_link.salt: want 32 random bytes as 64 lowercase hex digits"},
+		{"email as pseudonym", hospitalOp, transient(fmt.Sprintf(`{"contactRef":"c-310000000000000000000000","donorPseudonym":"ana@example.mx","salt":%q}`, salt)), "INVALID_INPUT: invalid donor_link.donorPseudonym: want a random id: p- and 24 to 64 lowercase hex digits"},
+		{"phone as contact", hospitalOp, transient(fmt.Sprintf(`{"contactRef":"+52 55 1234 5678","donorPseudonym":"p-310000000000000000000000","salt":%q}`, salt)), "INVALID_INPUT: invalid donor_link.contactRef: want a random id: c- and 24 to 64 lowercase hex digits"},
+		{"extra field", hospitalOp, transient(fmt.Sprintf(`{"contactRef":"c-310000000000000000000000","curp":"LOMA800101MDFPRR09","donorPseudonym":"p-310000000000000000000000","salt":%q}`, salt)), `INVALID_INPUT: invalid donor_link: unknown field "curp" (only ids, hashes, enums, numbers and short codes are accepted)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
-			e.must("d-link", contract.Register)
-			_, err := linkDonor(e, tc.w, "d-link", tc.transient)
+			e.must("d-6c696e6b0000000000000000", contract.Register)
+			_, err := linkDonor(e, tc.w, "d-6c696e6b0000000000000000", tc.transient)
 			require.EqualError(t, err, tc.want)
 			require.Nil(t, e.ledger.Private("intakeHospital", linkKeyD1))
 		})
@@ -95,7 +95,7 @@ func TestPurgeAtStoredAndErased(t *testing.T) {
 	for _, final := range []contract.State{contract.Stored, contract.Erased} {
 		t.Run(string(final), func(t *testing.T) {
 			e := newEnv(t)
-			id := "d-link"
+			id := "d-6c696e6b0000000000000000"
 			path := pathTo(final)
 			e.must(id, path[0])
 			_, err := linkDonor(e, hospitalOp, id, transient(linkJSON(id)))
@@ -114,7 +114,7 @@ func TestPurgeAtStoredAndErased(t *testing.T) {
 			}
 			require.Nil(t, e.ledger.Private("intakeHospital", linkKeyD1))
 			_, err = e.query(hospitalOp, func(ctx ctxT) (string, error) { return e.cc.GetDonorLink(ctx, id) })
-			require.EqualError(t, err, "donation d-link has no donor link on this peer (never linked, or purged at STORED/ERASED)")
+			require.EqualError(t, err, "NOT_FOUND: donation d-6c696e6b0000000000000000 has no donor link on this peer (never linked, or purged at STORED/ERASED)")
 
 			verify := func(s, p string) (string, error) {
 				return e.query(regulator, func(ctx ctxT) (string, error) {
@@ -125,14 +125,14 @@ func TestPurgeAtStoredAndErased(t *testing.T) {
 			got, err := verify(salt, pseudonym)
 			require.NoError(t, err)
 			require.Equal(t, "true", got)
-			got, err = verify(salt, "donor-someone-else")
+			got, err = verify(salt, "p-656c73650000000000000000")
 			require.NoError(t, err)
 			require.Equal(t, "false", got)
 			got, err = verify(h("another salt"), pseudonym)
 			require.NoError(t, err)
 			require.Equal(t, "false", got)
 			_, err = verify("not hex", pseudonym)
-			require.EqualError(t, err, "invalid salt: want 32 random bytes as 64 lowercase hex digits")
+			require.EqualError(t, err, "INVALID_INPUT: invalid salt: want 32 random bytes as 64 lowercase hex digits")
 		})
 	}
 }
@@ -147,12 +147,21 @@ func purged(e *env) []string {
 
 func TestGetDonorLinkOnlyForTheIntakeOrg(t *testing.T) {
 	e := newEnv(t)
-	e.must("d-link", contract.Register)
-	_, err := linkDonor(e, hospitalOp, "d-link", transient(linkJSON("d-link")))
+	e.must("d-6c696e6b0000000000000000", contract.Register)
+	_, err := linkDonor(e, hospitalOp, "d-6c696e6b0000000000000000", transient(linkJSON("d-6c696e6b0000000000000000")))
 	require.NoError(t, err)
-	for _, w := range []who{univOp, regulator, {"HospitalMSP", contract.Regulator}, {"HospitalMSP", contract.Clinician}} {
-		_, err := e.query(w, func(ctx ctxT) (string, error) { return e.cc.GetDonorLink(ctx, "d-link") })
-		require.EqualError(t, err, "the donor link of donation d-link is readable only by operator or service of HospitalMSP", w)
+	for _, tc := range []struct {
+		w    who
+		want string
+	}{
+		{univOp, "UNAUTHORIZED: query GetDonorLink needs the donation's intake org HospitalMSP, caller is UniversityMSP"},
+		{regulator, "UNAUTHORIZED: query GetDonorLink needs traza.role operator or service, caller has regulator"},
+		{who{"HospitalMSP", contract.Regulator}, "UNAUTHORIZED: query GetDonorLink needs traza.role operator or service, caller has regulator"},
+		{who{"HospitalMSP", contract.Clinician}, "UNAUTHORIZED: query GetDonorLink needs traza.role operator or service, caller has clinician"},
+		{who{"StrangerMSP", contract.Operator}, "UNAUTHORIZED: query GetDonorLink needs MSP UniversityMSP or HospitalMSP or IMSSMSP, caller is StrangerMSP"},
+	} {
+		_, err := e.query(tc.w, func(ctx ctxT) (string, error) { return e.cc.GetDonorLink(ctx, "d-6c696e6b0000000000000000") })
+		require.EqualError(t, err, tc.want, tc.w)
 	}
 }
 

@@ -4,9 +4,9 @@ import (
 	"cmp"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
@@ -65,7 +65,7 @@ type Counts struct {
 
 // GetDonation returns the Donation JSON.
 func (c *DonationContract) GetDonation(ctx contractapi.TransactionContextInterface, donationID string) (string, error) {
-	if _, err := readerOf(ctx); err != nil {
+	if _, err := reader(ctx, "GetDonation"); err != nil {
 		return "", err
 	}
 	if err := checkID("donationId", donationID); err != nil {
@@ -82,7 +82,7 @@ func (c *DonationContract) GetDonation(ctx contractapi.TransactionContextInterfa
 // HistoryEntry, in Fabric's GetHistoryForKey order (newest first). Needs the
 // peer's history database (core.yaml ledger.history.enableHistoryDatabase).
 func (c *DonationContract) GetHistory(ctx contractapi.TransactionContextInterface, donationID string) (string, error) {
-	if _, err := readerOf(ctx); err != nil {
+	if _, err := reader(ctx, "GetHistory"); err != nil {
 		return "", err
 	}
 	if err := checkID("donationId", donationID); err != nil {
@@ -95,14 +95,14 @@ func (c *DonationContract) GetHistory(ctx contractapi.TransactionContextInterfac
 	}
 	it, err := stub.GetHistoryForKey(key)
 	if err != nil {
-		return "", fmt.Errorf("failed to read the history of donation %s: %w", donationID, err)
+		return "", fail(Internal, "failed to read the history of donation %s: %w", donationID, err)
 	}
 	defer it.Close()
 	entries := []HistoryEntry{}
 	for it.HasNext() {
 		m, err := it.Next()
 		if err != nil {
-			return "", fmt.Errorf("failed to read the history of donation %s: %w", donationID, err)
+			return "", fail(Internal, "failed to read the history of donation %s: %w", donationID, err)
 		}
 		e := HistoryEntry{IsDelete: m.GetIsDelete(), TxID: m.GetTxId()}
 		if ts := m.GetTimestamp(); ts != nil {
@@ -111,27 +111,30 @@ func (c *DonationContract) GetHistory(ctx contractapi.TransactionContextInterfac
 		if !e.IsDelete {
 			var d Donation
 			if err := json.Unmarshal(m.GetValue(), &d); err != nil {
-				return "", fmt.Errorf("donation %s version %s is corrupt: %w", donationID, e.TxID, err)
+				return "", fail(Internal, "donation %s version %s is corrupt: %w", donationID, e.TxID, err)
 			}
 			e.State, e.Event = d.State, &d.LastEvent
 		}
 		entries = append(entries, e)
 	}
 	if len(entries) == 0 {
-		return "", fmt.Errorf("donation %s does not exist", donationID)
+		return "", fail(NotFound, "donation %s does not exist", donationID)
 	}
 	return marshal(entries)
 }
 
 // GetLifecycle returns the lifecycle table (LifecycleTable) so clients can draw it.
 func (c *DonationContract) GetLifecycle(ctx contractapi.TransactionContextInterface) (string, error) {
+	if _, err := reader(ctx, "GetLifecycle"); err != nil {
+		return "", err
+	}
 	return marshal(Table())
 }
 
 // GetConsent returns every consent version of a donation, oldest first, and
 // the revocation if any (ConsentHistory).
 func (c *DonationContract) GetConsent(ctx contractapi.TransactionContextInterface, donationID string) (string, error) {
-	if _, err := readerOf(ctx); err != nil {
+	if _, err := reader(ctx, "GetConsent"); err != nil {
 		return "", err
 	}
 	if err := checkID("donationId", donationID); err != nil {
@@ -144,18 +147,18 @@ func (c *DonationContract) GetConsent(ctx contractapi.TransactionContextInterfac
 	}
 	it, err := stub.GetStateByPartialCompositeKey(consentObject, []string{donationID})
 	if err != nil {
-		return "", fmt.Errorf("failed to read the consents of donation %s: %w", donationID, err)
+		return "", fail(Internal, "failed to read the consents of donation %s: %w", donationID, err)
 	}
 	defer it.Close()
 	h := ConsentHistory{Current: d.ConsentVersion, DonationID: donationID, Revocation: d.Revocation, Versions: []ConsentRecord{}}
 	for it.HasNext() {
 		kv, err := it.Next()
 		if err != nil {
-			return "", fmt.Errorf("failed to read the consents of donation %s: %w", donationID, err)
+			return "", fail(Internal, "failed to read the consents of donation %s: %w", donationID, err)
 		}
 		var rec ConsentRecord
 		if err := json.Unmarshal(kv.GetValue(), &rec); err != nil {
-			return "", fmt.Errorf("a consent of donation %s is corrupt: %w", donationID, err)
+			return "", fail(Internal, "a consent of donation %s is corrupt: %w", donationID, err)
 		}
 		h.Versions = append(h.Versions, rec)
 	}
@@ -164,7 +167,7 @@ func (c *DonationContract) GetConsent(ctx contractapi.TransactionContextInterfac
 
 // QueryByState returns a page of donations in state, all intake orgs (index state~org~donation).
 func (c *DonationContract) QueryByState(ctx contractapi.TransactionContextInterface, state, pageSize, bookmark string) (string, error) {
-	if _, err := readerOf(ctx); err != nil {
+	if _, err := reader(ctx, "QueryByState"); err != nil {
 		return "", err
 	}
 	if err := checkEnum("state", State(state), States...); err != nil {
@@ -176,7 +179,7 @@ func (c *DonationContract) QueryByState(ctx contractapi.TransactionContextInterf
 // QueryByOrg returns a page of the donations taken in by intake org mspId,
 // ordered by state (index org~state~donation).
 func (c *DonationContract) QueryByOrg(ctx contractapi.TransactionContextInterface, mspID, pageSize, bookmark string) (string, error) {
-	if _, err := readerOf(ctx); err != nil {
+	if _, err := reader(ctx, "QueryByOrg"); err != nil {
 		return "", err
 	}
 	if err := checkEnum("mspId", mspID, Members...); err != nil {
@@ -194,20 +197,23 @@ func donationPage(stub shim.ChaincodeStubInterface, index string, attrs []string
 	if err != nil {
 		return "", err
 	}
+	if err := checkBookmark(stub, index, attrs, inner); err != nil {
+		return "", err
+	}
 	it, md, err := stub.GetStateByPartialCompositeKeyWithPagination(index, attrs, size, inner)
 	if err != nil {
-		return "", fmt.Errorf("failed to query index %s: %w", index, err)
+		return "", fail(Internal, "failed to query index %s: %w", index, err)
 	}
 	defer it.Close()
 	page := Page[DonationSummary]{Records: []DonationSummary{}}
 	for it.HasNext() {
 		kv, err := it.Next()
 		if err != nil {
-			return "", fmt.Errorf("failed to query index %s: %w", index, err)
+			return "", fail(Internal, "failed to query index %s: %w", index, err)
 		}
 		_, parts, err := stub.SplitCompositeKey(kv.GetKey())
 		if err != nil || len(parts) != 3 {
-			return "", fmt.Errorf("index %s has a malformed key", index)
+			return "", fail(Internal, "index %s has a malformed key", index)
 		}
 		d, err := mustLoadDonation(stub, parts[2])
 		if err != nil {
@@ -229,7 +235,7 @@ func donationPage(stub shim.ChaincodeStubInterface, index string, attrs []string
 // (YYYY-MM-DD, UTC, both included, at most 366 days) as DayEntry records,
 // day by day through the index day~event.
 func (c *DonationContract) QueryByDateRange(ctx contractapi.TransactionContextInterface, fromDay, toDay, pageSize, bookmark string) (string, error) {
-	if _, err := readerOf(ctx); err != nil {
+	if _, err := reader(ctx, "QueryByDateRange"); err != nil {
 		return "", err
 	}
 	start, err := checkDay("fromDay", fromDay)
@@ -241,10 +247,10 @@ func (c *DonationContract) QueryByDateRange(ctx contractapi.TransactionContextIn
 		return "", err
 	}
 	if end.Before(start) {
-		return "", fmt.Errorf("invalid range: toDay %s is before fromDay %s", toDay, fromDay)
+		return "", fail(InvalidInput, "invalid range: toDay %s is before fromDay %s", toDay, fromDay)
 	}
 	if end.Sub(start) >= maxRangeDays*24*time.Hour {
-		return "", fmt.Errorf("invalid range: at most %d days per query", maxRangeDays)
+		return "", fail(InvalidInput, "invalid range: at most %d days per query", maxRangeDays)
 	}
 	size, err := parsePageSize(pageSize)
 	if err != nil {
@@ -258,7 +264,7 @@ func (c *DonationContract) QueryByDateRange(ctx contractapi.TransactionContextIn
 	day, inner := start, ""
 	if raw != "" {
 		if day, err = checkDay("bookmark", raw[:min(10, len(raw))]); err != nil || day.Before(start) || day.After(end) {
-			return "", fmt.Errorf("invalid bookmark: not from this date range")
+			return "", fail(InvalidInput, "invalid bookmark: not from this date range")
 		}
 		inner = raw[10:]
 	}
@@ -290,20 +296,23 @@ func (c *DonationContract) QueryByDateRange(ctx contractapi.TransactionContextIn
 // dayEntries appends up to want entries of one day and returns Fabric's
 // bookmark when the page filled up.
 func dayEntries(stub shim.ChaincodeStubInterface, day string, want int32, bookmark string, out *[]DayEntry) (string, error) {
+	if err := checkBookmark(stub, dayIndex, []string{day}, bookmark); err != nil {
+		return "", err
+	}
 	it, md, err := stub.GetStateByPartialCompositeKeyWithPagination(dayIndex, []string{day}, want, bookmark)
 	if err != nil {
-		return "", fmt.Errorf("failed to query index %s for %s: %w", dayIndex, day, err)
+		return "", fail(Internal, "failed to query index %s for %s: %w", dayIndex, day, err)
 	}
 	defer it.Close()
 	n := int32(0)
 	for it.HasNext() {
 		kv, err := it.Next()
 		if err != nil {
-			return "", fmt.Errorf("failed to query index %s for %s: %w", dayIndex, day, err)
+			return "", fail(Internal, "failed to query index %s for %s: %w", dayIndex, day, err)
 		}
 		var e DayEntry
 		if err := json.Unmarshal(kv.GetValue(), &e); err != nil {
-			return "", fmt.Errorf("index %s has a corrupt entry on %s", dayIndex, day)
+			return "", fail(Internal, "index %s has a corrupt entry on %s", dayIndex, day)
 		}
 		*out = append(*out, e)
 		n++
@@ -321,7 +330,7 @@ func nextDayWithEntries(stub shim.ChaincodeStubInterface, day, end time.Time) (s
 		d := day.Format(time.DateOnly)
 		it, _, err := stub.GetStateByPartialCompositeKeyWithPagination(dayIndex, []string{d}, 1, "")
 		if err != nil {
-			return "", fmt.Errorf("failed to query index %s for %s: %w", dayIndex, d, err)
+			return "", fail(Internal, "failed to query index %s for %s: %w", dayIndex, d, err)
 		}
 		found := it.HasNext()
 		it.Close()
@@ -337,7 +346,7 @@ func nextDayWithEntries(stub shim.ChaincodeStubInterface, day, end time.Time) (s
 // written by every transition and make unrelated donations conflict (MVCC).
 // The scan is O(donations), paginated, and runs only on evaluate.
 func (c *DonationContract) CountByStateAndOrg(ctx contractapi.TransactionContextInterface) (string, error) {
-	if _, err := readerOf(ctx); err != nil {
+	if _, err := reader(ctx, "CountByStateAndOrg"); err != nil {
 		return "", err
 	}
 	stub := ctx.GetStub()
@@ -348,19 +357,19 @@ func (c *DonationContract) CountByStateAndOrg(ctx contractapi.TransactionContext
 	for bookmark := ""; ; {
 		it, md, err := stub.GetStateByPartialCompositeKeyWithPagination(stateIndex, []string{}, countPageSize, bookmark)
 		if err != nil {
-			return "", fmt.Errorf("failed to scan index %s: %w", stateIndex, err)
+			return "", fail(Internal, "failed to scan index %s: %w", stateIndex, err)
 		}
 		fetched := int32(0)
 		for it.HasNext() {
 			kv, err := it.Next()
 			if err != nil {
 				it.Close()
-				return "", fmt.Errorf("failed to scan index %s: %w", stateIndex, err)
+				return "", fail(Internal, "failed to scan index %s: %w", stateIndex, err)
 			}
 			_, parts, err := stub.SplitCompositeKey(kv.GetKey())
 			if err != nil || len(parts) != 3 {
 				it.Close()
-				return "", fmt.Errorf("index %s has a malformed key", stateIndex)
+				return "", fail(Internal, "index %s has a malformed key", stateIndex)
 			}
 			n[[2]string{parts[0], parts[1]}]++
 			out.Total++
@@ -392,7 +401,7 @@ func (c *DonationContract) CountByStateAndOrg(ctx contractapi.TransactionContext
 func parsePageSize(v string) (int32, error) {
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 || n > maxPageSize {
-		return 0, fmt.Errorf("invalid pageSize: want a whole number from 1 to %d", maxPageSize)
+		return 0, fail(InvalidInput, "invalid pageSize: want a whole number from 1 to %d", maxPageSize)
 	}
 	return int32(n), nil
 }
@@ -405,9 +414,25 @@ func encodeBookmark(raw string) string {
 func decodeBookmark(v string) (string, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(v)
 	if err != nil {
-		return "", fmt.Errorf("invalid bookmark: pass back the bookmark of the previous page, or \"\"")
+		return "", fail(InvalidInput, "invalid bookmark: pass back the bookmark of the previous page, or \"\"")
 	}
 	return string(raw), nil
+}
+
+// checkBookmark refuses a bookmark that is not a key of the queried range
+// (LevelDB's bookmark is the next page's first key).
+func checkBookmark(stub shim.ChaincodeStubInterface, index string, attrs []string, inner string) error {
+	if inner == "" {
+		return nil
+	}
+	prefix, err := compositeKey(stub, index, attrs...)
+	if err != nil {
+		return err
+	}
+	if !strings.HasPrefix(inner, prefix) {
+		return fail(InvalidInput, "invalid bookmark: not from this query; pass back the bookmark of the previous page, or \"\"")
+	}
+	return nil
 }
 
 func marshal(v any) (string, error) {

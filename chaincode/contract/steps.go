@@ -2,7 +2,6 @@ package contract
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -39,7 +38,7 @@ func consent(s *stepCall) error {
 	}
 	d := s.donation
 	if d.Source != nil && d.Source.AgeBand == AgeMinor && !in.Minor {
-		return fmt.Errorf("donation %s comes from a minor (age band %s): the consent needs minor true and guardian consent", d.DonationID, AgeMinor)
+		return fail(InvalidInput, "donation %s comes from a minor (age band %s): the consent needs minor true and guardian consent", d.DonationID, AgeMinor)
 	}
 	rec := ConsentRecord{
 		ConsentInput: in, DonationID: d.DonationID, Executor: s.caller.Executor,
@@ -72,7 +71,7 @@ func acquire(s *stepCall) error {
 			return err
 		}
 		if !c.Minor || !c.GuardianConsent {
-			return fmt.Errorf("donation %s: source age band %s needs a consent with minor true and guardian consent (consent version %d has none)", d.DonationID, AgeMinor, c.Version)
+			return fail(InvalidInput, "donation %s: source age band %s needs a consent with minor true and guardian consent (consent version %d has none)", d.DonationID, AgeMinor, c.Version)
 		}
 	}
 	d.Source, d.OriginalSHA256 = &in.Source, in.OriginalSHA256
@@ -87,14 +86,14 @@ func (src Source) validate() error {
 	}
 	if src.Kind == Synthetic {
 		if src.AgeBand != "" || src.ConditionCode != "" {
-			return errors.New("invalid source: synthetic data has no ageBand or conditionCode")
+			return fail(InvalidInput, "invalid source: synthetic data has no ageBand or conditionCode")
 		}
 		return nil
 	}
 	if err := checkEnum("source.ageBand", src.AgeBand, AgeBands...); err != nil {
 		return err
 	}
-	return checkOptional("source.conditionCode", src.ConditionCode, checkCode)
+	return checkOptional("source.conditionCode", src.ConditionCode, checkICD10)
 }
 
 func deidentify(s *stepCall) error {
@@ -108,10 +107,10 @@ func deidentify(s *stepCall) error {
 	if err := checkEnum("method", in.Method, Automatic, Manual); err != nil {
 		return err
 	}
-	if err := checkID("profile.id", in.Profile.ID); err != nil {
+	if err := checkEnum("profile.id", in.Profile.ID, ProfileIDs...); err != nil {
 		return err
 	}
-	if err := checkCode("profile.version", in.Profile.Version); err != nil {
+	if err := checkVersion("profile.version", in.Profile.Version); err != nil {
 		return err
 	}
 	if err := checkSHA256("reportSha256", in.ReportSHA256); err != nil {
@@ -132,10 +131,10 @@ func diagnose(s *stepCall) error {
 	if err := checkSHA256("signatureSha256", in.SignatureSHA256); err != nil {
 		return err
 	}
-	if err := checkOptional("signatureCode", in.SignatureCode, checkCode); err != nil {
+	if err := checkOptional("signatureCode", in.SignatureCode, oneOf(SignatureCodes)); err != nil {
 		return err
 	}
-	if err := checkOptional("findingCode", in.FindingCode, checkCode); err != nil {
+	if err := checkOptional("findingCode", in.FindingCode, checkICD10); err != nil {
 		return err
 	}
 	if err := checkOptional("reportSha256", in.ReportSHA256, checkSHA256); err != nil {
@@ -151,7 +150,7 @@ func submitForReview(s *stepCall) error {
 		return err
 	}
 	if in.Round != 0 {
-		return errors.New("invalid review: round is set by the contract")
+		return fail(InvalidInput, "invalid review: round is set by the contract")
 	}
 	if err := checkOptional("reviewSessionId", in.ReviewSessionID, checkID); err != nil {
 		return err
@@ -169,12 +168,12 @@ func decide(decision string) handler {
 			return err
 		}
 		if in.Decision != "" {
-			return errors.New("invalid decision: the decision field is set by the step")
+			return fail(InvalidInput, "invalid decision: the decision field is set by the step")
 		}
 		if err := checkOptional("commentSha256", in.CommentSHA256, checkSHA256); err != nil {
 			return err
 		}
-		if err := checkOptional("reasonCode", in.ReasonCode, checkCode); err != nil {
+		if err := checkOptional("reasonCode", in.ReasonCode, oneOf(ReasonCodes)); err != nil {
 			return err
 		}
 		in.Decision = decision
@@ -195,14 +194,14 @@ func store(s *stepCall) error {
 		return err
 	}
 	if in.LinkPurged {
-		return errors.New("invalid storage: linkPurged is set by the contract")
+		return fail(InvalidInput, "invalid storage: linkPurged is set by the contract")
 	}
 	if err := checkHashes("librarySha256", in.LibrarySHA256, false); err != nil {
 		return err
 	}
 	d := s.donation
 	if !sameSet(in.LibrarySHA256, d.DeidentifiedSHA256) {
-		return fmt.Errorf("donation %s: librarySha256 must list exactly the %d current de-identified objects (deidentifiedSha256)", d.DonationID, len(d.DeidentifiedSHA256))
+		return fail(InvalidInput, "donation %s: librarySha256 must list exactly the %d current de-identified objects (deidentifiedSha256)", d.DonationID, len(d.DeidentifiedSHA256))
 	}
 	if err := purgeLink(s.stub, d); err != nil {
 		return err
@@ -218,7 +217,7 @@ func erase(s *stepCall) error {
 		return err
 	}
 	if in.LinkPurged {
-		return errors.New("invalid deletion: linkPurged is set by the contract")
+		return fail(InvalidInput, "invalid deletion: linkPurged is set by the contract")
 	}
 	if err := checkHashes("deletedSha256", in.DeletedSHA256, true); err != nil {
 		return err
@@ -226,11 +225,11 @@ func erase(s *stepCall) error {
 	d := s.donation
 	for _, h := range d.StagedSHA256 {
 		if !slices.Contains(in.DeletedSHA256, h) {
-			return fmt.Errorf("donation %s: deletedSha256 misses staged object %s (every stagedSha256 must be deleted)", d.DonationID, h)
+			return fail(InvalidInput, "donation %s: deletedSha256 misses staged object %s (every stagedSha256 must be deleted)", d.DonationID, h)
 		}
 	}
 	if len(d.OriginalSHA256) > 0 && !in.KeyDestroyed {
-		return fmt.Errorf("donation %s: keyDestroyed must be true, its originals were staged under a per-donation key", d.DonationID)
+		return fail(InvalidInput, "donation %s: keyDestroyed must be true, its originals were staged under a per-donation key", d.DonationID)
 	}
 	if err := purgeLink(s.stub, d); err != nil {
 		return err
@@ -243,7 +242,7 @@ func erase(s *stepCall) error {
 // loadConsent reads one consent version.
 func loadConsent(stub shim.ChaincodeStubInterface, donationID string, version int) (*ConsentRecord, error) {
 	if version == 0 {
-		return nil, fmt.Errorf("donation %s has no consent", donationID)
+		return nil, fail(NotFound, "donation %s has no consent", donationID)
 	}
 	key, err := consentKey(stub, donationID, version)
 	if err != nil {
@@ -251,14 +250,14 @@ func loadConsent(stub shim.ChaincodeStubInterface, donationID string, version in
 	}
 	raw, err := stub.GetState(key)
 	if err != nil {
-		return nil, fmt.Errorf("failed to read consent %d of donation %s: %w", version, donationID, err)
+		return nil, fail(Internal, "failed to read consent %d of donation %s: %w", version, donationID, err)
 	}
 	if raw == nil {
-		return nil, fmt.Errorf("consent %d of donation %s does not exist", version, donationID)
+		return nil, fail(NotFound, "consent %d of donation %s does not exist", version, donationID)
 	}
 	var c ConsentRecord
 	if err := json.Unmarshal(raw, &c); err != nil {
-		return nil, fmt.Errorf("consent %d of donation %s is corrupt: %w", version, donationID, err)
+		return nil, fail(Internal, "consent %d of donation %s is corrupt: %w", version, donationID, err)
 	}
 	return &c, nil
 }

@@ -13,45 +13,27 @@ import (
 	"time"
 )
 
-// Every value that reaches the ledger is an id, a SHA-256, an enum, a number
-// or a short code. Errors name the field and the expected form, never the
+// Every value that reaches the ledger is a random id, a SHA-256, an enum, a
+// number or a code from a closed list or format (inputs.go). Errors name the field and the expected form, never the
 // offending value: it might be the personal data we are keeping out.
 var (
-	idPattern     = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
 	sha256Pattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
-	codePattern   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,15}$`)
 	dayPattern    = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`)
 	// fieldNamePattern: unknown JSON keys are echoed in errors only if they look like field names.
 	fieldNamePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,31}$`)
 )
 
 const (
-	idForm     = "an id of 1-64 characters a-z, 0-9 and '-'"
 	sha256Form = "a SHA-256 as 64 lowercase hex digits"
-	codeForm   = "a short code of 1-16 characters A-Z, a-z, 0-9, '.', '_' and '-'"
 	// maxHashes bounds the hash lists of one step (objects of one study or record).
 	maxHashes = 10000
 	// maxDataBytes bounds a step's JSON document.
 	maxDataBytes = 1 << 20
 )
 
-func checkID(field, v string) error {
-	if !idPattern.MatchString(v) {
-		return fmt.Errorf("invalid %s: want %s", field, idForm)
-	}
-	return nil
-}
-
 func checkSHA256(field, v string) error {
 	if !sha256Pattern.MatchString(v) {
-		return fmt.Errorf("invalid %s: want %s", field, sha256Form)
-	}
-	return nil
-}
-
-func checkCode(field, v string) error {
-	if !codePattern.MatchString(v) {
-		return fmt.Errorf("invalid %s: want %s", field, codeForm)
+		return fail(InvalidInput, "invalid %s: want %s", field, sha256Form)
 	}
 	return nil
 }
@@ -62,7 +44,7 @@ func checkEnum[T ~string](field string, v T, allowed ...T) error {
 		for i, a := range allowed {
 			s[i] = string(a)
 		}
-		return fmt.Errorf("invalid %s: want one of %s", field, strings.Join(s, ", "))
+		return fail(InvalidInput, "invalid %s: want one of %s", field, strings.Join(s, ", "))
 	}
 	return nil
 }
@@ -77,10 +59,10 @@ func checkOptional(field, v string, check func(string, string) error) error {
 // checkHashes validates a non-empty (unless allowEmpty) list of distinct SHA-256s.
 func checkHashes(field string, hs []string, allowEmpty bool) error {
 	if len(hs) == 0 && !allowEmpty {
-		return fmt.Errorf("invalid %s: want at least one SHA-256", field)
+		return fail(InvalidInput, "invalid %s: want at least one SHA-256", field)
 	}
 	if len(hs) > maxHashes {
-		return fmt.Errorf("invalid %s: at most %d hashes", field, maxHashes)
+		return fail(InvalidInput, "invalid %s: at most %d hashes", field, maxHashes)
 	}
 	seen := make(map[string]bool, len(hs))
 	for i, h := range hs {
@@ -88,7 +70,7 @@ func checkHashes(field string, hs []string, allowEmpty bool) error {
 			return err
 		}
 		if seen[h] {
-			return fmt.Errorf("invalid %s: hash %s appears twice", field, h)
+			return fail(InvalidInput, "invalid %s: hash %s appears twice", field, h)
 		}
 		seen[h] = true
 	}
@@ -97,11 +79,11 @@ func checkHashes(field string, hs []string, allowEmpty bool) error {
 
 func checkDay(field, v string) (time.Time, error) {
 	if !dayPattern.MatchString(v) {
-		return time.Time{}, fmt.Errorf("invalid %s: want a day as YYYY-MM-DD", field)
+		return time.Time{}, fail(InvalidInput, "invalid %s: want a day as YYYY-MM-DD", field)
 	}
 	t, err := time.Parse(time.DateOnly, v)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("invalid %s: want a day as YYYY-MM-DD", field)
+		return time.Time{}, fail(InvalidInput, "invalid %s: want a day as YYYY-MM-DD", field)
 	}
 	return t, nil
 }
@@ -111,7 +93,7 @@ func checkDay(field, v string) (time.Time, error) {
 // oversized input. An empty document means {}.
 func decodeStrict(field, data string, v any) error {
 	if len(data) > maxDataBytes {
-		return fmt.Errorf("invalid %s: document larger than %d bytes", field, maxDataBytes)
+		return fail(InvalidInput, "invalid %s: document larger than %d bytes", field, maxDataBytes)
 	}
 	if strings.TrimSpace(data) == "" {
 		data = "{}"
@@ -119,10 +101,10 @@ func decodeStrict(field, data string, v any) error {
 	dec := json.NewDecoder(strings.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("invalid %s: %s", field, describeJSONError(err))
+		return fail(InvalidInput, "invalid %s: %s", field, describeJSONError(err))
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return fmt.Errorf("invalid %s: trailing data after the JSON object", field)
+		return fail(InvalidInput, "invalid %s: trailing data after the JSON object", field)
 	}
 	return nil
 }
@@ -158,7 +140,7 @@ func canonicalJSON(v any) ([]byte, error) {
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
-		return nil, err
+		return nil, fail(Internal, "failed to encode %T as JSON: %w", v, err)
 	}
 	return bytes.TrimRight(buf.Bytes(), "\n"), nil
 }

@@ -61,7 +61,7 @@ class Flow:
     def _deidentify(self, d: Donations):
         self.deidentified = [h("deid"), h("deid")]
         return d.deidentify(self.id, self.deidentified, profile_id="library",
-                            profile_version="2024b-1", report_sha256=h("report"))
+                            profile_version="2", report_sha256=h("report"))
 
     def _diagnose(self, d: Donations):
         return d.diagnose(self.id, h("sig"), finding_code="C50.9")
@@ -91,7 +91,7 @@ HAPPY = [("register", None, "operator1"), ("link", None, "operator1"),
          ("consent", None, "operator1"), ("acquire", None, "operator1"),
          ("deidentify", "university", "service1"), ("diagnose", "imss", "clinician1"),
          ("review", None, "service1"), ("accept", None, "service1"),
-         ("store", "university", "service1")]
+         ("store", None, "service1")]
 
 
 def wait_state(as_, org: str, donation_id: str, state: str, timeout: float = 15) -> dict:

@@ -19,7 +19,7 @@ T = TypeVar("T")
 
 
 def request_id(prefix: str = "t") -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:16]}"
+    return f"{prefix}-{uuid.uuid4().hex}"
 
 
 def heartbeat(profile: Profile) -> dict:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import threading
+from pathlib import Path
 
 import pytest
 
 from client.donations import Evidence, Source
-from client.errors import Conflict, InvalidInput, NotFound, Unauthorized, WrongState
+from client.donor import new_id
+from client.errors import CODES, Conflict, InvalidInput, NotFound, Unauthorized, WrongState
 from client.gateway import CommitError
 
 from .donation_flow import HAPPY, Flow, h, wait_state
@@ -50,7 +53,7 @@ def test_link_is_readable_by_the_intake_org_only_before_the_purge(as_):
         d.donor_link(flow.id)
     from client.donor import DonorSecret
 
-    stranger = DonorSecret(flow.id, "p-someone-else", flow.donor.salt, "x")
+    stranger = DonorSecret(flow.id, new_id("p"), flow.donor.salt, "x")
     with as_("imss", "regulator1") as d:
         assert d.verify_commitment(stranger) is False
 
@@ -86,7 +89,7 @@ def test_revocation_at_each_stage_then_erase(as_, stage):
         flow.run(step, "imss" if step == "diagnose" else None,
                  "clinician1" if step == "diagnose" else "service1")
     assert flow.run("revoke").state == "REVOKED"
-    erased = flow.run("erase", "university")
+    erased = flow.run("erase")
     assert erased.state == "ERASED"
     deletion = erased.evidence["data"]["deletion"]
     assert deletion["linkPurged"] is True
@@ -103,6 +106,7 @@ def test_revocation_at_each_stage_then_erase(as_, stage):
     ("acquire", None, "regulator1", "caller has regulator"),
     ("acquire", None, "norole1", "caller has none"),
     ("consent", "university", "operator1", "needs the donation's intake org HospitalMSP"),
+    ("acquire", "university", "operator1", "needs the donation's intake org HospitalMSP"),
 ])
 def test_unauthorized_role_or_org_is_refused(as_, step, org, user, message):
     flow = Flow(as_)
@@ -111,6 +115,18 @@ def test_unauthorized_role_or_org_is_refused(as_, step, org, user, message):
         flow.run("consent")
     with pytest.raises(Unauthorized, match=message):
         flow.run(step, org, user)
+
+
+def test_erase_is_the_intake_orgs_alone(as_):
+    flow = Flow(as_)
+    flow.run("register", user="operator1")
+    flow.run("consent")
+    flow.run("revoke")
+    for org in ("university", "imss"):
+        with pytest.raises(Unauthorized, match=r"^UNAUTHORIZED: step Erase needs the donation's "
+                                               r"intake org HospitalMSP"):
+            flow.run("erase", org)
+    assert flow.run("erase").state == "ERASED"
 
 
 def test_diagnose_needs_a_clinician(as_):
@@ -124,14 +140,16 @@ def test_diagnose_needs_a_clinician(as_):
 def test_wrong_state_names_the_expected_state(as_):
     flow = Flow(as_)
     flow.run("register")
-    with pytest.raises(WrongState, match=rf"donation {flow.id} is REGISTERED: step Store "
-                                         r"needs state ACCEPTED"):
+    with pytest.raises(WrongState, match=rf"^WRONG_STATE: donation {flow.id} is REGISTERED: "
+                                         r"step Store needs state ACCEPTED$") as err:
         flow.run("store")
+    assert err.value.code == "WRONG_STATE"
 
 
 def test_unknown_donation_is_not_found(as_):
-    with as_("hospital") as d, pytest.raises(NotFound, match="d-does-not-exist does not exist"):
-        d.get("d-does-not-exist")
+    unknown = new_id("d")
+    with as_("hospital") as d, pytest.raises(NotFound, match=f"{unknown} does not exist"):
+        d.get(unknown)
 
 
 @pytest.mark.parametrize(("call", "message"), [
@@ -155,8 +173,8 @@ def test_replayed_request_id_returns_the_first_result_and_writes_nothing(as_):
     flow = Flow(as_)
     flow.run("register")
     flow.run("consent")
-    first = flow.run("acquire", request_id="r-replay-" + flow.id[2:])
-    again = flow.run("acquire", request_id="r-replay-" + flow.id[2:])
+    first = flow.run("acquire", request_id="r-" + flow.id[2:])
+    again = flow.run("acquire", request_id="r-" + flow.id[2:])
     assert again.evidence == first.evidence
     assert again.transaction_id != first.transaction_id
     with as_("hospital") as d:
@@ -172,8 +190,9 @@ def test_concurrent_conflicting_updates_one_commits_one_conflicts(as_):
     # Endorse both decisions on the same UNDER_REVIEW version, then order both.
     with as_("hospital", retries=0) as d:
         contract = d.contract
-        txs = [contract.new_proposal(name, arguments=[f"r-{name.lower()}-{flow.id[2:]}", flow.id,
-                                                      "{}"]).endorse()
+        # Request ids are "r-" and random hex: the donation's own plus one digit pair per step.
+        rid = {"Accept": f"r-{flow.id[2:]}0a", "RequestChanges": f"r-{flow.id[2:]}0c"}
+        txs = [contract.new_proposal(name, arguments=[rid[name], flow.id, "{}"]).endorse()
                for name in ("Accept", "RequestChanges")]
         commits = [None, None]
 
@@ -198,9 +217,9 @@ def test_concurrent_conflicting_updates_one_commits_one_conflicts(as_):
     winner = "Accept" if statuses[0].successful else "RequestChanges"
     with as_("hospital") as d, pytest.raises(WrongState):
         if winner == "Accept":
-            d.request_changes(flow.id, request_id=f"r-requestchanges-{flow.id[2:]}")
+            d.request_changes(flow.id, request_id=rid["RequestChanges"])
         else:
-            d.accept(flow.id, request_id=f"r-accept-{flow.id[2:]}")
+            d.accept(flow.id, request_id=rid["Accept"])
 
 
 def test_minor_needs_guardian_consent(as_):
@@ -224,6 +243,16 @@ def test_lifecycle_table_is_readable(as_):
     assert ("ACCEPTED", "Store", "STORED") in steps
     assert ("REVOKED", "Erase", "ERASED") in steps
     assert set(table["finalStates"]) == {"STORED", "ERASED"}
+    assert table["openStates"] == table["states"][:8] and "REVOKED" not in table["openStates"]
+    # The codes the peer returns are the file both sides read.
+    listed = json.loads((Path(__file__).resolve().parents[2] / "chaincode" / "contract"
+                         / "error_codes.json").read_text())["codes"]
+    assert table["errorCodes"] == listed
+    assert sorted(c["code"] for c in listed) == sorted(CODES)
+    access = {a["transaction"]: a for a in table["access"]}
+    assert access["GetDonorLink"]["org"] == "intake" and access["GetLifecycle"]["org"] == "anyone"
+    link = next(t for t in table["transitions"] if t["step"] == "LinkDonor")
+    assert link["privateOnly"] is True and link["org"] == "intake"
 
 
 def test_regulator_queries_by_state_org_date_and_counts(as_):

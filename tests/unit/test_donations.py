@@ -61,7 +61,8 @@ def test_conflict_after_all_retries_is_raised():
 
 
 def test_refused_step_is_not_retried():
-    message = "chaincode response 500, donation d-1 is REGISTERED: step Store needs state ACCEPTED"
+    message = ("chaincode response 500, WRONG_STATE: donation d-1 is REGISTERED: step Store "
+               "needs state ACCEPTED")
     refusal = EndorseError("endorse failed", transaction_id="t", grpc_code=grpc.StatusCode.ABORTED,
                            details=(ErrorDetail("a", "HospitalMSP", message),))
     contract = FakeContract(refusal)
