@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 FORMS_DIR = Path(__file__).resolve().parent / "data" / "consent"
-DEFAULT_FORM = "consentimiento-general"
+DEFAULT_FORM = "consent-general"
 
 # form_id: the contract's id form; version: digits (a short code on the ledger).
 _FILE = re.compile(r"^(?P<form_id>[a-z0-9][a-z0-9-]{0,63})-v(?P<version>[1-9][0-9]{0,5})\.md$")
@@ -34,7 +34,7 @@ class ConsentForm:
     Attributes
     ----------
     form_id, version : str
-        As on the ledger (``"consentimiento-general"``, ``"1"``).
+        As on the ledger (``"consent-general"``, ``"1"``).
     title : str
         The first heading of the text.
     text : str

@@ -313,7 +313,7 @@ class Pipeline:
             first = outputs[0].report
             rid = self._enqueue(s, actor, "Deidentify", donation_id, {
                 "deidentifiedSha256": sorted({d.sha256 for d in drafts}), "method": "automatic",
-                "profile": {"id": first["profile"]["id"], "version": first["profile"]["version"]},
+                "profile": {"id": first["profile_id"], "version": first["profile_version"]},
                 "reportSha256": reports_sha256([o.report_sha256 for o in outputs])}, rec)
         self._await(rid)
         return [o.report for o in outputs]
@@ -360,7 +360,7 @@ class Pipeline:
 
     def refuse(self, donation_id: str, comment: str | None = None) -> Receipt:
         """The donor refuses: Revoke, then Erase with its receipt."""
-        return self.revoke(donation_id, comment=comment, reason_code="DONOR_REFUSED")
+        return self.revoke(donation_id, comment=comment, reason_code="donor-request")
 
     def store(self, donation_id: str) -> list[str]:
         """Store: the current drafts (and signed findings) to the library, then purge."""
@@ -387,7 +387,7 @@ class Pipeline:
         return sorted(wanted)
 
     def revoke(self, donation_id: str, *, comment: str | None = None,
-               reason_code: str | None = "DONOR_REVOKED") -> Receipt:
+               reason_code: str | None = "consent-withdrawn") -> Receipt:
         """Revoke at any step before STORED, then erase; returns the erasure receipt."""
         data = self._comment(donation_id, comment)
         if reason_code:

