@@ -15,6 +15,7 @@ import click
 from network.cli import network
 from network.topology import load
 
+from .commands_index import index
 from .demo import demo
 from .donation_cli import donation, keys, verify, worker
 from .mail import MailSettings
@@ -47,7 +48,7 @@ def cli(ctx: click.Context) -> None:
 
 
 verify.add_command(verify_bundle_command)  # traza verify bundle FILE (offline)
-for command in (network, demo, donation, verify, keys, worker):
+for command in (network, demo, donation, verify, keys, worker, index):
     cli.add_command(command)
 try:
     from anonymizer.cli import deid

@@ -133,9 +133,13 @@ class Donations:
 
     # -- transitions -------------------------------------------------------------------
 
-    def _step(self, name: str, donation_id: str, data: dict[str, Any] | None = None, *,
-              request_id: str | None = None, transient: dict[str, bytes] | None = None,
-              endorsing_orgs: Sequence[str] = ()) -> Step:
+    def step(self, name: str, donation_id: str, data: dict[str, Any] | None = None, *,
+             request_id: str | None = None, transient: dict[str, bytes] | None = None,
+             endorsing_orgs: Sequence[str] = ()) -> Step:
+        """Submit transition ``name`` with ``data`` (its JSON) and wait for its commit.
+
+        The typed methods below call this; the outbox worker calls it with a stored step.
+        """
         args = [request_id or new_request_id(), donation_id]
         if name != "LinkDonor":
             args.append(json.dumps(data or {}, separators=(",", ":"), sort_keys=True))
@@ -156,7 +160,7 @@ class Donations:
 
     def register(self, donor: DonorSecret, *, request_id: str | None = None) -> Step:
         """RegisterDonation: the commitment and QR token hash go on the channel, nothing else."""
-        return self._step("RegisterDonation", donor.donation_id,
+        return self.step("RegisterDonation", donor.donation_id,
                           {"commitment": donor.commitment, "qrTokenSha256": donor.qr_token_sha256},
                           request_id=request_id)
 
@@ -165,15 +169,15 @@ class Donations:
         """LinkDonor: the donor link goes, as transient data, to the intake org's collection."""
         link = {"contactRef": contact_ref, "donorPseudonym": donor.donor_pseudonym,
                 "salt": donor.salt.hex()}
-        return self._step("LinkDonor", donor.donation_id, request_id=request_id,
+        return self.step("LinkDonor", donor.donation_id, request_id=request_id,
                           transient={"donor_link": json.dumps(link).encode()})
 
     def consent(self, donation_id: str, consent: Consent, *, request_id: str | None = None) -> Step:
-        return self._step("Consent", donation_id, consent.to_json(), request_id=request_id)
+        return self.step("Consent", donation_id, consent.to_json(), request_id=request_id)
 
     def acquire(self, donation_id: str, original_sha256: Sequence[str], source: Source, *,
                 request_id: str | None = None) -> Step:
-        return self._step("Acquire", donation_id, {"originalSha256": list(original_sha256),
+        return self.step("Acquire", donation_id, {"originalSha256": list(original_sha256),
                                                    "source": source.to_json()},
                           request_id=request_id)
 
@@ -181,7 +185,7 @@ class Donations:
                    profile_id: str, profile_version: str, report_sha256: str,
                    method: Literal["automatic", "manual"] = "automatic",
                    request_id: str | None = None) -> Step:
-        return self._step("Deidentify", donation_id, {
+        return self.step("Deidentify", donation_id, {
             "deidentifiedSha256": list(deidentified_sha256), "method": method,
             "profile": {"id": profile_id, "version": profile_version},
             "reportSha256": report_sha256}, request_id=request_id)
@@ -191,16 +195,16 @@ class Donations:
                  request_id: str | None = None) -> Step:
         data = {"signatureSha256": signature_sha256, "findingCode": finding_code,
                 "signatureCode": signature_code, "reportSha256": report_sha256}
-        return self._step("Diagnose", donation_id, _present(data), request_id=request_id)
+        return self.step("Diagnose", donation_id, _present(data), request_id=request_id)
 
     def submit_for_review(self, donation_id: str, review_session_id: str | None = None, *,
                           request_id: str | None = None) -> Step:
-        return self._step("SubmitForReview", donation_id,
+        return self.step("SubmitForReview", donation_id,
                           _present({"reviewSessionId": review_session_id}), request_id=request_id)
 
     def _decision(self, step: str, donation_id: str, comment_sha256: str | None,
                   reason_code: str | None, request_id: str | None) -> Step:
-        return self._step(step, donation_id, _present({"commentSha256": comment_sha256,
+        return self.step(step, donation_id, _present({"commentSha256": comment_sha256,
                                                        "reasonCode": reason_code}),
                           request_id=request_id)
 
@@ -221,13 +225,13 @@ class Donations:
     def store(self, donation_id: str, library_sha256: Sequence[str], *,
               request_id: str | None = None) -> Step:
         """Store: final; the contract purges the donor link from the intake org's peers."""
-        return self._step("Store", donation_id, {"librarySha256": list(library_sha256)},
+        return self.step("Store", donation_id, {"librarySha256": list(library_sha256)},
                           request_id=request_id)
 
     def erase(self, donation_id: str, deleted_sha256: Sequence[str], *, key_destroyed: bool,
               request_id: str | None = None) -> Step:
         """Erase after Revoke: evidence that staged objects and their key were destroyed."""
-        return self._step("Erase", donation_id, {"deletedSha256": list(deleted_sha256),
+        return self.step("Erase", donation_id, {"deletedSha256": list(deleted_sha256),
                                                  "keyDestroyed": key_destroyed},
                           request_id=request_id)
 

@@ -8,12 +8,10 @@ crash is answered by the contract's replay of the first result.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from cryptography.hazmat.primitives.serialization import Encoding
 
@@ -77,10 +75,12 @@ class Ledger:
     def submit(self, item: OutboxItem) -> SubmitResult:
         """Submit one outbox item as its identity, with its request id; wait for the commit."""
         transient = self.unseal(item) if item.sealed and self.unseal else None
-        data: dict[str, Any] | None = json.loads(item.payload) if item.payload else None
         step = self.donations(Actor(item.org, item.user)).step(
-            item.step, item.donation_id, data, request_id=item.request_id, transient=transient)
-        return SubmitResult(step.transaction_id, step.block_number, step.evidence)
+            item.step, item.donation_id, item.arguments, request_id=item.request_id,
+            transient=transient)
+        # On a replay the committed transaction is the first one, named in the evidence.
+        return SubmitResult(step.evidence.get("txId", step.transaction_id), step.block_number,
+                            step.evidence)
 
     def close(self) -> None:
         self._stack.close()

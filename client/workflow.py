@@ -35,7 +35,7 @@ from .db import Database, forget_donor_links
 from .db.models import DonationRecord, DonorAccount, Operation, OutboxItem, StagedObject
 from .donations import Consent, Evidence, LegalRegime, Source, reports_sha256
 from .donor import DonorSecret, new_id, sha256_hex
-from .errors import DonationError, InvalidInput
+from .errors import CODES, DonationError, InvalidInput
 from .intake import deidentify_staged, read_inputs
 from .ledger import Actor, Ledger
 from .objects import ObjectStore
@@ -462,11 +462,10 @@ class Pipeline:
 
 
 def _refusal(item: OutboxItem) -> DonationError:
-    from .errors import error_for_code
-
-    code, _, message = (item.last_error or "").partition(":")
-    return error_for_code(code.strip(), message.strip() or f"step {item.step} failed",
-                          transaction_id=item.transaction_id)
+    """The contract's refusal of a failed outbox item, as its typed error."""
+    code, _, message = (item.last_error or "").partition(": ")
+    message = message or f"step {item.step} of {item.donation_id} failed"
+    return CODES.get(code, DonationError)(message, transaction_id=item.transaction_id)
 
 
 def decide(pipeline: Pipeline, donation_id: str,

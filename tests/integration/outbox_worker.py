@@ -96,7 +96,7 @@ class LedgerSubmit:
         args: dict[str, Any] = {"request_id": item.request_id}
         if item.sealed is not None:
             args["transient"] = {"donor_link": item.sealed}
-        step = d._step(item.step, item.donation_id, item.arguments, **args)
+        step = d.step(item.step, item.donation_id, item.arguments, **args)
         tx_id = step.evidence.get("txId") or step.transaction_id
         if "after" in self.pause:
             self._boundary(f"AFTER {item.request_id} {tx_id}")
