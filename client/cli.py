@@ -21,7 +21,7 @@ from .donation_cli import donation, keys, verify, worker
 from .mail import MailSettings
 from .verify_bundle import verify_bundle_command
 
-SENDER = "Traza <no-responder@traza.local>"
+SENDER = "no-responder@traza.local"
 
 
 def _local(ctx: click.Context) -> None:

@@ -47,62 +47,54 @@ def write_originals(folder: Path) -> Path:
     return folder
 
 
-def _say(ev: dict[str, Any], who: str) -> None:
+DONOR_DECISIONS = {"Consent", "RequestChanges", "Accept", "Revoke"}
+
+
+def _say(ev: dict[str, Any], actor: Actor) -> None:
+    who = f"{actor}" + (" en nombre del donante" if ev["step"] in DONOR_DECISIONS else "")
     click.echo(f"  {ev['step']:<17} {ev.get('from') or '-':>17} -> {ev['to']:<17} "
-               f"block {ev.get('blockNumber') or '?':<4} tx {ev['txId'][:16]}…  ({who})")
+               f"bloque {ev.get('blockNumber') or '?':<4} tx {ev['txId'][:16]}…  ({who})")
 
 
 def run_demo(settings: Settings, *, mail_dir: Path | None, receipts_dir: Path) -> str:
     """Run both donations; return the first one's viewer URL."""
     intake = settings.pipeline.intake_org
-    op, svc = f"{intake}/operator1", f"{intake}/service1"
-    with open_pipeline(settings) as p, tempfile.TemporaryDirectory() as tmp:
+    with open_pipeline(settings, on_step=_say) as p, tempfile.TemporaryDirectory() as tmp:
         originals = write_originals(Path(tmp))
+        click.echo(f"Donación 1 (datos sintéticos), ingreso por {intake}:")
         reg = p.register(DEMO_EMAIL)
         did = reg.donation_id
-        click.echo(f"Donación {did} (datos sintéticos), ingreso por {intake}:")
-        steps = p.ledger.donations(p.config.service_actor).history
-        _say(steps(did)[-1]["event"], op)
-        _say(p.consent(did), op)
+        p.consent(did)
         p.ingest(did, originals, Source("synthetic"))
-        _say(steps(did)[0]["event"], op)
-        reports = p.deidentify(did)
-        _say(steps(did)[0]["event"], svc)
+        p.deidentify(did)
         p.diagnose(did, "R91.8", "Nódulo pulmonar solitario de 8 mm en lóbulo superior "
                    "derecho; sugiere control en 6 meses.", clinician=Actor("imss", "clinician1"))
-        _say(steps(did)[0]["event"], "imss/clinician1 (firma propia)")
         p.submit_for_review(did)
-        _say(steps(did)[0]["event"], svc)
-        _say(p.request_changes(did, "Prefiero que también se oculte la fecha del estudio."),
-             f"{svc} (decisión del donante)")
-        reports = p.deidentify(did)
-        _say(steps(did)[0]["event"], svc)
+        p.request_changes(did, "Prefiero que también se oculte la fecha del estudio.")
+        results = p.deidentify(did)
         p.submit_for_review(did)
-        _say(steps(did)[0]["event"], svc)
-        _say(p.accept(did), f"{svc} (decisión del donante)")
+        p.accept(did)
         library = p.store(did)
-        _say(steps(did)[0]["event"], svc)
-        click.echo(f"  biblioteca: {len(library)} objetos, nombrados por su SHA-256 "
-                   f"({', '.join(h[:12] + '…' for h in library)})")
+        click.echo(f"  {did}: en la biblioteca {len(library)} objetos nombrados por su SHA-256 "
+                   f"({', '.join(h[:12] + '…' for h in library)}); nada fuera de la cadena "
+                   "lo liga ya al donante")
 
+        click.echo("\nDonación 2: revocada por el donante tras la adquisición:")
         reg2 = p.register(DEMO_EMAIL)
-        click.echo(f"\nDonación {reg2.donation_id}: revocada tras la adquisición:")
         p.consent(reg2.donation_id)
         p.ingest(reg2.donation_id, originals, Source("synthetic"))
         receipt = p.revoke(reg2.donation_id)
-        for h in reversed(steps(reg2.donation_id)[:2]):
-            _say(h["event"], svc)
         path = receipts_dir / f"{reg2.donation_id}.json"
         receipt.save(str(path))
         atomic_write(path.with_suffix(".txt"), receipt.text_es())
-        click.echo(f"  constancia de borrado: {path} (compruébela con "
-                   f"`traza verify receipt {path}`)")
+        click.echo(f"  constancia de borrado: {path} y {path.with_suffix('.txt').name}\n"
+                   f"  compruébela con: traza verify receipt {path}")
     click.echo("\nLo que el donante lee sobre la desidentificación:")
-    for r in reports:
+    for r in results:
         click.echo(f"  - {r.summary_es}")
-    kept = sorted(mail_dir.glob("*.eml"), key=lambda f: f.stat().st_mtime) if mail_dir else []
+    kept = sorted(mail_dir.glob("*.eml")) if mail_dir else []
     if kept:
-        click.echo(f"\nCorreo con el QR (servidor SMTP local): {kept[-2]}")
+        click.echo(f"\nCorreos con el QR (servidor SMTP local): {kept[-2]} y {kept[-1].name}")
     return reg.viewer_url
 
 

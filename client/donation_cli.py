@@ -223,7 +223,7 @@ def verify_receipt_cmd(ctx: click.Context, file: Path, intake: str) -> None:
 
     def check(p: Any) -> list:
         return verify_receipt(rec, p.ledger.donations(p.config.service_actor),
-                              p.store.staging.exists)
+                              p.objects.staging.exists)
 
     checks = _run(ctx, check)
     for c in checks:

@@ -9,16 +9,17 @@ its key-encryption keys (``keys/``) and its pipeline secrets (``secrets/``), all
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from anonymizer.files import private_dir, write_secret
 
 from .crypto import KeyRing
 from .db import Database
-from .ledger import Ledger
+from .ledger import Actor, Ledger
 from .mail import MailSettings
 from .objects import ObjectStoreConfig, open_store
 from .workflow import Pipeline, PipelineConfig, Secrets
@@ -73,11 +74,13 @@ def database(settings: Settings) -> Database:
 
 
 @contextmanager
-def open_pipeline(settings: Settings, *, worker_id: str | None = None) -> Iterator[Pipeline]:
+def open_pipeline(settings: Settings, *, worker_id: str | None = None,
+                  on_step: Callable[[dict[str, Any], Actor], None] | None = None,
+                  ) -> Iterator[Pipeline]:
     """A :class:`Pipeline` on ``settings``, its gateway connections closed on exit."""
     db = database(settings)
     store = open_store(ObjectStoreConfig.from_file(settings.objects_file))
     with Ledger(settings.profiles_dir) as ledger:
         yield Pipeline(settings.pipeline, db=db, store=store, keys=key_ring(settings.home),
                        secrets=load_secrets(settings.home), ledger=ledger,
-                       mail_settings=settings.mail, worker_id=worker_id)
+                       mail_settings=settings.mail, worker_id=worker_id, on_step=on_step)

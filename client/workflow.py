@@ -20,6 +20,7 @@ import json
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,7 +37,7 @@ from .db.models import DonationRecord, DonorAccount, Operation, OutboxItem, Stag
 from .donations import Consent, Evidence, LegalRegime, Source, reports_sha256
 from .donor import DonorSecret, new_id, sha256_hex
 from .errors import CODES, DonationError, InvalidInput
-from .intake import deidentify_staged, read_inputs
+from .intake import Deidentified, deidentify_staged, read_inputs
 from .ledger import Actor, Ledger
 from .objects import ObjectStore
 from .outbox import Worker, enqueue
@@ -109,14 +110,19 @@ class Pipeline:
     ledger : client.ledger.Ledger
     mail_settings : client.mail.MailSettings, optional
         Where the QR e-mail goes out; ``None`` sends nothing (the link is returned).
+    on_step : callable, optional
+        ``on_step(evidence, actor)`` after each step this pipeline waited for commits
+        (the evidence carries ``blockNumber``): progress for a command line.
     """
 
     def __init__(self, config: PipelineConfig, *, db: Database, store: ObjectStore,
                  keys: KeyRing, secrets: Secrets, ledger: Ledger,
                  mail_settings: mail.MailSettings | None = None,
-                 worker_id: str | None = None) -> None:
-        self.config, self.db, self.store, self.keys = config, db, store, keys
+                 worker_id: str | None = None,
+                 on_step: Callable[[dict[str, Any], Actor], None] | None = None) -> None:
+        self.config, self.db, self.objects, self.keys = config, db, store, keys
         self.secrets, self.ledger, self.mail_settings = secrets, ledger, mail_settings
+        self.on_step = on_step
         ledger.unseal = self._unseal_transient
         self.worker = Worker(db, ledger.submit, worker_id=worker_id or new_id("w"))
 
@@ -156,7 +162,7 @@ class Pipeline:
 
     def _stage(self, s: Session, rec: DonationRecord, actor: Actor, kind: str,
                data: bytes) -> StagedObject:
-        name = self.store.staging.put(self._data_key(rec), data, donation_id=rec.donation_id)
+        name = self.objects.staging.put(self._data_key(rec), data, donation_id=rec.donation_id)
         obj = StagedObject(name=name, donation_id=rec.donation_id, kind=kind,
                            sha256=sha256_hex(data), size=len(data), created_at=datetime.now(UTC))
         s.add(obj)
@@ -164,7 +170,7 @@ class Pipeline:
         return obj
 
     def _read_staged(self, rec: DonationRecord, obj: StagedObject) -> bytes:
-        return self.store.staging.get(obj.name, self._data_key(rec), donation_id=rec.donation_id)
+        return self.objects.staging.get(obj.name, self._data_key(rec), donation_id=rec.donation_id)
 
     def _enqueue(self, s: Session, actor: Actor, step: str, donation_id: str,
                  payload: dict[str, Any] | None, rec: DonationRecord | None, *,
@@ -189,7 +195,10 @@ class Pipeline:
                 item = s.execute(select(OutboxItem).where(
                     OutboxItem.request_id == request_id)).scalar_one()
                 if item.status == "done":
-                    return {**(item.result_json or {}), "blockNumber": item.block_number}
+                    evidence = {**(item.result_json or {}), "blockNumber": item.block_number}
+                    if self.on_step:
+                        self.on_step(evidence, Actor(item.org, item.user))
+                    return evidence
                 if item.status == "failed":
                     raise _refusal(item)
             if time.monotonic() > deadline:
@@ -293,10 +302,10 @@ class Pipeline:
         self._await(rid)
         return hashes
 
-    def deidentify(self, donation_id: str) -> list[dict[str, Any]]:
+    def deidentify(self, donation_id: str) -> list[Deidentified]:
         """De-identify every original; drafts and reports staged; Deidentify on chain.
 
-        Returns the action reports (dicts), in the originals' order.
+        Returns each file's result (bytes, action report, Spanish summary), in order.
         """
         actor = self.config.deid_actor
         with self.db.session() as s:
@@ -316,7 +325,7 @@ class Pipeline:
                 "profile": {"id": first["profile_id"], "version": first["profile_version"]},
                 "reportSha256": reports_sha256([o.report_sha256 for o in outputs])}, rec)
         self._await(rid)
-        return [o.report for o in outputs]
+        return outputs
 
     def diagnose(self, donation_id: str, finding_code: str, text: str = "", *,
                  clinician: Actor) -> findings.SignedFinding:
@@ -370,7 +379,7 @@ class Pipeline:
             rec = self._record(s, donation_id)
             objs = [o for o in self._objects(s, donation_id, "deidentified", "finding")
                     if o.kind == "finding" or o.sha256 in wanted]
-            published = {self.store.library.put(self._read_staged(rec, o)): o for o in objs}
+            published = {self.objects.library.put(self._read_staged(rec, o)): o for o in objs}
         missing = wanted - set(published)
         if missing:
             raise PipelineError(f"donation {donation_id}: {len(missing)} de-identified objects "
@@ -414,7 +423,7 @@ class Pipeline:
         self.purge(donation_id)
         erased = self._await(rid)
         return build_receipt(donation_id, erased, revoked, deleted,
-                             staging_bucket=self.store.staging.bucket)
+                             staging_bucket=self.objects.staging.bucket)
 
     # -- off-chain purge ---------------------------------------------------------------
 
@@ -433,7 +442,7 @@ class Pipeline:
         """
         with self.db.session() as s:
             for o in self._objects(s, donation_id):
-                self.store.staging.delete(o.name)
+                self.objects.staging.delete(o.name)
             rec = s.get(DonationRecord, donation_id)
             account_id = rec.account_id if rec else None
             forget_donor_links(s, donation_id)
