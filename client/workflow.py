@@ -186,7 +186,7 @@ class Pipeline:
                            "donor_ref": self._donor_ref(rec) if rec else None})
         return request_id
 
-    def _await(self, request_id: str) -> dict[str, Any]:
+    def wait(self, request_id: str) -> dict[str, Any]:
         """Run the worker until ``request_id`` is committed; its evidence, or the refusal."""
         deadline = time.monotonic() + self.config.step_timeout
         while True:
@@ -213,7 +213,7 @@ class Pipeline:
         with self.db.session() as s:
             rec = s.get(DonationRecord, donation_id)
             request_id = self._enqueue(s, actor, step, donation_id, payload, rec)
-        return self._await(request_id) if wait else request_id
+        return self.wait(request_id) if wait else request_id
 
     # -- steps -------------------------------------------------------------------------
 
@@ -257,7 +257,7 @@ class Pipeline:
                 "donor_link": json.dumps({"contactRef": account.contact_ref,
                                           "donorPseudonym": donor.donor_pseudonym,
                                           "salt": donor.salt.hex()})})
-        self._await(link)
+        self.wait(link)
         url = qr.viewer_url(self.config.viewer_base, donor.qr_token)
         message_id = self._mail_qr(email, url, did)
         return Registration(did, account.contact_ref, url, message_id)
@@ -299,7 +299,7 @@ class Pipeline:
             rid = self._enqueue(s, actor, "Acquire", donation_id,
                                 {"originalSha256": sorted(set(hashes)),
                                  "source": source.to_json()}, rec)
-        self._await(rid)
+        self.wait(rid)
         return hashes
 
     def deidentify(self, donation_id: str) -> list[Deidentified]:
@@ -324,7 +324,7 @@ class Pipeline:
                 "deidentifiedSha256": sorted({d.sha256 for d in drafts}), "method": "automatic",
                 "profile": {"id": first["profile_id"], "version": first["profile_version"]},
                 "reportSha256": reports_sha256([o.report_sha256 for o in outputs])}, rec)
-        self._await(rid)
+        self.wait(rid)
         return outputs
 
     def diagnose(self, donation_id: str, finding_code: str, text: str = "", *,
@@ -341,7 +341,7 @@ class Pipeline:
             rid = self._enqueue(s, clinician, "Diagnose", donation_id, {
                 "signatureSha256": signed.signature_sha256, "findingCode": finding_code,
                 "reportSha256": signed.sha256}, rec)
-        self._await(rid)
+        self.wait(rid)
         return signed
 
     def submit_for_review(self, donation_id: str) -> str:
@@ -391,7 +391,7 @@ class Pipeline:
                           original=o.name, modified=f"library/{sha}")
             rid = self._enqueue(s, self.config.service_actor, "Store", donation_id,
                                 {"librarySha256": sorted(wanted)}, rec)
-        self._await(rid)
+        self.wait(rid)
         self.purge(donation_id)
         return sorted(wanted)
 
@@ -421,7 +421,7 @@ class Pipeline:
             self._log(s, actor, "destroy-data-key", rec, donation_id)
             s.delete(rec)
         self.purge(donation_id)
-        erased = self._await(rid)
+        erased = self.wait(rid)
         return build_receipt(donation_id, erased, revoked, deleted,
                              staging_bucket=self.objects.staging.bucket)
 
