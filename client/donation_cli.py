@@ -257,6 +257,9 @@ def worker(ctx: click.Context, intake: str) -> None:
     stop = threading.Event()
 
     def serve(p: Any) -> None:
+        finished = p.recover()  # donations a crash left half-closed
+        if finished:
+            click.echo(f"finished the purge of {len(finished)} donations")
         try:
             p.worker.run(stop)
         except KeyboardInterrupt:

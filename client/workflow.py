@@ -250,13 +250,14 @@ class Pipeline:
                                  created_at=datetime.now(UTC))
             s.add(rec)
             s.flush()
-            self._enqueue(s, actor, "RegisterDonation", did,
-                          {"commitment": donor.commitment,
-                           "qrTokenSha256": donor.qr_token_sha256}, rec)
+            registered = self._enqueue(s, actor, "RegisterDonation", did,
+                                       {"commitment": donor.commitment,
+                                        "qrTokenSha256": donor.qr_token_sha256}, rec)
             link = self._enqueue(s, actor, "LinkDonor", did, None, rec, transient={
                 "donor_link": json.dumps({"contactRef": account.contact_ref,
                                           "donorPseudonym": donor.donor_pseudonym,
                                           "salt": donor.salt.hex()})})
+        self.wait(registered)
         self.wait(link)
         url = qr.viewer_url(self.config.viewer_base, donor.qr_token)
         message_id = self._mail_qr(email, url, did)
@@ -388,7 +389,7 @@ class Pipeline:
             rec = self._record(s, donation_id)
             for sha, o in published.items():
                 self._log(s, self.config.service_actor, "library-put", rec, donation_id,
-                          original=o.name, modified=f"library/{sha}")
+                          original=o.name, modified=sha)  # library objects: their hash
             rid = self._enqueue(s, self.config.service_actor, "Store", donation_id,
                                 {"librarySha256": sorted(wanted)}, rec)
         self.wait(rid)
@@ -407,9 +408,10 @@ class Pipeline:
     def erase(self, donation_id: str, *, revoked: dict[str, Any] | None = None) -> Receipt:
         """Erase: destroy the data key and staged objects, record ERASED, make the receipt.
 
-        The key row is deleted in the same SQL transaction that queues the Erase step, so
-        after a crash the key is either still there (nothing happened) or gone with the step
-        queued; staged objects left behind are unreadable and :meth:`purge` removes them.
+        The key row (and the donor's account, when this was its last open donation) is
+        deleted in the SQL transaction that queues the Erase step: after a crash the key is
+        either still there (nothing happened) or gone with the step queued. Staged objects
+        left behind are unreadable without the key; :meth:`recover` deletes them.
         """
         actor = self.config.service_actor
         with self.db.session() as s:
@@ -419,7 +421,7 @@ class Pipeline:
             rid = self._enqueue(s, actor, "Erase", donation_id, {
                 "deletedSha256": sorted({o.sha256 for o in objs}), "keyDestroyed": True}, rec)
             self._log(s, actor, "destroy-data-key", rec, donation_id)
-            s.delete(rec)
+            self._close(s, rec)
         self.purge(donation_id)
         erased = self.wait(rid)
         return build_receipt(donation_id, erased, revoked, deleted,
@@ -433,24 +435,50 @@ class Pipeline:
             q = q.where(StagedObject.kind.in_(kinds))
         return list(s.execute(q.order_by(StagedObject.created_at, StagedObject.name)).scalars())
 
+    @staticmethod
+    def _close(s: Session, rec: DonationRecord) -> None:
+        """Delete the donation's key row, and its donor's account if no other is open."""
+        account_id = rec.account_id
+        s.delete(rec)
+        s.flush()
+        if account_id is not None and s.scalar(select(DonationRecord.donation_id).where(
+                DonationRecord.account_id == account_id).limit(1)) is None:
+            account = s.get(DonorAccount, account_id)
+            if account is not None:
+                s.delete(account)
+
     def purge(self, donation_id: str) -> None:
         """Remove what links the donor to a finished donation, off-chain; idempotent.
 
-        Staged objects deleted, the data key destroyed, the donor reference cleared from
-        the operation log, review sessions and the donor account (when it has no other open
-        donation) deleted. The event index keeps the steps: the QR still opens the trace.
+        Staged objects deleted from MinIO, the data key destroyed, the donor reference
+        cleared from the operation log and the outbox, review sessions and the donor account
+        (when it has no other open donation) deleted. The event index keeps the steps: the
+        QR still opens the trace.
         """
         with self.db.session() as s:
             for o in self._objects(s, donation_id):
                 self.objects.staging.delete(o.name)
             rec = s.get(DonationRecord, donation_id)
-            account_id = rec.account_id if rec else None
+            if rec is not None:
+                self._close(s, rec)
             forget_donor_links(s, donation_id)
-            if account_id is not None and not s.scalar(select(DonationRecord.donation_id).where(
-                    DonationRecord.account_id == account_id)):
-                account = s.get(DonorAccount, account_id)
-                if account is not None:
-                    s.delete(account)
+
+    def recover(self) -> list[str]:
+        """Finish the purge of donations a crash left half-closed; returns their ids.
+
+        Those are donations with staged objects but no key row (crashed inside
+        :meth:`erase`), and donations whose Store or Erase step is done but whose key row
+        is still there (crashed before :meth:`purge`).
+        """
+        with self.db.session() as s:
+            orphaned = set(s.scalars(select(StagedObject.donation_id).where(
+                StagedObject.donation_id.not_in(select(DonationRecord.donation_id)))))
+            closed = set(s.scalars(select(OutboxItem.donation_id).where(
+                OutboxItem.step.in_(("Store", "Erase")), OutboxItem.status == "done",
+                OutboxItem.donation_id.in_(select(DonationRecord.donation_id)))))
+        for did in sorted(orphaned | closed):
+            self.purge(did)
+        return sorted(orphaned | closed)
 
     def rotate_keys(self) -> int:
         """Re-wrap every data key under a new current KEK; returns how many were re-wrapped.

@@ -287,3 +287,30 @@ def test_a_step_queued_while_the_peer_is_down_commits_once_later(fabric, setting
     with pytest.raises(WrongState):  # the state moved once: CONSENTED, not under review
         p.accept(reg.donation_id)
     p.revoke(reg.donation_id)
+
+
+def test_a_crash_inside_erase_is_finished_by_recover(corpus, donated, monkeypatch):
+    folder, _ = corpus
+    p = donated["pipeline"]
+    reg = p.register(EMAIL)
+    p.consent(reg.donation_id)
+    before = set(p.objects.staging.list_names())
+    p.ingest(reg.donation_id, folder, Source("synthetic"))
+    mine = set(p.objects.staging.list_names()) - before
+    assert mine
+
+    def crash(name):
+        raise ObjectStoreUnavailable("MinIO went away", bucket="staging", name=name)
+
+    with monkeypatch.context() as m:
+        m.setattr(p.objects.staging, "delete", crash)
+        with pytest.raises(ObjectStoreUnavailable):
+            p.revoke(reg.donation_id)
+    with p.db.session() as s:  # the key is gone with the Erase step queued
+        assert s.get(DonationRecord, reg.donation_id) is None
+        erase = s.scalars(select(OutboxItem).where(OutboxItem.donation_id == reg.donation_id,
+                                                   OutboxItem.step == "Erase")).one()
+    assert p.recover() == [reg.donation_id]
+    assert p.wait(erase.request_id)["to"] == "ERASED"
+    assert not (mine & set(p.objects.staging.list_names()))
+    assert p.recover() == []
