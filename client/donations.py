@@ -172,6 +172,17 @@ class Donations:
         return self.step("LinkDonor", donor.donation_id, request_id=request_id,
                           transient={"donor_link": json.dumps(link).encode()})
 
+    def reissue_qr(self, donation_id: str, qr_token_sha256: str, *,
+                   request_id: str | None = None) -> Step:
+        """ReissueQR: the new QR token's hash replaces the old one, so the old token opens nothing.
+
+        Only the hash goes on the channel, never the token. The contract refuses the same hash
+        again (:class:`~client.errors.InvalidInput`) and a stored or erased donation
+        (:class:`~client.errors.WrongState`); the state is kept.
+        """
+        return self.step("ReissueQR", donation_id, {"qrTokenSha256": qr_token_sha256},
+                          request_id=request_id)
+
     def consent(self, donation_id: str, consent: Consent, *, request_id: str | None = None) -> Step:
         return self.step("Consent", donation_id, consent.to_json(), request_id=request_id)
 

@@ -118,6 +118,7 @@ def parse_timestamp(text: str) -> dt.datetime:
 
 
 def _qr_token(evidence: dict[str, Any]) -> str | None:
+    """The QR token hash a step sets: ``registration`` or ``qrReissue`` (ReissueQR) data."""
     for part in (evidence.get("data") or {}).values():
         if isinstance(part, dict) and part.get("qrTokenSha256"):
             return str(part["qrTokenSha256"])
@@ -178,6 +179,9 @@ class EventIndex:
             evidence=json.dumps(ev, separators=(",", ":"), sort_keys=True)))
         row = session.get(DonationIndex, donation_id)
         registered = ev["step"] == "RegisterDonation"
+        # Only an event not older than the row's last one may set the token hash: after a
+        # ReissueQR, an older event applied late must not reopen the replaced token.
+        latest = row is None or event.block_number >= row.last_block
         if row is None:
             row = DonationIndex(donation_id=donation_id, state=ev.get("to") or "",
                                 intake_msp=(ev.get("mspId") or "") if registered else "",
@@ -190,7 +194,7 @@ class EventIndex:
             if registered:
                 row.intake_msp, row.registered_at = ev.get("mspId") or "", at
         qr = _qr_token(ev)
-        if qr:
+        if qr and latest:
             row.qr_token_sha256 = qr
         session.flush()
         return True

@@ -263,6 +263,36 @@ class Pipeline:
         message_id = self._mail_qr(email, url, did)
         return Registration(did, account.contact_ref, url, message_id)
 
+    def reissue_qr(self, donation_id: str, email: str | None = None) -> Registration:
+        """Re-issue the donor's QR (ReissueQR): a new token, the previous one opens nothing.
+
+        Only the new token's hash goes on chain, through the outbox like every step; the new
+        QR is e-mailed to the donor's address, unsealed from the account. ``email``, when the
+        operator types it, must be that same address (a QR is a capability: it never goes to
+        anyone else). Open donations only: after STORED or ERASED nothing here links the
+        donor to the donation, and the contract refuses the step on those states.
+        """
+        with self.db.session() as s:
+            rec = self._record(s, donation_id)
+            account = s.get(DonorAccount, rec.account_id) if rec.account_id else None
+            if account is None:
+                raise PipelineError(f"donation {donation_id} has no donor account here")
+            if email is not None:
+                email = email.strip().lower()
+                if not EMAIL.match(email) or not hmac.compare_digest(
+                        self._hmac("email", email), account.email_hmac):
+                    raise InvalidInput(f"the e-mail address is not the donor's of {donation_id}")
+            else:
+                akey = self.keys.unwrap(account.wrapped_key, account.contact_ref)
+                email = unseal(akey, account.email_sealed, account.contact_ref.encode()).decode()
+            contact_ref = account.contact_ref
+            token = secrets.token_urlsafe(32)  # as DonorSecret's: only its hash leaves here
+            rid = self._enqueue(s, self.config.operator_actor, "ReissueQR", donation_id,
+                                {"qrTokenSha256": sha256_hex(token)}, rec)
+        self._await(rid)
+        url = qr.viewer_url(self.config.viewer_base, token)
+        return Registration(donation_id, contact_ref, url, self._mail_qr(email, url, donation_id))
+
     def _mail_qr(self, email: str, url: str, donation_id: str) -> str | None:
         if self.mail_settings is None:
             return None

@@ -137,6 +137,12 @@ func (c *DonationContract) Erase(ctx contractapi.TransactionContextInterface, re
 	return c.transition(ctx, Erase, requestID, donationID, data, erase)
 }
 
+// ReissueQR replaces the hash of the donation's QR capability token, so the
+// previous token opens nothing; the state is kept. data: QRReissue.
+func (c *DonationContract) ReissueQR(ctx contractapi.TransactionContextInterface, requestID, donationID, data string) (string, error) {
+	return c.transition(ctx, ReissueQR, requestID, donationID, data, reissueQR)
+}
+
 // transition runs one step: replay check, lifecycle row, caller check,
 // handler, then every write (donation, indexes, request record) and the event.
 // Every transition reads the donation key, so two conflicting transitions on

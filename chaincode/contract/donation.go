@@ -50,6 +50,7 @@ type StepData struct {
 	Deletion         *Deletion         `json:"deletion,omitempty"`
 	Diagnosis        *Diagnosis        `json:"diagnosis,omitempty"`
 	Link             *LinkEvidence     `json:"link,omitempty"`
+	QRReissue        *QRReissue        `json:"qrReissue,omitempty"`
 	Registration     *Registration     `json:"registration,omitempty"`
 	Review           *Review           `json:"review,omitempty"`
 	Storage          *Storage          `json:"storage,omitempty"`
@@ -90,6 +91,12 @@ type Source struct {
 type Registration struct {
 	Commitment    string `json:"commitment"`              // sha256(salt || donorPseudonym || donationId), hex
 	QRTokenSHA256 string `json:"qrTokenSha256,omitempty"` // SHA-256 of the QR capability token
+}
+
+// QRReissue is the input of ReissueQR: the new QR token's hash, which
+// replaces the donation's qrTokenSha256 (the old token opens nothing after).
+type QRReissue struct {
+	QRTokenSHA256 string `json:"qrTokenSha256"` // SHA-256 of the new QR capability token
 }
 
 // Acquisition is the input of Acquire: the staged originals.

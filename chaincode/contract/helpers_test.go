@@ -168,6 +168,8 @@ func (e *env) method(step contract.Step) func(contractapi.TransactionContextInte
 		return c.Revoke
 	case contract.Erase:
 		return c.Erase
+	case contract.ReissueQR:
+		return c.ReissueQR
 	case contract.LinkDonor:
 		return func(ctx contractapi.TransactionContextInterface, req, id, _ string) (string, error) {
 			return c.LinkDonor(ctx, req, id)
@@ -297,6 +299,8 @@ func defaultData(step contract.Step, id string) string {
 		return fmt.Sprintf(`{"librarySha256":[%q]}`, h("d1"))
 	case contract.Revoke:
 		return `{"reasonCode":"donor-request"}`
+	case contract.ReissueQR:
+		return fmt.Sprintf(`{"qrTokenSha256":%q}`, h("qr2-"+id))
 	case contract.Erase:
 		return fmt.Sprintf(`{"deletedSha256":[%q,%q,%q],"keyDestroyed":true}`, h("o1"), h("o2"), h("d1"))
 	}

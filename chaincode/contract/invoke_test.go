@@ -76,7 +76,7 @@ func TestThroughTheContractAPIDispatcher(t *testing.T) {
 		names[tx.Name] = tx.Tags
 	}
 	for _, n := range []string{"RegisterDonation", "LinkDonor", "Consent", "Acquire", "Deidentify", "Diagnose",
-		"SubmitForReview", "RequestChanges", "Accept", "Store", "Revoke", "Erase", "Heartbeat"} {
+		"SubmitForReview", "RequestChanges", "Accept", "Store", "Revoke", "Erase", "ReissueQR", "Heartbeat"} {
 		require.ElementsMatch(t, []string{"SUBMIT", "submit"}, names[n], n)
 		delete(names, n)
 	}

@@ -48,12 +48,13 @@ const (
 	Store           Step = "Store"
 	Revoke          Step = "Revoke"
 	Erase           Step = "Erase"
+	ReissueQR       Step = "ReissueQR"
 )
 
 // Steps lists every step in lifecycle order.
 var Steps = []Step{
 	Register, LinkDonor, Consent, Acquire, Deidentify, Diagnose, SubmitForReview,
-	RequestChanges, Accept, Store, Revoke, Erase,
+	RequestChanges, Accept, Store, Revoke, Erase, ReissueQR,
 }
 
 // Role is the value of the `traza.role` attribute in the caller's certificate,
@@ -119,7 +120,12 @@ var (
 // Org rules: the intake org holds the donor link, the consent and the
 // per-donation data key its originals are staged under, so the steps on
 // those are its alone: Acquire (stages originals under its key), Store and
-// Erase (purge its private collection; Erase claims its key destroyed).
+// Erase (purge its private collection; Erase claims its key destroyed), and
+// ReissueQR (it alone can reach the donor to hand over the new QR).
+// ReissueQR keeps the state and replaces the QR token's hash in every open
+// state; not in STORED or ERASED, which accept no step (and by then nothing
+// off-chain links the donor to the donation any more, so nobody could send
+// the new QR), nor in REVOKED, which only leads to ERASED.
 // Deidentify, Diagnose and SubmitForReview are any member's: the university
 // runs the de-identification service for the other orgs, and clinicians of
 // any org read the de-identified study.
@@ -137,6 +143,7 @@ var Lifecycle = resolve([]Rule{
 	{From: []State{Accepted}, Step: Store, To: Stored, Org: IntakeOrg, Roles: svc},
 	{OpenFrom: Registered, Step: Revoke, To: Revoked, Org: IntakeOrg, Roles: svc},
 	{From: []State{Revoked}, Step: Erase, To: Erased, Org: IntakeOrg, Roles: staff},
+	{OpenFrom: Registered, Step: ReissueQR, To: Unchanged, Org: IntakeOrg, Roles: staff},
 })
 
 // Access is who may call each transaction outside the lifecycle: the queries

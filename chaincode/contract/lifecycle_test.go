@@ -57,7 +57,7 @@ func TestEveryStateStepPair(t *testing.T) {
 			})
 		}
 	}
-	require.Equal(t, 12*12, n)
+	require.Equal(t, 12*13, n)
 }
 
 func mustQuery(t *testing.T, e *env, w who, id string) string {
@@ -175,7 +175,7 @@ func TestOpenAndFinalStatesAreDerivedFromTheTable(t *testing.T) {
 	require.Equal(t, []contract.State{contract.Stored, contract.Erased}, contract.FinalStates)
 	for _, r := range contract.Lifecycle {
 		switch {
-		case r.Step == contract.Revoke, r.Step == contract.LinkDonor:
+		case r.Step == contract.Revoke, r.Step == contract.LinkDonor, r.Step == contract.ReissueQR:
 			require.Equal(t, open, r.From, r.Step)
 		case r.Step == contract.Consent && r.To == contract.Unchanged:
 			require.Equal(t, open[1:], r.From)

@@ -28,6 +28,25 @@ func register(s *stepCall) error {
 	return nil
 }
 
+// reissueQR replaces the QR token's hash; the same hash again is refused,
+// since a re-issue that keeps the old token open would revoke nothing.
+func reissueQR(s *stepCall) error {
+	var in QRReissue
+	if err := decodeStrict("qrReissue", s.data, &in); err != nil {
+		return err
+	}
+	if err := checkSHA256("qrTokenSha256", in.QRTokenSHA256); err != nil {
+		return err
+	}
+	d := s.donation
+	if in.QRTokenSHA256 == d.QRTokenSHA256 {
+		return fail(InvalidInput, "donation %s: qrTokenSha256 must differ from the current one (a re-issue replaces the token)", d.DonationID)
+	}
+	d.QRTokenSHA256 = in.QRTokenSHA256
+	s.evidence.Data.QRReissue = &in
+	return nil
+}
+
 func consent(s *stepCall) error {
 	var in ConsentInput
 	if err := decodeStrict("consent", s.data, &in); err != nil {

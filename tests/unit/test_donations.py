@@ -9,7 +9,7 @@ import pytest
 
 from client.donations import Consent, Donations, Evidence, Source
 from client.donor import DonorSecret, commitment
-from client.errors import Conflict, WrongState
+from client.errors import Conflict, InvalidInput, WrongState
 from client.gateway import CommitError, EndorseError, ErrorDetail
 
 
@@ -99,6 +99,28 @@ def test_register_puts_only_hashes_on_the_channel():
     assert data == {"commitment": commitment(donor.salt, "p-1", "d-1"),
                     "qrTokenSha256": donor.qr_token_sha256}
     assert donor.qr_token not in contract.calls[0][1][2]
+
+
+def test_reissue_qr_sends_only_the_new_hash_with_its_request_id():
+    new = DonorSecret.new("d-1", "p-1")
+    contract = FakeContract()
+    step = Donations(contract).reissue_qr("d-1", new.qr_token_sha256, request_id="r-9")
+    name, args, transient = contract.calls[0]
+    assert (name, args[:2], transient) == ("ReissueQR", ["r-9", "d-1"], None)
+    assert json.loads(args[2]) == {"qrTokenSha256": new.qr_token_sha256}
+    assert new.qr_token not in args[2]
+    assert step.evidence["step"] == "ReissueQR"
+
+
+def test_reissue_qr_refusal_is_typed():
+    message = ("chaincode response 500, INVALID_INPUT: donation d-1: qrTokenSha256 must differ "
+               "from the current one (a re-issue replaces the token)")
+    refusal = EndorseError("endorse failed", transaction_id="t", grpc_code=grpc.StatusCode.ABORTED,
+                           details=(ErrorDetail("a", "HospitalMSP", message),))
+    contract = FakeContract(refusal)
+    with pytest.raises(InvalidInput, match="must differ"):
+        Donations(contract, backoff=0).reissue_qr("d-1", "b" * 64)
+    assert len(contract.calls) == 1
 
 
 def test_minor_consent_needs_guardian_evidence():

@@ -113,6 +113,34 @@ def test_an_older_event_does_not_move_the_state_back(db):
     assert donations[0][1] == "CONSENTED" and donations[0][6] == 7
 
 
+NEW_QR = "b" * 64
+REISSUED = event(8, evidence("ReissueQR", "CONSENTED", "CONSENTED", "t5",
+                             data={"qrReissue": {"qrTokenSha256": NEW_QR}}))
+
+
+def qr_of(db, qr):
+    with db.session() as s:
+        return s.scalars(select(DonationIndex.donation_id).where(
+            DonationIndex.qr_token_sha256 == qr)).all()
+
+
+def test_a_reissued_qr_replaces_the_token_hash(db):
+    idx = EventIndex(db)
+    for e in [*LIFE, REISSUED]:
+        idx.apply_event(e)
+    assert qr_of(db, NEW_QR) == ["d-1"] and qr_of(db, QR) == []
+    steps, donations, _ = rows(db)
+    assert donations[0][:4] == ("d-1", "CONSENTED", "HospitalMSP", NEW_QR)
+    assert steps[-1][2:5] == ("ReissueQR", "CONSENTED", "CONSENTED")
+
+
+def test_an_older_event_does_not_bring_the_old_token_back(db):
+    idx = EventIndex(db)
+    idx.apply_event(REISSUED)  # block 8 before the registration of block 5
+    idx.apply_event(LIFE[0])
+    assert qr_of(db, NEW_QR) == ["d-1"] and qr_of(db, QR) == []
+
+
 def test_checkpointer_survives_a_restart(db):
     idx = EventIndex(db)
     idx.apply_event(LIFE[1])
@@ -203,6 +231,13 @@ def test_rebuild_replaces_a_wrong_index(db):
     idx.rebuild(ledger(), "traza")
     steps, donations, _ = rows(db)
     assert "bogus" not in [s[0] for s in steps] and "d-9" not in [d[0] for d in donations]
+
+
+def test_a_rebuild_maps_only_the_reissued_token(db):
+    blocks = [*ledger(), block(8, [(_envelope(REISSUED), VALID)])]
+    report = EventIndex(db).rebuild(blocks, "traza")
+    assert qr_of(db, NEW_QR) == ["d-1"] and qr_of(db, QR) == []
+    assert report.steps == 5
 
 
 # -- listening ------------------------------------------------------------------------
