@@ -82,6 +82,16 @@ def register(ctx: click.Context, email: str) -> None:
                + (f" (message {r.message_id})" if r.message_id else " (mail is off)"))
 
 
+@donation.command("reissue-qr")
+@click.argument("donation_id")
+@click.pass_context
+def reissue_qr(ctx: click.Context, donation_id: str) -> None:
+    """Send the donor a new QR; the previous one stops opening the trace."""
+    r = _run(ctx, lambda p: p.reissue_qr(donation_id))
+    click.echo(f"new QR for {r.donation_id} e-mailed" + ("" if r.message_id else
+                                                         " (mail is off)"))
+
+
 @donation.command()
 @click.argument("donation_id")
 @click.option("--signature", type=click.Path(exists=True, dir_okay=False, path_type=Path),
