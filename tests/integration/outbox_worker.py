@@ -44,11 +44,11 @@ def happy_steps(flow: Flow) -> list[dict[str, Any]]:
          {"originalSha256": flow.originals, "source": Source("human", "40-64").to_json()}),
         ("Deidentify", "university", "service1",
          {"deidentifiedSha256": flow.deidentified, "method": "automatic",
-          "profile": {"id": "library", "version": "2024b-1"}, "reportSha256": h("report")}),
+          "profile": {"id": "library", "version": "2"}, "reportSha256": h("report")}),
         ("Diagnose", "imss", "clinician1", {"signatureSha256": h("sig"), "findingCode": "C50.9"}),
         ("SubmitForReview", "hospital", "service1", {"reviewSessionId": new_id("s")}),
         ("Accept", "hospital", "service1", {}),
-        ("Store", "university", "service1", {"librarySha256": flow.deidentified}),
+        ("Store", "hospital", "service1", {"librarySha256": flow.deidentified}),
     ]
     return [{"step": step, "org": org, "user": user, "payload": payload,
              "sealed": json.dumps(link).encode() if step == "LinkDonor" else None,
