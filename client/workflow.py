@@ -17,11 +17,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import re
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -41,58 +39,8 @@ from .intake import Deidentified, deidentify_staged, read_inputs
 from .ledger import Actor, Ledger
 from .objects import ObjectStore
 from .outbox import Worker, enqueue
+from .pipeline_config import EMAIL, PipelineConfig, PipelineError, Registration, Secrets
 from .receipt import Receipt, build_receipt
-
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,63}$")
-
-
-class PipelineError(Exception):
-    """A pipeline step could not be done; the message names the donation and the step."""
-
-
-@dataclass(frozen=True)
-class PipelineConfig:
-    """Who takes which step, and the defaults of a donation."""
-
-    intake_org: str = "hospital"
-    operator: str = "operator1"
-    service: str = "service1"
-    deid_org: str | None = None  # another member's service may de-identify; default: intake
-    viewer_base: str = "http://127.0.0.1:8080"
-    profile: str = "library"
-    jobs: int | None = None
-    legal_regime: LegalRegime = "LGPDPPSO"
-    step_timeout: float = 120.0
-
-    @property
-    def operator_actor(self) -> Actor:
-        return Actor(self.intake_org, self.operator)
-
-    @property
-    def service_actor(self) -> Actor:
-        return Actor(self.intake_org, self.service)
-
-    @property
-    def deid_actor(self) -> Actor:
-        return Actor(self.deid_org or self.intake_org, self.service)
-
-
-@dataclass(frozen=True)
-class Registration:
-    """What registration hands back: the ids, and the QR link that was e-mailed."""
-
-    donation_id: str
-    account_id: str
-    viewer_url: str
-    message_id: str | None
-
-
-@dataclass(frozen=True)
-class Secrets:
-    """The intake org's pipeline secrets: de-identification key, account key (HMAC)."""
-
-    deid: bytes
-    accounts: bytes
 
 
 class Pipeline:
