@@ -74,3 +74,24 @@ def atomic_write(path: str | PathLike[str], data: bytes | str, *, mode: int = PU
 def write_secret(path: str | PathLike[str], data: bytes | str) -> Path:
     """:func:`atomic_write` with mode 0600 (folders created 0700)."""
     return atomic_write(path, data, mode=SECRET)
+
+
+class LooseSecretError(PermissionError):
+    """A secret file that group or others may read or write: refused, not read."""
+
+
+def read_secret(path: str | PathLike[str]) -> bytes:
+    """Read a secret file that only its owner may read or write (mode 0600 or tighter).
+
+    The mode is checked on the opened file (no window between the check and the read) and a
+    symbolic link is refused. Raises :class:`LooseSecretError` naming the file and the
+    ``chmod`` that fixes it, or ``OSError`` if it cannot be opened; never the content.
+    """
+    path = Path(path)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as f:
+        mode = os.fstat(f.fileno()).st_mode & 0o777
+        if mode & 0o077:
+            raise LooseSecretError(f"{path} is readable or writable by group or others "
+                                   f"(mode {mode:04o}); run `chmod 600 {path}`")
+        return f.read()

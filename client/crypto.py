@@ -29,10 +29,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import os
 import re
 import secrets
-import stat
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
@@ -40,7 +38,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from anonymizer.files import atomic_write, private_dir, write_secret
+from anonymizer.files import LooseSecretError, atomic_write, private_dir, read_secret, write_secret
 
 KEY_BYTES = 32  # AES-256
 NONCE_BYTES = 12  # 96-bit, the GCM size that needs no extra hashing
@@ -153,14 +151,6 @@ def wrapped_kek_id(wrapped: bytes) -> str:
     return kek_id
 
 
-def _check_mode(st: os.stat_result, path: Path) -> None:
-    if st.st_mode & 0o077:
-        raise KeyFileError(
-            f"{path} is readable or writable by group or others "
-            f"(mode {stat.S_IMODE(st.st_mode):04o}); run `chmod 600 {path}`"
-        )
-
-
 @dataclass(frozen=True)
 class KeyEncryptionKey:
     """An org's key-encryption key: wraps and unwraps data keys, never touches objects.
@@ -208,13 +198,11 @@ class KeyEncryptionKey:
         """Read a KEK file; :class:`KeyFileError` if group or others may read it."""
         path = Path(path)
         try:
-            # Check the mode of the file actually opened (no window between stat and read).
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            raw = read_secret(path)
+        except LooseSecretError as e:
+            raise KeyFileError(str(e)) from None
         except OSError as e:
             raise KeyFileError(f"cannot open KEK file {path}: {e.strerror}") from None
-        with os.fdopen(fd, "rb") as f:
-            _check_mode(os.fstat(f.fileno()), path)
-            raw = f.read()
         try:
             return cls.from_text(raw.decode("ascii"))
         except UnicodeDecodeError:

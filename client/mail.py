@@ -14,13 +14,14 @@ import os
 import re
 import smtplib
 import ssl
-import stat
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Literal
+
+from anonymizer.files import LooseSecretError, read_secret
 
 from . import qr
 
@@ -108,10 +109,9 @@ class MailSettings:
             return None
         path = Path(self.password_file)
         try:
-            st = path.stat()
-            if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-                raise MailError(f"{path} must be readable by its owner only (chmod 600)")
-            return path.read_text(encoding="utf-8").rstrip("\r\n")
+            return read_secret(path).decode("utf-8").rstrip("\r\n")
+        except LooseSecretError:
+            raise MailError(f"{path} must be readable by its owner only (chmod 600)") from None
         except OSError as e:
             raise MailError(f"cannot read the SMTP password file {path}: {e.strerror}") from None
 

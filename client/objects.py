@@ -21,10 +21,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import secrets
-import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,6 +33,8 @@ from typing import Any, TypeVar
 import urllib3
 from minio import Minio
 from minio.error import InvalidResponseError, MinioException, S3Error, ServerError
+
+from anonymizer.files import LooseSecretError, read_secret
 
 from .crypto import CryptoError, seal, unseal
 
@@ -115,17 +115,11 @@ class ObjectStoreConfig:
         """
         path = Path(path)
         try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            raw = read_secret(path)
+        except LooseSecretError as e:
+            raise ObjectStoreError(f"credentials file {e}") from None
         except OSError as e:
             raise ObjectStoreError(f"cannot open credentials file {path}: {e.strerror}") from None
-        with os.fdopen(fd, "rb") as f:
-            mode = stat.S_IMODE(os.fstat(f.fileno()).st_mode)
-            if mode & 0o077:
-                raise ObjectStoreError(
-                    f"credentials file {path} is readable by group or others "
-                    f"(mode {mode:04o}); run `chmod 600 {path}`"
-                )
-            raw = f.read()
         try:
             doc = json.loads(raw)
             known = {k: doc[k] for k in cls.__dataclass_fields__ if k in doc}

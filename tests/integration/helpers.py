@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import urllib.request
@@ -16,6 +17,24 @@ from network.process import pid_of, start, stop, wait_port
 from network.topology import Orderer, Peer, Topology
 
 T = TypeVar("T")
+
+
+ENCODINGS = ("utf-8", "latin-1", "utf-16-le")
+
+
+def variants(value: str) -> set[bytes]:
+    """The bytes a planted value may take: as given, upper, lower, in three encodings."""
+    out = set()
+    for text in {value, value.upper(), value.lower()}:
+        for enc in ENCODINGS:
+            with contextlib.suppress(UnicodeEncodeError):
+                out.add(text.encode(enc))
+    return out
+
+
+def leaks(values: set[str] | list[str], data: bytes) -> list[str]:
+    """The planted ``values`` found in ``data`` in any of their :func:`variants`."""
+    return sorted(v for v in values if any(b in data for b in variants(v)))
 
 
 def request_id(prefix: str = "t") -> str:

@@ -64,3 +64,17 @@ def test_private_dir_tightens_an_existing_folder(tmp_path):
     os.chmod(d, 0o755)
     files.private_dir(d)
     assert mode(d) == 0o700
+
+
+def test_read_secret_refuses_loose_modes_and_links(tmp_path):
+    good = files.write_secret(tmp_path / "k", b"s3cret")
+    assert files.read_secret(good) == b"s3cret"
+    loose = tmp_path / "loose"
+    loose.write_bytes(b"s3cret")
+    os.chmod(loose, 0o640)
+    with pytest.raises(files.LooseSecretError, match="chmod 600") as e:
+        files.read_secret(loose)
+    assert "s3cret" not in str(e.value)
+    (tmp_path / "link").symlink_to(good)
+    with pytest.raises(OSError):
+        files.read_secret(tmp_path / "link")

@@ -140,7 +140,7 @@ def test_config_file_errors_never_echo_the_secret(tmp_path) -> None:
         ObjectStoreConfig.from_file(path)
     assert "s3cr3t" not in str(e.value)
     os.chmod(path, 0o644)
-    with pytest.raises(ObjectStoreError, match="readable by group or others.*chmod 600"):
+    with pytest.raises(ObjectStoreError, match="writable by group or others.*chmod 600"):
         ObjectStoreConfig.from_file(path)
     with pytest.raises(ObjectStoreError, match="cannot open"):
         ObjectStoreConfig.from_file(tmp_path / "missing.json")
