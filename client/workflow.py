@@ -156,12 +156,13 @@ class Pipeline:
             if not progressed:
                 time.sleep(0.2)
 
-    def _step(self, actor: Actor, step: str, donation_id: str, payload: dict[str, Any] | None,
-              *, wait: bool = True) -> dict[str, Any] | str:
+    def _step(self, actor: Actor, step: str, donation_id: str,
+              payload: dict[str, Any] | None) -> dict[str, Any]:
+        """Queue a step that stages nothing and wait for it; its evidence."""
         with self.db.session() as s:
             rec = s.get(DonationRecord, donation_id)
             request_id = self._enqueue(s, actor, step, donation_id, payload, rec)
-        return self.wait(request_id) if wait else request_id
+        return self.wait(request_id)
 
     # -- steps -------------------------------------------------------------------------
 
