@@ -388,7 +388,7 @@ class Pipeline:
             rec = self._record(s, donation_id)
             for sha, o in published.items():
                 self._log(s, self.config.service_actor, "library-put", rec, donation_id,
-                          original=o.name, modified=f"library/{sha}")
+                          original=o.name, modified=sha)  # String(64): the action says where
             rid = self._enqueue(s, self.config.service_actor, "Store", donation_id,
                                 {"librarySha256": sorted(wanted)}, rec)
         self._await(rid)
