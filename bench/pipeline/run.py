@@ -37,7 +37,7 @@ from bench.pipeline.report import overhead, parallel_table, single_table
 from bench.pipeline.series import write_series
 
 DEFAULT_OUT = Path("bench/out/pipeline")
-QUICK = {"files": 12, "size": 128, "parallel": 2, "donations": 1, "small_files": 2}
+QUICK = {"rounds": 1, "files": 12, "size": 128, "parallel": 2, "donations": 1, "small_files": 2}
 
 
 def _args(argv: list[str] | None) -> argparse.Namespace:
@@ -52,6 +52,8 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--donations", type=int, default=4, help="donations per donor")
     parser.add_argument("--small-files", type=int, default=4, help="files per small donation")
     parser.add_argument("--small-size", type=int, default=128, help="pixels of small files")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="series donations, each followed by de-identification alone")
     parser.add_argument("--jobs", type=int, default=None,
                         help="de-identification processes (default: the pipeline's, all cores)")
     parser.add_argument("--database", choices=("auto", "sqlite", "postgresql"), default="auto",
@@ -103,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"({time.perf_counter() - t0:.1f} s)")
             settings = bench_settings(run_dir, out / "home" / "single", intake_org=args.intake,
                                       jobs=args.jobs)
-            single = run_single(settings, series, jobs=args.jobs)
+            single = run_single(settings, series, jobs=args.jobs, rounds=args.rounds)
             single["overhead"] = overhead(single)
             results["single"] = single
             texts.append(single_table(single, jobs=jobs, size=args.size, database="SQLite"))

@@ -33,6 +33,14 @@ PRIMITIVES: tuple[tuple[str, str | None, str, str], ...] = (
     ("client.intake", None, "run", "anonymizer run"),
     ("client.ledger", "Ledger", "submit", "ledger submit+commit"),
     ("client.donations", "Donations", "get", "ledger query"),
+    ("client.crypto", "KeyRing", "unwrap", "data key unwrap"),
+    ("client.workflow", None, "sha256_hex", "sha256 of staged data"),
+    # Every way a session reaches the database; only the outermost call in a thread counts
+    # (commit flushes, a query autoflushes).
+    ("sqlalchemy.orm", "Session", "execute", "SQL"),
+    ("sqlalchemy.orm", "Session", "flush", "SQL"),
+    ("sqlalchemy.orm", "Session", "get", "SQL"),
+    ("sqlalchemy.orm.session", "SessionTransaction", "commit", "SQL"),
 )
 PARENT = {"seal (AES-GCM)": "staging put", "unseal (AES-GCM)": "staging get",
           "anonymizer run": "de-identify"}
@@ -78,14 +86,22 @@ class Timings:
                 "idle_polls": self.idle_polls, "per_call": self.per_call}
 
 
+_ACTIVE = threading.local()
+
+
 def _timed(timings: Timings, key: str, fn: Callable[..., Any], keep: bool) -> Callable[..., Any]:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        active = _ACTIVE.__dict__.setdefault("keys", set())
+        if key in active:  # inside a call timed under the same key: counted there
+            return fn(*args, **kwargs)
+        active.add(key)
         t0 = time.perf_counter()
         try:
             return fn(*args, **kwargs)
         finally:
             timings.add(key, time.perf_counter() - t0, keep=keep)
+            active.discard(key)
     return wrapper
 
 

@@ -110,3 +110,10 @@ def test_quick_clamps_sizes() -> None:
     assert args.files == 5 and args.parallel == run.QUICK["parallel"]
     assert args.size == run.QUICK["size"]
     assert run._args([]).files == 300 and run._args([]).parallel == 8
+
+
+def test_single_table_ratio_is_of_the_means_over_rounds() -> None:
+    rounds = {**_single(), "alone_s": [10.0, 12.0, 8.0], "donations_s": [15.0, 18.0]}
+    text = report.single_table(rounds, jobs=2, size=512, database="SQLite")
+    assert "1.65x (goal <= 1.5x: not met); best / best 1.88x" in text
+    assert "donation end to end, round 2" in text
