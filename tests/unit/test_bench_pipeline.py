@@ -117,3 +117,21 @@ def test_single_table_ratio_is_of_the_means_over_rounds() -> None:
     text = report.single_table(rounds, jobs=2, size=512, database="SQLite")
     assert "1.65x (goal <= 1.5x: not met); best / best 1.88x" in text
     assert "donation end to end, round 2" in text
+
+
+def test_shifted_topology_moves_every_port_and_nothing_else() -> None:
+    import yaml
+
+    from bench.pipeline.testnet import shifted_topology
+    from network import topology
+
+    raw = yaml.safe_load(topology.DEFAULT_TOPOLOGY.read_text())
+    before = yaml.safe_dump(raw)
+    moved = shifted_topology(raw, 15)
+    assert yaml.safe_dump(raw) == before  # the parsed layout is left as it was
+    peer, peer2 = raw["orgs"][0]["peers"][0], moved["orgs"][0]["peers"][0]
+    assert all(peer2[k] == peer[k] + 15 for k in peer if k.endswith("port"))
+    assert peer2.get("host") == peer.get("host")
+    assert moved["minio"]["port"] == raw["minio"]["port"] + 15
+    assert moved["orderer_org"]["orderers"][0]["port"] == raw["orderer_org"]["orderers"][0][
+        "port"] + 15
