@@ -45,6 +45,7 @@ bench: setup
 	$(BIN)/python -m bench.ledger.run
 	$(BIN)/python -m bench.deid.run
 	$(BIN)/python -m bench.deid.floor
+	$(BIN)/python -m bench.pipeline.run
 
 down:
 	$(BIN)/traza network down
