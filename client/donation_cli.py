@@ -179,10 +179,13 @@ def review(ctx: click.Context, donation_id: str) -> None:
 def decide(ctx: click.Context, donation_id: str, decision: str, comment: str | None,
            receipt: Path | None) -> None:
     """Record the donor's decision: accept, ask for changes, or refuse (then erase)."""
-    from .workflow import decide as take
+    def take(p: Any) -> Any:
+        if decision == "accept":
+            return p.accept(donation_id)
+        step = p.request_changes if decision == "changes" else p.refuse
+        return step(donation_id, comment)
 
-    out = _run(ctx, lambda p: take(p, donation_id, decision, comment))  # type: ignore[arg-type]
-    _report(out, receipt)
+    _report(_run(ctx, take), receipt)
 
 
 def _report(out: Any, receipt: Path | None) -> None:

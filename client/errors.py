@@ -96,6 +96,13 @@ def code_of(message: str) -> str | None:
     return m.group(1) if m and m.group(1) in CODES else None
 
 
+def from_text(text: str, *, transaction_id: str | None = None,
+              default: str = "the step failed") -> DonationError:
+    """The typed error of a stored ``"CODE: message"`` (an outbox row's last error)."""
+    code, _, message = text.partition(": ")
+    return CODES.get(code, DonationError)(message or default, transaction_id=transaction_id)
+
+
 def from_gateway(err: GatewayError) -> DonationError:
     """Map a gateway failure to the matching DonationError."""
     from .gateway import CommitError, is_mvcc_conflict, retriable

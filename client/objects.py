@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 
 import urllib3
 from minio import Minio
+from minio.deleteobjects import DeleteObject
 from minio.error import InvalidResponseError, MinioException, S3Error, ServerError
 
 from anonymizer.files import LooseSecretError, read_secret
@@ -256,6 +257,18 @@ class _Bucket:
         # S3 DELETE of a missing key succeeds: deleting twice is not an error.
         self._call("delete", name, lambda: self.client.remove_object(self.bucket, name))
 
+    def delete_many(self, names: list[str]) -> None:
+        """Delete objects with multi-object DELETE requests (up to 1000 names each)."""
+        def run() -> None:
+            for i in range(0, len(names), 1000):
+                batch = [DeleteObject(n) for n in names[i:i + 1000]]
+                errors = list(self.client.remove_objects(self.bucket, batch))  # lazy: drain it
+                if errors:
+                    raise errors[0]
+
+        if names:
+            self._call("delete", names[0], run)
+
     def names(self) -> list[str]:
         return self._call(
             "list",
@@ -323,6 +336,12 @@ class Staging:
         """Delete a staged object; deleting a missing one is not an error."""
         _check_staging_name(name)
         self._b.delete(name)
+
+    def delete_many(self, names: list[str]) -> None:
+        """Delete several staged objects in few requests; missing ones are not an error."""
+        for name in names:
+            _check_staging_name(name)
+        self._b.delete_many(names)
 
     def exists(self, name: str) -> bool:
         _check_staging_name(name)

@@ -19,10 +19,11 @@ import hmac
 import json
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -34,13 +35,15 @@ from .db import Database, forget_donor_links
 from .db.models import DonationRecord, DonorAccount, Operation, OutboxItem, StagedObject
 from .donations import Consent, Evidence, LegalRegime, Source, reports_sha256
 from .donor import DonorSecret, new_id, sha256_hex
-from .errors import CODES, DonationError, InvalidInput
+from .errors import InvalidInput, from_text
 from .intake import Deidentified, deidentify_staged, read_inputs
 from .ledger import Actor, Ledger
 from .objects import ObjectStore
 from .outbox import Worker, enqueue
 from .pipeline_config import EMAIL, PipelineConfig, PipelineError, Registration, Secrets
 from .receipt import Receipt, build_receipt
+
+IO_THREADS = 8  # MinIO requests in flight per step: one at a time left the CPU idle
 
 
 class Pipeline:
@@ -110,15 +113,38 @@ class Pipeline:
 
     def _stage(self, s: Session, rec: DonationRecord, actor: Actor, kind: str,
                data: bytes) -> StagedObject:
-        name = self.objects.staging.put(self._data_key(rec), data, donation_id=rec.donation_id)
-        obj = StagedObject(name=name, donation_id=rec.donation_id, kind=kind,
-                           sha256=sha256_hex(data), size=len(data), created_at=datetime.now(UTC))
-        s.add(obj)
-        self._log(s, actor, f"stage-{kind}", rec, rec.donation_id, modified=name)
-        return obj
+        return self._stage_many(s, rec, actor, kind, [data])[0]
 
-    def _read_staged(self, rec: DonationRecord, obj: StagedObject) -> bytes:
-        return self.objects.staging.get(obj.name, self._data_key(rec), donation_id=rec.donation_id)
+    def _stage_many(self, s: Session, rec: DonationRecord, actor: Actor, kind: str,
+                    datas: Sequence[bytes]) -> list[StagedObject]:
+        """Seal and put ``datas`` into staging (in parallel), one row and log row each.
+
+        If a put fails, the objects already put are deleted before the error is raised:
+        no object is left in staging without its row.
+        """
+        key, did = self._data_key(rec), rec.donation_id
+        with ThreadPoolExecutor(IO_THREADS) as pool:
+            futures = [pool.submit(self.objects.staging.put, key, d, donation_id=did)
+                       for d in datas]  # leaving the block waits for every one
+        failed = [f for f in futures if f.exception()]
+        if failed:
+            self.objects.staging.delete_many([f.result() for f in futures if not f.exception()])
+            raise failed[0].exception()  # type: ignore[misc]
+        now, out = datetime.now(UTC), []
+        for f, data in zip(futures, datas, strict=True):
+            obj = StagedObject(name=f.result(), donation_id=did, kind=kind,
+                               sha256=sha256_hex(data), size=len(data), created_at=now)
+            s.add(obj)
+            self._log(s, actor, f"stage-{kind}", rec, did, modified=obj.name)
+            out.append(obj)
+        return out
+
+    def _read_staged(self, rec: DonationRecord, objs: Sequence[StagedObject]) -> list[bytes]:
+        """The plaintexts of staged objects, fetched in parallel, in order."""
+        key, did = self._data_key(rec), rec.donation_id
+        with ThreadPoolExecutor(IO_THREADS) as pool:
+            return list(pool.map(
+                lambda o: self.objects.staging.get(o.name, key, donation_id=did), objs))
 
     def _enqueue(self, s: Session, actor: Actor, step: str, donation_id: str,
                  payload: dict[str, Any] | None, rec: DonationRecord | None, *,
@@ -148,7 +174,8 @@ class Pipeline:
                         self.on_step(evidence, Actor(item.org, item.user))
                     return evidence
                 if item.status == "failed":
-                    raise _refusal(item)
+                    raise from_text(item.last_error or "", transaction_id=item.transaction_id,
+                                    default=f"step {item.step} of {item.donation_id} failed")
             if time.monotonic() > deadline:
                 raise PipelineError(f"step {item.step} of {item.donation_id} not committed in "
                                     f"{self.config.step_timeout:.0f} s ({item.attempts} tries; "
@@ -275,7 +302,7 @@ class Pipeline:
             raise InvalidInput(f"nothing to ingest for {donation_id}")
         with self.db.session() as s:
             rec = self._record(s, donation_id)
-            hashes = [self._stage(s, rec, actor, "original", data).sha256 for data in items]
+            hashes = [o.sha256 for o in self._stage_many(s, rec, actor, "original", items)]
             rid = self._enqueue(s, actor, "Acquire", donation_id,
                                 {"originalSha256": sorted(set(hashes)),
                                  "source": source.to_json()}, rec)
@@ -291,14 +318,14 @@ class Pipeline:
         with self.db.session() as s:
             rec = self._record(s, donation_id)
             originals = self._objects(s, donation_id, "original")
-            plain = [self._read_staged(rec, o) for o in originals]
+            plain = self._read_staged(rec, originals)
         outputs = deidentify_staged(plain, secret=self.secrets.deid, donor=donation_id,
                                     profile=self.config.profile, jobs=self.config.jobs)
         with self.db.session() as s:
             rec = self._record(s, donation_id)
-            drafts = [self._stage(s, rec, actor, "deidentified", out.data) for out in outputs]
-            for out in outputs:
-                self._stage(s, rec, actor, "report", json.dumps(out.report).encode())
+            drafts = self._stage_many(s, rec, actor, "deidentified", [o.data for o in outputs])
+            self._stage_many(s, rec, actor, "report",
+                             [json.dumps(o.report).encode() for o in outputs])
             first = outputs[0].report
             rid = self._enqueue(s, actor, "Deidentify", donation_id, {
                 "deidentifiedSha256": sorted({d.sha256 for d in drafts}), "method": "automatic",
@@ -359,7 +386,9 @@ class Pipeline:
             rec = self._record(s, donation_id)
             objs = [o for o in self._objects(s, donation_id, "deidentified", "finding")
                     if o.kind == "finding" or o.sha256 in wanted]
-            published = {self.objects.library.put(self._read_staged(rec, o)): o for o in objs}
+            with ThreadPoolExecutor(IO_THREADS) as pool:
+                hashes = list(pool.map(self.objects.library.put, self._read_staged(rec, objs)))
+            published = dict(zip(hashes, objs, strict=True))
         missing = wanted - set(published)
         if missing:
             raise PipelineError(f"donation {donation_id}: {len(missing)} de-identified objects "
@@ -435,8 +464,7 @@ class Pipeline:
         QR still opens the trace.
         """
         with self.db.session() as s:
-            for o in self._objects(s, donation_id):
-                self.objects.staging.delete(o.name)
+            self.objects.staging.delete_many([o.name for o in self._objects(s, donation_id)])
             rec = s.get(DonationRecord, donation_id)
             if rec is not None:
                 self._close(s, rec)
@@ -477,22 +505,4 @@ class Pipeline:
         return n
 
 
-def _refusal(item: OutboxItem) -> DonationError:
-    """The contract's refusal of a failed outbox item, as its typed error."""
-    code, _, message = (item.last_error or "").partition(": ")
-    message = message or f"step {item.step} of {item.donation_id} failed"
-    return CODES.get(code, DonationError)(message, transaction_id=item.transaction_id)
-
-
-def decide(pipeline: Pipeline, donation_id: str,
-           decision: Literal["accept", "changes", "refuse"],
-           comment: str | None = None) -> dict[str, Any] | Receipt:
-    """The donor's decision after review, as one call (the web and the CLI use it)."""
-    if decision == "accept":
-        return pipeline.accept(donation_id)
-    if decision == "changes":
-        return pipeline.request_changes(donation_id, comment)
-    return pipeline.refuse(donation_id, comment)
-
-
-__all__ = ["Pipeline", "PipelineConfig", "PipelineError", "Registration", "Secrets", "decide"]
+__all__ = ["Pipeline", "PipelineConfig", "PipelineError", "Registration", "Secrets"]

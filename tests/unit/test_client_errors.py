@@ -103,3 +103,14 @@ def test_other_invalid_commit_is_not_retried_as_conflict():
 ])
 def test_unreachable_or_unknown_peers_are_unavailable(error):
     assert isinstance(from_gateway(error), Unavailable)
+
+
+def test_a_stored_refusal_comes_back_as_its_type():
+    from client.errors import DonationError, WrongState, from_text
+
+    err = from_text("WRONG_STATE: donation d-1 is CONSENTED: step Accept needs UNDER_REVIEW",
+                    transaction_id="t1")
+    assert isinstance(err, WrongState) and err.transaction_id == "t1"
+    assert str(err).startswith("donation d-1 is CONSENTED")
+    other = from_text("UNAVAILABLE: peers down", default="x")
+    assert type(other) is DonationError and "peers down" in str(other)

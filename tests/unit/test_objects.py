@@ -91,6 +91,12 @@ class FakeMinio:
     def list_objects(self, bucket):
         return [SimpleNamespace(object_name=n) for n in self._bucket(bucket)]
 
+    def remove_objects(self, bucket, delete_objects):
+        b = self._bucket(bucket)
+        for d in delete_objects:
+            b.pop(d.name, None)
+        return iter(())
+
 
 CONFIG = ObjectStoreConfig("127.0.0.1:9000", "traza-hospital-0a1b2c3d", "s3cr3t-value-xyz")
 
@@ -183,6 +189,14 @@ def test_staging_retries_a_taken_name(store, fake, monkeypatch) -> None:
     assert store.staging.put(dk, b"x", donation_id="d-1") == "s-" + "0" * 32
     assert store.staging.put(dk, b"y", donation_id="d-1") == "s-" + "1" * 32
     assert store.staging.get("s-" + "0" * 32, dk, donation_id="d-1") == b"x"
+
+
+def test_staging_delete_many_in_one_call(store, fake) -> None:
+    names = [store.staging.put(new_data_key(), b"x", donation_id="d-1") for _ in range(3)]
+    store.staging.delete_many(names[:2] + ["s-" + "f" * 32])  # a missing one is no error
+    assert store.staging.list_names() == [names[2]]
+    with pytest.raises(ValueError):
+        store.staging.delete_many(["../library/x"])
 
 
 def test_staging_delete_exists_list(store) -> None:
