@@ -6,6 +6,7 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import click
 
@@ -13,13 +14,15 @@ from .db import Database, DatabaseError
 from .gateway import GatewayError, Network
 from .index import EventIndex
 from .profile import Profile
-
-DEFAULT_DATABASE_URL = "sqlite:///network/run/traza.sqlite"
+from .settings import Settings
 
 
 @click.group("index")
-@click.option("--database-url", envvar="TRAZA_DATABASE_URL", default=DEFAULT_DATABASE_URL,
-              show_default=True, help="SQLite file or PostgreSQL URL of the off-chain state.")
+@click.option("--database-url", envvar="TRAZA_DATABASE_URL", default=None,
+              help="SQLite file or PostgreSQL URL of the off-chain state "
+                   "(default: the intake pipeline's database on the local network).")
+@click.option("--intake", default="hospital", show_default=True,
+              help="Whose pipeline database holds the index (local network).")
 @click.option("--org", default="imss", show_default=True,
               help="Org whose peer is read (local network); see --from-env.")
 @click.option("--user", default="regulator1", show_default=True,
@@ -27,16 +30,24 @@ DEFAULT_DATABASE_URL = "sqlite:///network/run/traza.sqlite"
 @click.option("--from-env", is_flag=True,
               help="Connect with TRAZA_MSP_ID, TRAZA_MSP_DIR, TRAZA_PEER... instead.")
 @click.pass_context
-def index(ctx: click.Context, database_url: str, org: str, user: str, from_env: bool) -> None:
+def index(ctx: click.Context, database_url: str | None, intake: str, org: str, user: str,
+          from_env: bool) -> None:
     """The event index the web reads: per donation its state, per step its transaction."""
-    ctx.obj = {"url": database_url, "org": org, "user": user, "from_env": from_env}
+    run = ctx.ensure_object(dict).get("run_dir")  # the local network's, from the CLI root
+    if database_url is None and run is None:
+        raise click.UsageError("give --database-url")
+    if database_url is None:
+        database_url = Settings.for_run_dir(Path(run), intake).database
+    ctx.obj.update(url=database_url, org=org, user=user, from_env=from_env,
+                   profiles=Path(run) / "profiles" if run else None)
 
 
 @contextmanager
 def _open(ctx: click.Context) -> Iterator[tuple[EventIndex, Network, str]]:
     o = ctx.obj
     try:
-        profile = Profile.from_env() if o["from_env"] else Profile.local(o["org"], o["user"])
+        profile = (Profile.from_env() if o["from_env"]
+                   else Profile.from_dir(o["profiles"], o["org"], o["user"]))
         db = Database.open(o["url"])
     except (ValueError, DatabaseError) as e:
         raise click.ClickException(str(e)) from e

@@ -83,6 +83,12 @@ def fabric(network_up) -> topology.Topology:
 
 
 @pytest.fixture(scope="session")
+def profiles_dir(fabric: topology.Topology) -> Path:
+    """The folder of connection profiles ``up`` wrote for the test network."""
+    return fabric.run / "profiles"
+
+
+@pytest.fixture(scope="session")
 def profiles(fabric: topology.Topology):
     """``profiles(org, user)`` -> the Profile ``up`` wrote for that user of the test network."""
     folder = fabric.run / "profiles"

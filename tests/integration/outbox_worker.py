@@ -1,11 +1,11 @@
 """An outbox worker on the test network: the ``submit`` the tests use, and a subprocess main.
 
-``TRAZA_DATABASE_URL=... python -m tests.integration.outbox_worker WORKER_ID [--pause
-before|after ...]`` runs a :class:`client.outbox.Worker` until killed (the URL comes from the
-environment: it may hold a password). With ``--pause``, at that boundary of every step it
-prints ``BEFORE <request id>`` (claimed, not submitted) or ``AFTER <request id> <tx id>``
-(committed on the ledger, not yet marked done) and waits for a line on stdin, so the test can
-SIGKILL it exactly there.
+``TRAZA_DATABASE_URL=... python -m tests.integration.outbox_worker WORKER_ID --profiles DIR
+[--pause before|after ...]`` runs a :class:`client.outbox.Worker` until killed (the URL
+comes from the environment: it may hold a password). With ``--pause``, at that boundary of
+every step it prints ``BEFORE <request id>`` (claimed, not submitted) or ``AFTER <request
+id> <tx id>`` (committed on the ledger, not yet marked done) and waits for a line on stdin,
+so the test can SIGKILL it exactly there.
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ import os
 import secrets
 import sys
 import threading
-from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 from client.db import Database, OutboxItem
-from client.donations import Donations, Source
+from client.donations import Source
 from client.donor import new_id
+from client.ledger import Ledger
 from client.outbox import Backoff, SubmitResult, Worker, enqueue
-from client.profile import Profile
 
 from .donation_flow import Flow, consent, h
 
@@ -63,57 +63,40 @@ def enqueue_all(db: Database, flow: Flow, entries: list[dict[str, Any]]) -> None
             enqueue(s, donation_id=flow.id, operation={"executor_sha256": h("executor")}, **e)
 
 
-class LedgerSubmit:
-    """Submit an outbox item through ``Donations`` as the item's org and user.
+class LedgerSubmit(Ledger):
+    """The workflow's :class:`client.ledger.Ledger`, pausing at step boundaries if asked.
 
-    Stands in for the workflow's submit: ``sealed`` is used as the transient donor link as
-    is (the workflow unseals it first). The transaction id recorded is the evidence's, so a
-    replayed request (a retry after a crash) records the original transaction.
+    ``sealed`` is used as the transient donor link as is (the workflow unseals it first).
     """
 
-    def __init__(self, pause: frozenset[str] = frozenset()) -> None:
-        self._stack = ExitStack()
-        self._open: dict[tuple[str, str], Donations] = {}
-        self._lock = threading.Lock()
+    def __init__(self, profiles_dir: str | Path, pause: frozenset[str] = frozenset()) -> None:
+        super().__init__(profiles_dir, unseal=lambda item: {"donor_link": item.sealed})
         self.pause = pause
-
-    def donations(self, org: str, user: str) -> Donations:
-        with self._lock:
-            key = (org, user)
-            if key not in self._open:
-                contract = self._stack.enter_context(Profile.local(org, user).contract())
-                self._open[key] = Donations(contract, retries=0)
-            return self._open[key]
 
     def _boundary(self, line: str) -> None:
         print(line, flush=True)
         sys.stdin.readline()
 
-    def __call__(self, item: OutboxItem) -> SubmitResult:
+    def submit(self, item: OutboxItem) -> SubmitResult:
         if "before" in self.pause:
             self._boundary(f"BEFORE {item.request_id}")
-        d = self.donations(item.org, item.user)
-        args: dict[str, Any] = {"request_id": item.request_id}
-        if item.sealed is not None:
-            args["transient"] = {"donor_link": item.sealed}
-        step = d.step(item.step, item.donation_id, item.arguments, **args)
-        tx_id = step.evidence.get("txId") or step.transaction_id
+        result = super().submit(item)
         if "after" in self.pause:
-            self._boundary(f"AFTER {item.request_id} {tx_id}")
-        return SubmitResult(tx_id, step.block_number, step.evidence)
+            self._boundary(f"AFTER {item.request_id} {result.transaction_id}")
+        return result
 
-    def close(self) -> None:
-        self._stack.close()
+    __call__ = submit
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("worker_id")
+    parser.add_argument("--profiles", required=True, help="the test network's profiles folder")
     parser.add_argument("--pause", action="append", default=[], choices=["before", "after"])
     parser.add_argument("--stall-after", type=float, default=2.0)
     a = parser.parse_args()
     db = Database(os.environ["TRAZA_DATABASE_URL"])
-    submit = LedgerSubmit(frozenset(a.pause))
+    submit = LedgerSubmit(a.profiles, frozenset(a.pause))
     worker = Worker(db, submit, worker_id=a.worker_id, stall_after=a.stall_after,
                     backoff=Backoff(base=0.5, maximum=5), poll=0.1)
     print("READY", flush=True)

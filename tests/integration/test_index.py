@@ -82,8 +82,8 @@ def snapshot(db, up_to_block: int) -> tuple[list, list]:
     return steps, donations
 
 
-def run_worker(db, stop: threading.Event) -> tuple[threading.Thread, LedgerSubmit]:
-    submit = LedgerSubmit()
+def run_worker(db, stop: threading.Event, profiles_dir) -> tuple[threading.Thread, LedgerSubmit]:
+    submit = LedgerSubmit(profiles_dir)
     worker = Worker(db, submit, worker_id="it-worker", backoff=Backoff(base=0.5, maximum=4),
                     poll=0.05)
     t = threading.Thread(target=worker.run, args=(stop,), daemon=True)
@@ -91,13 +91,14 @@ def run_worker(db, stop: threading.Event) -> tuple[threading.Thread, LedgerSubmi
     return t, submit
 
 
-def test_outbox_steps_reach_the_index_once_and_rebuild_agrees(db, as_, profiles):
+def test_outbox_steps_reach_the_index_once_and_rebuild_agrees(db, as_, profiles,
+                                                               profiles_dir):
     flow = Flow(as_)
     entries = happy_steps(flow)
     stop = threading.Event()
     with Listener(db, profiles) as listener:
         enqueue_all(db, flow, entries)
-        worker, submit = run_worker(db, stop)
+        worker, submit = run_worker(db, stop, profiles_dir)
         try:
             items = [outbox.wait(db, e["request_id"], timeout=240) for e in entries]
         finally:

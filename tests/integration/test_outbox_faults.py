@@ -34,11 +34,12 @@ REPO = Path(__file__).resolve().parents[2]
 class Child:
     """``tests.integration.outbox_worker`` in a subprocess, its stdout read line by line."""
 
-    def __init__(self, url: str, worker_id: str, *pause: str) -> None:
+    def __init__(self, url: str, profiles_dir, worker_id: str, *pause: str) -> None:
         env = dict(os.environ, TRAZA_DATABASE_URL=url, PYTHONPATH=str(REPO))
         args = [a for p in pause for a in ("--pause", p)]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.integration.outbox_worker", worker_id, *args],
+            [sys.executable, "-m", "tests.integration.outbox_worker", worker_id,
+             "--profiles", str(profiles_dir), *args],
             cwd=REPO, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self.lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
@@ -80,7 +81,8 @@ def url_of(db: Database) -> str:
     return db.url.render_as_string(hide_password=False)
 
 
-def test_worker_killed_at_step_boundaries_commits_each_step_once(db, as_, profiles):
+def test_worker_killed_at_step_boundaries_commits_each_step_once(db, as_, profiles,
+                                                                  profiles_dir):
     flow = Flow(as_)
     entries = happy_steps(flow)
     rid = {e["step"]: e["request_id"] for e in entries}
@@ -89,20 +91,20 @@ def test_worker_killed_at_step_boundaries_commits_each_step_once(db, as_, profil
         enqueue_all(db, flow, entries)
         try:
             # 1. Claimed Consent, killed before submitting it.
-            first = Child(url_of(db), "w-first", "before")
+            first = Child(url_of(db), profiles_dir, "w-first", "before")
             children.append(first)
             run_until(first, "BEFORE", rid["Consent"])
             first.kill()
             assert outbox.get(db, rid["Consent"]).status == "doing"
             # 2. A new worker reclaims it once stalled; killed after Deidentify committed on
             #    the ledger but before the outbox marked it done.
-            second = Child(url_of(db), "w-second", "before", "after")
+            second = Child(url_of(db), profiles_dir, "w-second", "before", "after")
             children.append(second)
             committed = run_until(second, "AFTER", rid["Deidentify"]).split()[2]
             second.kill()
             assert outbox.get(db, rid["Deidentify"]).status == "doing"
             # 3. A third worker finishes: Deidentify is submitted again and replayed.
-            third = Child(url_of(db), "w-third")
+            third = Child(url_of(db), profiles_dir, "w-third")
             children.append(third)
             items = [outbox.wait(db, e["request_id"], timeout=240) for e in entries]
         finally:
@@ -177,13 +179,13 @@ def private_postgres():
 
 
 def test_postgres_down_is_a_clear_error_and_nothing_is_lost(
-        private_postgres, as_, profiles):
+        private_postgres, as_, profiles, profiles_dir):
     pg = private_postgres
     db = Database.open(pg.url)
     flow = Flow(as_)
     register, _, consent, acquire, *_ = happy_steps(flow)
     stop = threading.Event()
-    ledger = LedgerSubmit()
+    ledger = LedgerSubmit(profiles_dir)
     restarted = threading.Event()
 
     def submit(item):
