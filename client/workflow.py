@@ -265,7 +265,7 @@ class Pipeline:
             token = secrets.token_urlsafe(32)  # as DonorSecret's: only its hash leaves here
             rid = self._enqueue(s, self.config.operator_actor, "ReissueQR", donation_id,
                                 {"qrTokenSha256": sha256_hex(token)}, rec)
-        self._await(rid)
+        self.wait(rid)
         url = qr.viewer_url(self.config.viewer_base, token)
         return Registration(donation_id, contact_ref, url, self._mail_qr(email, url, donation_id))
 

@@ -307,11 +307,11 @@ def test_minio_down_is_unavailable_then_recovers(server, accounts) -> None:
     assert store.staging.get(name, dk, donation_id="d-int-4") == b"before"
 
 
-def test_network_up_provisions_every_application_org(tmp_path, monkeypatch) -> None:
+def test_network_up_provisions_every_application_org(tmp_path) -> None:
     """What `traza network up` runs after MinIO starts, on the network's own layout."""
-    monkeypatch.setenv("TRAZA_NETWORK_RUN", str(tmp_path / "run"))
-    srv = MinioServer(minio_server.home(), root=minio_server.credentials())
-    topo = dataclasses.replace(topology.load(), minio=topology.Endpoint("127.0.0.1", srv.port))
+    base = topology.load(run=tmp_path / "run")
+    srv = MinioServer(minio_server.home(base), root=minio_server.credentials(base))
+    topo = dataclasses.replace(base, minio=topology.Endpoint("127.0.0.1", srv.port))
     srv.start()
     try:
         paths = minio_accounts.provision_network(topo)

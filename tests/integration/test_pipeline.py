@@ -290,11 +290,11 @@ def test_a_crash_inside_erase_is_finished_by_recover(corpus, donated, monkeypatc
     mine = set(p.objects.staging.list_names()) - before
     assert mine
 
-    def crash(name):
-        raise ObjectStoreUnavailable("MinIO went away", bucket="staging", name=name)
+    def crash(names):
+        raise ObjectStoreUnavailable("MinIO went away", bucket="staging", name=names[0])
 
     with monkeypatch.context() as m:
-        m.setattr(p.objects.staging, "delete", crash)
+        m.setattr(p.objects.staging, "delete_many", crash)
         with pytest.raises(ObjectStoreUnavailable):
             p.revoke(reg.donation_id)
     with p.db.session() as s:  # the key is gone with the Erase step queued
