@@ -106,7 +106,8 @@ def demo(ctx: click.Context, intake: str) -> None:
     """Run two demo donations through the pipeline on the network of `traza network up`."""
     o = ctx.obj
     settings = Settings.for_run_dir(Path(o["run_dir"]), intake, mail=o.get("mail"),
-                                    viewer_base=o.get("viewer_url", "http://127.0.0.1:8080"))
+                                    viewer_base=o.get("viewer_url", "http://127.0.0.1:8080"),
+                                    deid_org="university")  # the library's own service
     try:
         link = run_demo(settings, mail_dir=o.get("mail_dir"),
                         receipts_dir=Path(o["run_dir"]) / "receipts")
