@@ -28,6 +28,7 @@ PRIMITIVES: tuple[tuple[str, str | None, str, str], ...] = (
     ("client.objects", "Staging", "get", "staging get"),
     ("client.objects", None, "unseal", "unseal (AES-GCM)"),
     ("client.objects", "Staging", "delete", "staging delete"),
+    ("client.objects", "Staging", "delete_many", "staging delete"),
     ("client.objects", "Library", "put", "library put"),
     ("client.workflow", None, "deidentify_staged", "de-identify"),
     ("client.intake", None, "run", "anonymizer run"),
@@ -44,7 +45,7 @@ PRIMITIVES: tuple[tuple[str, str | None, str, str], ...] = (
 )
 PARENT = {"seal (AES-GCM)": "staging put", "unseal (AES-GCM)": "staging get",
           "anonymizer run": "de-identify"}
-IDLE_POLL_S = 0.2  # Pipeline._await sleeps this long after a poll that found nothing to do
+IDLE_POLL_S = 0.2  # Pipeline.wait sleeps this long after a poll that found nothing to do
 
 
 @dataclass
