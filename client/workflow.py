@@ -324,8 +324,10 @@ class Pipeline:
         with self.db.session() as s:
             rec = self._record(s, donation_id)
             drafts = self._stage_many(s, rec, actor, "deidentified", [o.data for o in outputs])
-            self._stage_many(s, rec, actor, "report",
-                             [json.dumps(o.report).encode() for o in outputs])
+            # One object for the whole set (one request, not one per file); the ledger's
+            # reportSha256 is recomputed from it: the hash of the files' report hashes.
+            self._stage(s, rec, actor, "report", json.dumps(
+                [{"reportSha256": o.report_sha256, "report": o.report} for o in outputs]).encode())
             first = outputs[0].report
             rid = self._enqueue(s, actor, "Deidentify", donation_id, {
                 "deidentifiedSha256": sorted({d.sha256 for d in drafts}), "method": "automatic",
