@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .db import Database, DatabaseUnavailable, DonationIndex, IndexCheckpoint, StepIndex
-from .gateway import ChaincodeEvent, Checkpointer, GatewayError, Network, retriable
+from .gateway import ChaincodeEvent, GatewayError, InMemoryCheckpointer, Network, retriable
 
 __all__ = ["EventIndex", "RebuildReport", "SQLCheckpointer", "chain_height", "events_of_block"]
 
@@ -46,7 +46,7 @@ class Event(Protocol):
     payload: bytes
 
 
-class SQLCheckpointer(Checkpointer):
+class SQLCheckpointer(InMemoryCheckpointer):
     """A checkpointer kept in the ``index_checkpoint`` row ``name``.
 
     :meth:`EventIndex.apply` moves it inside the transaction that writes the derived rows;
@@ -54,10 +54,9 @@ class SQLCheckpointer(Checkpointer):
     """
 
     def __init__(self, db: Database, name: str = "traza") -> None:
+        super().__init__()
         self.db = db
         self.name = name
-        self._block_number: int | None = None
-        self._transaction_id: str | None = None
         self.reload()
 
     def reload(self) -> None:
@@ -66,14 +65,6 @@ class SQLCheckpointer(Checkpointer):
             row = s.get(IndexCheckpoint, self.name)
             self._block_number = row.block_number if row else None
             self._transaction_id = row.transaction_id if row else None
-
-    @property
-    def block_number(self) -> int | None:
-        return self._block_number
-
-    @property
-    def transaction_id(self) -> str | None:
-        return self._transaction_id
 
     def save_in(self, session: Session, block_number: int, transaction_id: str | None) -> None:
         """Write the position in ``session``'s transaction (the cache follows on commit)."""

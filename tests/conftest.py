@@ -10,7 +10,6 @@ session works in a schema of its own, dropped at the end, so runs do not see eac
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -65,21 +64,10 @@ def _postgres_url() -> str:
 @contextmanager
 def _schema(base: str) -> Iterator[str]:
     """A URL of ``base`` whose ``search_path`` is a new schema, dropped afterwards."""
-    from sqlalchemy import make_url, text
+    from client.db import temporary_schema
 
-    from client.db import Database
-
-    schema = f"t_{secrets.token_hex(6)}"
-    admin = Database(base)
-    with admin.session() as s:
-        s.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.session() as s:
-            s.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with temporary_schema(base) as (url, _):
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -7,9 +7,6 @@ PostgreSQL run works in a schema made for it and dropped afterwards, as the test
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from client.db import Database
@@ -47,22 +44,11 @@ def postgres_base_url() -> str | None:
         db.dispose()
 
 
-@contextmanager
-def postgres_schema(base: str) -> Iterator[tuple[str, str]]:
+def postgres_schema(base: str):
     """``(url, schema)``: ``base`` with ``search_path`` on a new schema, dropped on exit."""
-    from sqlalchemy import make_url, text
+    from client.db import temporary_schema
 
-    schema = f"bench_{secrets.token_hex(6)}"
-    admin = Database(base)
-    with admin.session() as s:
-        s.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False), schema
-    finally:
-        with admin.session() as s:
-            s.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    return temporary_schema(base, "bench")
 
 
 def chain_heights(run_dir: Path, user: str = "service1") -> dict[str, int]:

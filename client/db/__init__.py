@@ -3,7 +3,13 @@
 Tables in :mod:`client.db.models`; :class:`Database` opens and migrates them.
 """
 
-from .database import Database, DatabaseError, DatabaseUnavailable, sqlite_url
+from .database import (
+    Database,
+    DatabaseError,
+    DatabaseUnavailable,
+    sqlite_url,
+    temporary_schema,
+)
 from .models import (
     AuditEntry,
     Base,
@@ -23,5 +29,7 @@ from .retention import Forgotten, forget_donor_links
 __all__ = [
     "AuditEntry", "Base", "Database", "DatabaseError", "DatabaseUnavailable", "DonationIndex",
     "DonationRecord", "DonorAccount", "Forgotten", "IndexCheckpoint", "Operation", "OutboxItem",
-    "ReviewSession", "StagedObject", "StepIndex", "forget_donor_links", "sqlite_url", "utcnow",
+    "ReviewSession", "StagedObject", "StepIndex", "forget_donor_links", "sqlite_url",
+    "temporary_schema",
+    "utcnow",
 ]

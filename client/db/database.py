@@ -185,5 +185,27 @@ class Database:
         return f"Database({self.safe_url!r})"
 
 
+@contextlib.contextmanager
+def temporary_schema(base: str, prefix: str = "t") -> Iterator[tuple[str, str]]:
+    """``(url, schema)``: PostgreSQL ``base`` whose ``search_path`` is a new schema.
+
+    The schema is dropped on exit: test sessions and bench runs on one server never see
+    each other's rows.
+    """
+    import secrets
+
+    schema = f"{prefix}_{secrets.token_hex(6)}"
+    admin = Database(base)
+    with admin.session() as s:
+        s.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False), schema
+    finally:
+        with admin.session() as s:
+            s.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
 def _first_line(err: BaseException | None) -> str:
     return str(err).strip().splitlines()[0] if err is not None and str(err).strip() else "error"
