@@ -1,0 +1,119 @@
+"""The Traza web app: the donor's trace viewer (the page the QR opens).
+
+Deny by default: only ``/t/<token>``, ``/t/<token>/evidence.json``, ``/healthz`` and
+``/static`` answer; everything else is 404. Every response carries one strict CSP.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, render_template, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from client.db import Database
+
+from .config import WebConfig
+from .i18n import install_i18n
+from .security import TokenBucket, install_headers
+from .trace import Bundler, bp
+
+__all__ = ["WebConfig", "create_app", "ledger_bundler"]
+
+log = logging.getLogger("traza.web")
+
+
+class _App(Flask):
+    def log_exception(self, exc_info: Any) -> None:
+        # Flask's own message names the path, and the path holds the token: log the kind only.
+        log.error("unhandled %s on %s", exc_info[0].__name__ if exc_info[0] else "error",
+                  request.url_rule.rule if request.url_rule else "?")
+
+
+def ledger_bundler(config: WebConfig) -> Bundler | None:
+    """Build bundles through the reader's connection profile (``None`` without profiles)."""
+    if config.profiles_dir is None:
+        return None
+    from client.evidence import build_bundle
+    from client.profile import Profile
+
+    def build(donation_id: str, tx_blocks: Mapping[str, int]) -> dict[str, Any]:
+        profile = Profile.from_dir(config.profiles_dir, config.reader_org, config.reader_user)
+        with profile.gateway() as gw:
+            network = gw.get_network(profile.channel)
+            return build_bundle(network, profile.chaincode or config.chaincode, donation_id,
+                                dict(tx_blocks)).to_json()
+
+    return build
+
+
+def create_app(config: WebConfig, *, bundler: Bundler | None = None,
+               database: Database | None = None, limiter: TokenBucket | None = None) -> Flask:
+    """The Flask app for ``config``.
+
+    Parameters
+    ----------
+    config : WebConfig
+    bundler : callable, optional
+        Builds a donation's evidence bundle; default :func:`ledger_bundler` (a fake in tests).
+    database : Database, optional
+        The index's database; default opened (and migrated) from ``config.database_url``.
+    limiter : TokenBucket, optional
+        The rate limit on ``/t/``; default from ``config``.
+    """
+    root = Path(__file__).parent
+    app = _App(__name__, static_folder=str(root / "static"),
+               template_folder=str(root / "templates"))
+    app.config.update(TRAZA=config, BABEL_DEFAULT_LOCALE=config.default_locale,
+                      BABEL_DEFAULT_TIMEZONE=config.timezone, MAX_CONTENT_LENGTH=16 * 1024,
+                      SEND_FILE_MAX_AGE_DEFAULT=3600)
+    if config.trusted_proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.trusted_proxies)  # type: ignore
+    db = database or Database.open(config.database_url)
+    app.extensions["traza_db"] = db
+    app.extensions["traza_bundler"] = bundler if bundler is not None else ledger_bundler(config)
+    bucket = limiter or TokenBucket(config.rate_per_minute, config.rate_burst)
+    install_i18n(app)
+    install_headers(app)
+    app.register_blueprint(bp)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.before_request
+    def _before() -> Any:
+        if request.path.startswith("/t/"):
+            wait = bucket.take(request.remote_addr or "?")
+            if wait:
+                log.info("rate limit: %s", request.remote_addr)
+                return render_template("error.html", code=429), 429, {
+                    "Retry-After": TokenBucket.retry_after(wait)}
+            stack = contextlib.ExitStack()
+            g.db = stack.enter_context(db.session())
+            g.db_stack = stack
+        return None
+
+    @app.teardown_request
+    def _teardown(exc: BaseException | None) -> None:
+        stack = g.pop("db_stack", None)
+        if stack is not None:
+            if exc is None:
+                stack.close()
+            else:
+                stack.__exit__(type(exc), exc, exc.__traceback__)
+
+    @app.errorhandler(HTTPException)
+    def _error(e: HTTPException) -> Any:
+        code = e.code or 500
+        template = "not_found.html" if code in (404, 405) else "error.html"
+        # 405 looks like 404: no hint that a route exists.
+        code = 404 if code == 405 else code
+        return render_template(template, code=code), code
+
+    return app
