@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 import re
+import secrets
 
 import pytest
-from test_web_trace import add_donation, db, make_app, token  # noqa: F401  (fixtures)
+from test_web_trace import add_donation, make_app
 
+from client.db import Database
+from client.db.database import sqlite_url
 from web.security import CSP, TokenBucket
 
 OPEN = {"/t/<token>", "/t/<token>/evidence.json", "/healthz", "/static/<path:filename>"}
+
+
+@pytest.fixture
+def db(tmp_path):
+    database = Database.open(sqlite_url(tmp_path / "index.db"))
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def token() -> str:
+    return secrets.token_urlsafe(32)
 
 
 @pytest.fixture
