@@ -91,7 +91,7 @@ def create_app(config: WebConfig, *, bundler: Bundler | None = None,
         if request.path.startswith("/t/"):
             wait = bucket.take(request.remote_addr or "?")
             if wait:
-                log.info("rate limit: %s", request.remote_addr)
+                log.info("rate limit: 429")  # no address: an IP is personal data
                 return render_template("error.html", code=429), 429, {
                     "Retry-After": TokenBucket.retry_after(wait)}
             stack = contextlib.ExitStack()

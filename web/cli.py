@@ -32,13 +32,14 @@ def _run_dir(ctx: click.Context, run_dir: Path | None) -> Path:
     return Path(run_dir or obj.get("run_dir") or DEFAULT_RUN)
 
 
-def _config(run: Path, intake: str, database_url: str | None, reader: str) -> WebConfig:
+def _config(run: Path, intake: str, database_url: str | None, reader: str,
+            trusted_proxies: int = 0) -> WebConfig:
     from client.settings import Settings
 
     org, _, user = reader.partition("/")
     url = database_url or Settings.for_run_dir(run, intake).database
     return WebConfig(database_url=url, profiles_dir=run / "profiles", reader_org=org,
-                     reader_user=user or "regulator1")
+                     reader_user=user or "regulator1", trusted_proxies=trusted_proxies)
 
 
 def _pid(pidfile: Path) -> int | None:
@@ -63,6 +64,8 @@ def _options(f):  # the options serve and start share
                      help="The index's database (default the intake org's SQLite)."),
         click.option("--reader", default="imss/regulator1", show_default=True,
                      help="org/user whose profile reads the evidence blocks."),
+        click.option("--trusted-proxies", default=0, show_default=True, type=int,
+                     help="Reverse proxies in front that set X-Forwarded-For."),
     ]):
         f = option(f)
     return f
@@ -78,14 +81,15 @@ def web() -> None:
 @click.option("--threads", default=4, show_default=True, type=int)
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, run_dir: Path | None, intake: str,
-          database_url: str | None, reader: str, threads: int) -> None:
+          database_url: str | None, reader: str, trusted_proxies: int, threads: int) -> None:
     """Serve in the foreground with waitress."""
     import waitress
 
     from . import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    app = create_app(_config(_run_dir(ctx, run_dir), intake, database_url, reader))
+    app = create_app(_config(_run_dir(ctx, run_dir), intake, database_url, reader,
+                             trusted_proxies))
     click.echo(f"serving on http://{host}:{port}/")
     waitress.serve(app, host=host, port=port, threads=threads, ident="traza")
 
@@ -94,7 +98,7 @@ def serve(ctx: click.Context, host: str, port: int, run_dir: Path | None, intake
 @_options
 @click.pass_context
 def start(ctx: click.Context, host: str, port: int, run_dir: Path | None, intake: str,
-          database_url: str | None, reader: str) -> None:
+          database_url: str | None, reader: str, trusted_proxies: int) -> None:
     """Serve in the background (pid file and log under the run folder)."""
     run = _run_dir(ctx, run_dir).resolve()
     home = private_dir(run / "web")
@@ -103,7 +107,8 @@ def start(ctx: click.Context, host: str, port: int, run_dir: Path | None, intake
         click.echo(f"web viewer already running (pid {pid})")
         return
     args = [sys.executable, "-m", "web", "serve", "--host", host, "--port", str(port),
-            "--run-dir", str(run), "--intake", intake, "--reader", reader]
+            "--run-dir", str(run), "--intake", intake, "--reader", reader,
+            "--trusted-proxies", str(trusted_proxies)]
     env = dict(os.environ)
     if database_url:  # through the environment: a URL may hold a password
         env["TRAZA_WEB_DATABASE_URL"] = database_url

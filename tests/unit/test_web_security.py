@@ -115,3 +115,22 @@ def test_the_catalogues_are_complete_and_compiled():
     assert {m.id: m.string for m in mo if m.id} == {m.id: m.string for m in po if m.id}
     with open(root / "messages.pot", "rb") as f:
         assert {m.id for m in read_po(f) if m.id} == ids
+
+
+def test_behind_a_trusted_proxy_the_forwarded_address_is_limited(db, token):
+    from web import WebConfig, create_app
+
+    add_donation(db, token)
+    config = WebConfig(database_url=str(db.url), rate_burst=1, trusted_proxies=1)
+    client = create_app(config, database=db).test_client()
+    one = {"X-Forwarded-For": "203.0.113.1"}
+    assert client.get(f"/t/{token}", headers=one).status_code == 200
+    assert client.get(f"/t/{token}", headers=one).status_code == 429
+    assert client.get(f"/t/{token}", headers={"X-Forwarded-For": "203.0.113.2"}
+                      ).status_code == 200
+    # without a trusted proxy the header is ignored: one socket address, one bucket
+    direct = create_app(WebConfig(database_url=str(db.url), rate_burst=1),
+                        database=db).test_client()
+    assert direct.get(f"/t/{token}", headers=one).status_code == 200
+    assert direct.get(f"/t/{token}", headers={"X-Forwarded-For": "203.0.113.2"}
+                      ).status_code == 429
