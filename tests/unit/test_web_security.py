@@ -37,7 +37,8 @@ def test_the_csp_and_headers_are_exact(app, token):
     client = app.test_client()
     for path in (f"/t/{token}", "/t/unknown-token-unknown-token", "/nothing", "/healthz",
                  "/static/traza.css"):
-        h = client.get(path).headers
+        with client.get(path) as r:
+            h = r.headers
         assert h["Content-Security-Policy"] == (
             "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
             "frame-ancestors 'none'; base-uri 'none'; form-action 'self'") == CSP

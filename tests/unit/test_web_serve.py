@@ -83,6 +83,8 @@ def test_waitress_serves_the_trace(run_dir):
     assert token not in out
 
 
+# ``start`` leaves its child running on purpose (Popen warns when the object goes).
+@pytest.mark.filterwarnings("ignore:subprocess .* is still running:ResourceWarning")
 def test_start_and_stop_in_the_background(run_dir):
     run, token = run_dir
     port = free_port()
