@@ -32,6 +32,7 @@ bp = Blueprint("trace", __name__)
 # secrets.token_urlsafe output, as client.qr accepts it.
 TOKEN = re.compile(r"[A-Za-z0-9_-]{22,128}")
 # (donation id, {tx id: block}) -> the bundle as JSON; raises on any failure.
+HIDDEN_HASHES = ("qrTokenSha256",)
 Bundler = Callable[[str, Mapping[str, int]], dict[str, Any]]
 
 
@@ -79,7 +80,11 @@ def _hashes(evidence: str, block: int) -> dict[str, list[str]]:
         doc = json.loads(evidence)
     except ValueError:
         return {}
-    return step_claim(doc, block)["hashes"] if isinstance(doc, dict) else {}
+    if not isinstance(doc, dict):
+        return {}
+    # The QR token's hash is no object's fingerprint, and the page has no need to echo it.
+    return {path: values for path, values in step_claim(doc, block)["hashes"].items()
+            if not path.endswith(HIDDEN_HASHES)}
 
 
 def _view(row: StepIndex, zone: ZoneInfo, chaincode: str) -> StepView:

@@ -105,6 +105,7 @@ def test_the_page_shows_the_steps_in_spanish(client, token):
     assert EXECUTOR[:12] + "…" in html and f'title="{EXECUTOR}"' in html
     assert sha256_hex(f"{DONATION}-2") in html  # tx id
     assert ORIGINAL in html and "acquisition.originalSha256" in html
+    assert "qrTokenSha256" not in html and "f" * 64 not in html
     assert "traza 1.2" in html and "traza_1.2:" + "9" * 64 in html
     assert ">7<" in html  # block number of the third step
     assert f"/t/{token}/evidence.json" in html
