@@ -107,3 +107,20 @@ def test_start_and_stop_in_the_background(run_dir):
     log = (run / "web" / "web.log").read_text()
     assert "serving on" in log and token not in log
     assert "not running" in runner.invoke(web, ["stop", "--run-dir", str(run)]).output
+
+
+def test_under_traza_the_run_folder_comes_from_the_root_command(tmp_path):
+    import click
+
+    @click.group()
+    @click.pass_context
+    def root(ctx):  # as client/cli.py's group fills ctx.obj
+        ctx.obj = {"run_dir": tmp_path}
+
+    root.add_command(web)
+    stale = tmp_path / "web" / "web.pid"
+    stale.parent.mkdir()
+    stale.write_text("999999999\n")  # no such process
+    result = CliRunner().invoke(root, ["web", "stop"])
+    assert result.exit_code == 0 and "not running" in result.output
+    assert not stale.exists()
