@@ -11,6 +11,8 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 demo: setup
 	$(BIN)/traza network up
 	$(BIN)/traza demo
+	$(BIN)/traza index rebuild
+	$(BIN)/traza web start
 
 test: setup lint gotest
 	$(BIN)/pytest -q -p no:cacheprovider tests
@@ -48,6 +50,7 @@ bench: setup
 	$(BIN)/python -m bench.pipeline.run
 
 down:
+	-$(BIN)/traza web stop
 	$(BIN)/traza network down
 
 reset:

@@ -14,6 +14,7 @@ import click
 
 from network.cli import network
 from network.topology import load
+from web.cli import web
 
 from .commands_index import index
 from .demo import demo
@@ -48,7 +49,7 @@ def cli(ctx: click.Context) -> None:
 
 
 verify.add_command(verify_bundle_command)  # traza verify bundle FILE (offline)
-for command in (network, demo, donation, verify, keys, worker, index):
+for command in (network, demo, donation, verify, keys, worker, index, web):
     cli.add_command(command)
 try:
     from anonymizer.cli import deid
