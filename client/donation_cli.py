@@ -139,12 +139,10 @@ def ingest(ctx: click.Context, donation_id: str, path: Path, synthetic: bool,
 @click.pass_context
 def deidentify(ctx: click.Context, donation_id: str) -> None:
     """De-identify the staged originals; reports staged; the step on the ledger."""
-    from anonymizer.report import summary_es
-
-    reports = _run(ctx, lambda p: p.deidentify(donation_id))
-    click.echo(f"{len(reports)} files de-identified")
-    for r in reports:
-        click.echo(f"  - {summary_es(r)}")
+    results = _run(ctx, lambda p: p.deidentify(donation_id))
+    click.echo(f"{len(results)} files de-identified")
+    for r in results:
+        click.echo(f"  - {r.summary_es}")
 
 
 @donation.command()
