@@ -116,8 +116,13 @@ class MailSettings:
             raise MailError(f"cannot read the SMTP password file {path}: {e.strerror}") from None
 
 
+def is_address(value: str) -> bool:
+    """Whether ``value`` is one plain e-mail address (``name@domain``) this module sends to."""
+    return isinstance(value, str) and _ADDRESS.fullmatch(value) is not None
+
+
 def _check_address(value: str, what: str) -> None:
-    if not isinstance(value, str) or not _ADDRESS.fullmatch(value):
+    if not is_address(value):
         # The value is not echoed: it is an e-mail address (personal data) or garbage.
         raise ValueError(f"the {what} must be one plain e-mail address (name@domain)")
 

@@ -40,7 +40,7 @@ from .intake import Deidentified, deidentify_staged, read_inputs
 from .ledger import Actor, Ledger
 from .objects import ObjectStore
 from .outbox import Worker, enqueue
-from .pipeline_config import EMAIL, PipelineConfig, PipelineError, Registration, Secrets
+from .pipeline_config import PipelineConfig, PipelineError, Registration, Secrets
 from .receipt import Receipt, build_receipt
 
 IO_THREADS = 8  # MinIO requests in flight per step: one at a time left the CPU idle
@@ -200,7 +200,7 @@ class Pipeline:
         commitment and the QR token's hash.
         """
         email = email.strip().lower()
-        if not EMAIL.match(email):
+        if not mail.is_address(email):
             raise InvalidInput("the e-mail address is not valid")
         did = new_id("d")
         donor = DonorSecret.new(did, "p-" + self._hmac("pseudonym", email)[:24])
@@ -255,7 +255,7 @@ class Pipeline:
                 raise PipelineError(f"donation {donation_id} has no donor account here")
             if email is not None:
                 email = email.strip().lower()
-                if not EMAIL.match(email) or not hmac.compare_digest(
+                if not mail.is_address(email) or not hmac.compare_digest(
                         self._hmac("email", email), account.email_hmac):
                     raise InvalidInput(f"the e-mail address is not the donor's of {donation_id}")
             else:

@@ -284,3 +284,12 @@ def test_send_logs_the_message_id_only(scripted, caplog):
     mail.send(mail.MailSettings("127.0.0.1", 2525, SENDER), msg)
     assert msg["Message-ID"] in caplog.text
     assert "maria" not in caplog.text and URL not in caplog.text
+
+
+def test_is_address_is_the_check_messages_use():
+    assert mail.is_address("persona@correo.example")
+    for bad in ("sin-arroba", "dos@@correo.example", "María <m@correo.example>", "m@ñ.example"):
+        assert not mail.is_address(bad)
+        with pytest.raises(ValueError):
+            mail.qr_message(bad, "http://127.0.0.1:8080/t/" + "a" * 43,
+                            donation_ref="d-" + "1" * 24, sender="no-responder@traza.local")
