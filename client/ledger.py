@@ -50,6 +50,7 @@ class Ledger:
         self.profiles_dir = Path(profiles_dir)
         self.unseal = unseal
         self._open: dict[Actor, Donations] = {}
+        self._executors: dict[Actor, str] = {}
         self._stack = ExitStack()
 
     def profile(self, actor: Actor) -> Profile:
@@ -68,9 +69,15 @@ class Ledger:
         return Identity.from_msp_dir(p.msp_id, p.msp_dir), Signer.from_msp_dir(p.msp_dir)
 
     def executor(self, actor: Actor) -> str:
-        """SHA-256 of ``actor``'s DER certificate: the ledger's ``executor`` for its steps."""
-        identity, _ = self.identity(actor)
-        return hashlib.sha256(identity.x509.public_bytes(Encoding.DER)).hexdigest()
+        """SHA-256 of ``actor``'s DER certificate: the ledger's ``executor`` for its steps.
+
+        Read once per actor: every operation-log row asks for it.
+        """
+        if actor not in self._executors:
+            identity, _ = self.identity(actor)
+            self._executors[actor] = hashlib.sha256(
+                identity.x509.public_bytes(Encoding.DER)).hexdigest()
+        return self._executors[actor]
 
     def submit(self, item: OutboxItem) -> SubmitResult:
         """Submit one outbox item as its identity, with its request id; wait for the commit."""
