@@ -20,7 +20,6 @@ import json
 import secrets
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,8 +41,7 @@ from .objects import ObjectStore
 from .outbox import Worker, enqueue
 from .pipeline_config import PipelineConfig, PipelineError, Registration, Secrets
 from .receipt import Receipt, build_receipt
-
-IO_THREADS = 8  # MinIO requests in flight per step: one at a time left the CPU idle
+from .staging import StagedObjects, in_parallel
 
 
 class Pipeline:
@@ -74,6 +72,7 @@ class Pipeline:
         self.config, self.db, self.objects, self.keys = config, db, store, keys
         self.secrets, self.ledger, self.mail_settings = secrets, ledger, mail_settings
         self.on_step = on_step
+        self.staged = StagedObjects(store.staging, keys)
         ledger.unseal = self._unseal_transient
         self.worker = Worker(db, ledger.submit, worker_id=worker_id or new_id("w"))
 
@@ -90,18 +89,15 @@ class Pipeline:
                                 "(unknown, another intake org's, or already stored/erased)")
         return rec
 
-    def _data_key(self, rec: DonationRecord) -> bytes:
-        return self.keys.unwrap(rec.wrapped_key, rec.donation_id)
-
     def _unseal_transient(self, item: OutboxItem) -> dict[str, bytes]:
         with self.db.session() as s:
-            key = self._data_key(self._record(s, item.donation_id))
+            key = self.staged.data_key(self._record(s, item.donation_id))
         raw = json.loads(unseal(key, item.sealed, f"{item.request_id}:transient".encode()))
         return {k: v.encode() for k, v in raw.items()}
 
     def _donor_ref(self, rec: DonationRecord) -> bytes:
         """The account id sealed under the donation's key: unreadable once it is destroyed."""
-        return seal(self._data_key(rec), str(rec.account_id).encode(),
+        return seal(self.staged.data_key(rec), str(rec.account_id).encode(),
                     f"{rec.donation_id}:donor-ref".encode())
 
     def _log(self, s: Session, actor: Actor, action: str, rec: DonationRecord | None,
@@ -117,34 +113,11 @@ class Pipeline:
 
     def _stage_many(self, s: Session, rec: DonationRecord, actor: Actor, kind: str,
                     datas: Sequence[bytes]) -> list[StagedObject]:
-        """Seal and put ``datas`` into staging (in parallel), one row and log row each.
-
-        If a put fails, the objects already put are deleted before the error is raised:
-        no object is left in staging without its row.
-        """
-        key, did = self._data_key(rec), rec.donation_id
-        with ThreadPoolExecutor(IO_THREADS) as pool:
-            futures = [pool.submit(self.objects.staging.put, key, d, donation_id=did)
-                       for d in datas]  # leaving the block waits for every one
-        failed = [f for f in futures if f.exception()]
-        if failed:
-            self.objects.staging.delete_many([f.result() for f in futures if not f.exception()])
-            raise failed[0].exception()  # type: ignore[misc]
-        now, out = datetime.now(UTC), []
-        for f, data in zip(futures, datas, strict=True):
-            obj = StagedObject(name=f.result(), donation_id=did, kind=kind,
-                               sha256=sha256_hex(data), size=len(data), created_at=now)
-            s.add(obj)
-            self._log(s, actor, f"stage-{kind}", rec, did, modified=obj.name)
-            out.append(obj)
-        return out
-
-    def _read_staged(self, rec: DonationRecord, objs: Sequence[StagedObject]) -> list[bytes]:
-        """The plaintexts of staged objects, fetched in parallel, in order."""
-        key, did = self._data_key(rec), rec.donation_id
-        with ThreadPoolExecutor(IO_THREADS) as pool:
-            return list(pool.map(
-                lambda o: self.objects.staging.get(o.name, key, donation_id=did), objs))
+        """Stage ``datas`` (:meth:`StagedObjects.put`) with an operation-log row each."""
+        objs = self.staged.put(s, rec, kind, datas)
+        for obj in objs:
+            self._log(s, actor, f"stage-{kind}", rec, rec.donation_id, modified=obj.name)
+        return objs
 
     def _enqueue(self, s: Session, actor: Actor, step: str, donation_id: str,
                  payload: dict[str, Any] | None, rec: DonationRecord | None, *,
@@ -152,7 +125,7 @@ class Pipeline:
         request_id = new_id("r")
         sealed = None
         if transient is not None and rec is not None:
-            sealed = seal(self._data_key(rec), json.dumps(transient).encode(),
+            sealed = seal(self.staged.data_key(rec), json.dumps(transient).encode(),
                           f"{request_id}:transient".encode())
         enqueue(s, request_id=request_id, donation_id=donation_id, step=step, org=actor.org,
                 user=actor.user, payload=payload or {}, sealed=sealed,
@@ -317,8 +290,8 @@ class Pipeline:
         actor = self.config.deid_actor
         with self.db.session() as s:
             rec = self._record(s, donation_id)
-            originals = self._objects(s, donation_id, "original")
-            plain = self._read_staged(rec, originals)
+            originals = self.staged.of(s, donation_id, "original")
+            plain = self.staged.read(rec, originals)
         outputs = deidentify_staged(plain, secret=self.secrets.deid, donor=donation_id,
                                     profile=self.config.profile, jobs=self.config.jobs)
         with self.db.session() as s:
@@ -386,10 +359,9 @@ class Pipeline:
         wanted = set(current.get("deidentifiedSha256", []))
         with self.db.session() as s:
             rec = self._record(s, donation_id)
-            objs = [o for o in self._objects(s, donation_id, "deidentified", "finding")
+            objs = [o for o in self.staged.of(s, donation_id, "deidentified", "finding")
                     if o.kind == "finding" or o.sha256 in wanted]
-            with ThreadPoolExecutor(IO_THREADS) as pool:
-                hashes = list(pool.map(self.objects.library.put, self._read_staged(rec, objs)))
+            hashes = in_parallel(self.objects.library.put, self.staged.read(rec, objs))
             published = dict(zip(hashes, objs, strict=True))
         missing = wanted - set(published)
         if missing:
@@ -426,7 +398,7 @@ class Pipeline:
         actor = self.config.service_actor
         with self.db.session() as s:
             rec = self._record(s, donation_id)
-            objs = self._objects(s, donation_id)
+            objs = self.staged.of(s, donation_id)
             deleted = [{"object": o.name, "kind": o.kind, "sha256": o.sha256} for o in objs]
             rid = self._enqueue(s, actor, "Erase", donation_id, {
                 "deletedSha256": sorted({o.sha256 for o in objs}), "keyDestroyed": True}, rec)
@@ -438,12 +410,6 @@ class Pipeline:
                              staging_bucket=self.objects.staging.bucket)
 
     # -- off-chain purge ---------------------------------------------------------------
-
-    def _objects(self, s: Session, donation_id: str, *kinds: str) -> list[StagedObject]:
-        q = select(StagedObject).where(StagedObject.donation_id == donation_id)
-        if kinds:
-            q = q.where(StagedObject.kind.in_(kinds))
-        return list(s.execute(q.order_by(StagedObject.created_at, StagedObject.name)).scalars())
 
     @staticmethod
     def _close(s: Session, rec: DonationRecord) -> None:
@@ -466,7 +432,7 @@ class Pipeline:
         QR still opens the trace.
         """
         with self.db.session() as s:
-            self.objects.staging.delete_many([o.name for o in self._objects(s, donation_id)])
+            self.staged.delete_all(s, donation_id)
             rec = s.get(DonationRecord, donation_id)
             if rec is not None:
                 self._close(s, rec)

@@ -35,7 +35,7 @@ PRIMITIVES: tuple[tuple[str, str | None, str, str], ...] = (
     ("client.ledger", "Ledger", "submit", "ledger submit+commit"),
     ("client.donations", "Donations", "get", "ledger query"),
     ("client.crypto", "KeyRing", "unwrap", "data key unwrap"),
-    ("client.workflow", None, "sha256_hex", "sha256 of staged data"),
+    ("client.staging", None, "sha256_hex", "sha256 of staged data"),
     # Every way a session reaches the database; only the outermost call in a thread counts
     # (commit flushes, a query autoflushes).
     ("sqlalchemy.orm", "Session", "execute", "SQL"),
