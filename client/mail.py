@@ -191,13 +191,21 @@ Si usted no hizo ninguna donación, puede ignorar este mensaje.
 Este mensaje se envió de forma automática; por favor no lo responda.
 """
 
-_QR_HTML = """\
+# The HTML alternatives share their shell (inline styles only: mail clients drop <style>).
+_HTML_START = """\
 <!DOCTYPE html>
 <html lang="es-MX">
 <head><meta charset="utf-8"><title>{subject}</title></head>
 <body style="font-family: Arial, Helvetica, sans-serif; color: #1a1a1a; line-height: 1.5;
  max-width: 36em; margin: 0 auto; padding: 1em;">
 <p>Hola:</p>
+"""
+_HTML_END = """\
+</body>
+</html>
+"""
+
+_QR_HTML = _HTML_START + """\
 <p>Gracias por donar sus datos clínicos a la biblioteca digital de datos médicos. Su
 donación ayudará a formar a médicas, médicos y demás personal de salud, y a entrenar
 modelos de inteligencia artificial que apoyen la atención de otras personas.</p>
@@ -230,9 +238,7 @@ incluido el ejercicio de sus derechos de acceso, rectificación, cancelación y 
 (derechos ARCO).</p>
 <p style="color: #555;">Si usted no hizo ninguna donación, puede ignorar este mensaje.<br>
 Este mensaje se envió de forma automática; por favor no lo responda.</p>
-</body>
-</html>
-"""
+""" + _HTML_END
 
 
 def qr_message(to: str, viewer_url: str, *, donation_ref: str, sender: str) -> EmailMessage:
@@ -296,13 +302,7 @@ ignore este mensaje; sin el código nadie puede entrar a su revisión.
 Este mensaje se envió de forma automática; por favor no lo responda.
 """
 
-_CODE_HTML = """\
-<!DOCTYPE html>
-<html lang="es-MX">
-<head><meta charset="utf-8"><title>{subject}</title></head>
-<body style="font-family: Arial, Helvetica, sans-serif; color: #1a1a1a; line-height: 1.5;
- max-width: 36em; margin: 0 auto; padding: 1em;">
-<p>Hola:</p>
+_CODE_HTML = _HTML_START + """\
 <p>Para entrar a la revisión de su donación de datos clínicos, escriba este código:</p>
 <p style="font-size: 1.8em; letter-spacing: 0.2em; text-align: center;">
 <strong><code>{code}</code></strong></p>
@@ -312,9 +312,7 @@ persona: no se lo dé a nadie. Si usted no pidió entrar, ignore este mensaje; s
 nadie puede entrar a su revisión.</p>
 <p style="color: #555;">Este mensaje se envió de forma automática; por favor no lo
 responda.</p>
-</body>
-</html>
-"""
+""" + _HTML_END
 
 
 def code_message(to: str, code: str, *, sender: str, minutes: int) -> EmailMessage:
