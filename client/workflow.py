@@ -39,12 +39,13 @@ from .intake import Deidentified, deidentify_staged, read_inputs
 from .ledger import Actor, Ledger
 from .objects import ObjectStore
 from .outbox import Worker, enqueue
+from .paper_steps import PaperSteps
 from .pipeline_config import PipelineConfig, PipelineError, Registration, Secrets
 from .receipt import Receipt, build_receipt
 from .staging import StagedObjects, in_parallel
 
 
-class Pipeline:
+class Pipeline(PaperSteps):
     """The donation workflow of one intake org.
 
     Parameters
@@ -269,13 +270,22 @@ class Pipeline:
 
     def ingest(self, donation_id: str, source_path: str | Path, source: Source) -> list[str]:
         """Acquire: stage a DICOM file, folder or zip encrypted; the originals' hashes on chain."""
+        return self.acquire(donation_id, list(read_inputs(Path(source_path))), source)
+
+    def acquire(self, donation_id: str, items: Sequence[bytes], source: Source, *,
+                kind: str = "original") -> list[str]:
+        """Acquire: stage ``items`` (in memory) encrypted, one step with their hashes.
+
+        The one Acquire of every intake channel: files and folders (:meth:`ingest`), a
+        PACS push (:mod:`client.pacs`), scanned paper (``kind="paper"``,
+        :meth:`ingest_paper`).
+        """
         actor = self.config.operator_actor
-        items = list(read_inputs(Path(source_path)))
         if not items:
             raise InvalidInput(f"nothing to ingest for {donation_id}")
         with self.db.session() as s:
             rec = self._record(s, donation_id)
-            hashes = [o.sha256 for o in self._stage_many(s, rec, actor, "original", items)]
+            hashes = [o.sha256 for o in self._stage_many(s, rec, actor, kind, items)]
             rid = self._enqueue(s, actor, "Acquire", donation_id,
                                 {"originalSha256": sorted(set(hashes)),
                                  "source": source.to_json()}, rec)
