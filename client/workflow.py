@@ -39,13 +39,14 @@ from .intake import Deidentified, deidentify_staged, read_inputs
 from .ledger import Actor, Ledger
 from .objects import ObjectStore
 from .outbox import Worker, enqueue
+from .pacs_steps import PacsSteps
 from .paper_steps import PaperSteps
 from .pipeline_config import PipelineConfig, PipelineError, Registration, Secrets
 from .receipt import Receipt, build_receipt
 from .staging import StagedObjects, in_parallel
 
 
-class Pipeline(PaperSteps):
+class Pipeline(PaperSteps, PacsSteps):
     """The donation workflow of one intake org.
 
     Parameters
