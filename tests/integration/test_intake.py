@@ -144,3 +144,70 @@ def test_a_paper_record_is_deidentified_by_hand_with_the_operators_boxes(pipelin
         assert any(fold(w) in text for w in line.split() if len(w) >= 6), line
     ledger = json.dumps(p.ledger.donations(p.config.service_actor).history(did)).encode()
     assert leaks({v for v in who.leak_values() if len(v) >= 6}, ledger) == []
+
+
+@pytest.mark.skipif(not fonts_available(), reason="fonts-dejavu-core, fonts-liberation")
+def test_the_redaction_page_records_the_step_with_the_operators_identity(pipeline):
+    import re
+
+    from web import WebConfig, create_app
+
+    p = pipeline
+    did = _consented(p)
+    img, planted, _ = scanned_form(person(23), seed=23)
+    app = create_app(WebConfig(database_url=str(p.db.url)), database=p.db)
+    app.secret_key = "test-" + "k" * 32
+    seen = []
+    app.extensions["traza_pipeline_for"] = lambda who: seen.append(who) or p
+    c = app.test_client()
+    with c.session_transaction() as s:
+        s["principal"] = {"kind": "staff", "subject": "operator1", "role": "operator",
+                          "org": "hospital"}
+    token = re.search(r'name="csrf_token" value="([^"]+)"',
+                      c.get("/staff/redaction").get_data(as_text=True)).group(1)
+    png = io.BytesIO()
+    img.save(png, "PNG")
+    r = c.post("/staff/redaction", content_type="multipart/form-data", data={
+        "csrf_token": token, "donation_id": did, "synthetic": "1",
+        "pages": (io.BytesIO(png.getvalue()), "hoja.png")})
+    assert r.status_code == 303, r.get_data(as_text=True)
+    html = c.get(f"/staff/redaction/{did}").get_data(as_text=True)
+    proposed = re.search(r'name="boxes-1"[^>]*>([^<]*)</textarea>', html).group(1).strip()
+    extra = "\n".join(f"{max(0, v.box[0] - 6)} {max(0, v.box[1] - 6)} {v.box[2] + 6} "
+                      f"{v.box[3] + 6}" for v in planted)
+    r = c.post(f"/staff/redaction/{did}", data={"csrf_token": token, "action": "submit",
+                                               "boxes-1": proposed + "\n" + extra})
+    assert r.status_code == 200, r.get_data(as_text=True)
+    event = _event(p, did, "Deidentify")
+    assert event["data"]["deidentification"]["method"] == "manual"
+    assert event["executor"] == p.ledger.executor(p.config.operator_actor)
+    assert {w.subject for w in seen} == {"operator1"}
+
+
+def test_traza_intake_pacs_answers_in_the_foreground_and_stops_on_ctrl_c(fabric):
+    import signal
+    import subprocess
+    import sys
+
+    from tests.integration.conftest import REPO, TEST_RUN, TEST_TOPOLOGY
+
+    port = PORT + 1
+    env = {**os.environ, "TRAZA_TOPOLOGY": str(TEST_TOPOLOGY), "TRAZA_NETWORK_RUN": str(TEST_RUN)}
+    proc = subprocess.Popen([sys.executable, "-m", "client.cli", "intake", "--org", "hospital",
+                             "pacs", "--port", str(port), "--ae-title", "TRAZA"], cwd=REPO,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        status = None
+        while status is None and time.monotonic() < deadline and proc.poll() is None:
+            status = echo(port)
+            time.sleep(0.3)
+        assert status == SUCCESS
+        assert push(study(person(24), series=1, per_series=1), port) == [NOT_AUTHORIZED]
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, out
+    assert "SCP stopped" in out and "Traceback" not in out
