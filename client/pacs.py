@@ -36,7 +36,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, AllStoragePresentationContexts, evt
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
@@ -94,7 +94,7 @@ class PacsSettings:
             raise ValueError("an AE title has 1 to 16 characters and no backslash")
 
 
-class Intake:
+class Intake(Protocol):
     """What the SCP needs of the pipeline (:class:`client.workflow.Pipeline` has it)."""
 
     def expected_donation(self, study_uid: str) -> tuple[str, Source] | None: ...
