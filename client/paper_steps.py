@@ -58,9 +58,13 @@ class PaperSteps:
         """Acquire: stage the scans of a paper record encrypted; their hashes on chain.
 
         Every file is rasterized first: an unreadable scan is refused before anything is
-        staged.
+        staged; so is a second record for the same donation (its pages would mix).
         """
         paper.rasterize(files)
+        with self.db.session() as s:
+            if self.staged.of(s, donation_id, PAPER):
+                raise InvalidInput(f"donation {donation_id} has a paper record staged already "
+                                   "(work on it without giving the pages again)")
         return self.acquire(donation_id, files, source, kind=PAPER)
 
     def paper_pages(self: Pipeline, donation_id: str) -> list[Image.Image]:

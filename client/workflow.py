@@ -302,6 +302,10 @@ class Pipeline(PaperSteps, PacsSteps):
         with self.db.session() as s:
             rec = self._record(s, donation_id)
             originals = self.staged.of(s, donation_id, "original")
+            if not originals:  # a paper-only donation (it failed with an IndexError)
+                raise PipelineError(f"donation {donation_id} has no DICOM originals staged "
+                                    "(a paper record is de-identified by hand: "
+                                    "traza intake paper)")
             plain = self.staged.read(rec, originals)
         outputs = deidentify_staged(plain, secret=self.secrets.deid, donor=donation_id,
                                     profile=self.config.profile, jobs=self.config.jobs)

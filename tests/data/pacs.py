@@ -6,6 +6,7 @@ The person comes from :mod:`client.synthetic`; the study is what a hospital PACS
 
 from __future__ import annotations
 
+import socket
 import ssl
 from collections.abc import Sequence
 
@@ -54,6 +55,9 @@ def push(datasets: Sequence[Dataset], port: int, *, called: str = "TRAZA",
     assoc = ae.associate("127.0.0.1", port, ae_title=called, tls_args=tls)
     if not assoc.is_established:
         return []
+    # as PACS senders do: without it Nagle holds each data set PDU for the SCP's delayed
+    # ACK (about 18 instead of 150 instances/s on loopback)
+    assoc.dul.socket.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         return [int(assoc.send_c_store(ds).Status) for ds in datasets]
     finally:

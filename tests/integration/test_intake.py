@@ -23,11 +23,12 @@ import pytest
 from anonymizer.fold import fold
 from anonymizer.ocr import read_words
 from client.donations import Source
+from client.errors import InvalidInput
 from client.pacs import NOT_AUTHORIZED, SUCCESS, PacsSettings, StoreSCP
 from client.paper_steps import PAPER
 from client.settings import Settings, open_pipeline
 from client.synthetic import person
-from client.workflow import PipelineConfig
+from client.workflow import PipelineConfig, PipelineError
 from tests.data.pacs import echo, push, study
 from tests.data.paper import fonts_available, scanned_form
 
@@ -112,7 +113,11 @@ def test_a_paper_record_is_deidentified_by_hand_with_the_operators_boxes(pipelin
     source = Source("synthetic")
     hashes = p.ingest_paper(did, [pdf.getvalue(), png.getvalue()], source)
     assert len(hashes) == 2
+    with pytest.raises(InvalidInput, match="staged already"):
+        p.ingest_paper(did, [png.getvalue()], source)
 
+    with pytest.raises(PipelineError, match="de-identified by hand"):
+        p.deidentify(did)  # the automatic path has no DICOM here, and says so
     proposal = p.propose_paper(did)
     boxes = [b.to_json() for b in proposal]
     for page, values in zip(boxes, (planted1, planted2), strict=True):  # the operator adds
