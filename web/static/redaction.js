@@ -82,6 +82,7 @@
                                  Math.max(p[0], drag.from[0]), Math.max(p[1], drag.from[1])];
       } else {
         var o = drag.orig, dx = p[0] - drag.from[0], dy = p[1] - drag.from[1];
+        drag.moved = drag.moved || dx !== 0 || dy !== 0;
         dx = Math.max(-o[0], Math.min(self.w - o[2], dx));
         dy = Math.max(-o[1], Math.min(self.h - o[3], dy));
         self.boxes[drag.move] = [o[0] + dx, o[1] + dy, o[2] + dx, o[3] + dy];
@@ -89,19 +90,29 @@
       self.draw();
     });
     this.el.addEventListener("pointerup", function () {
-      if (drag && drag.make !== undefined) {
+      if (!drag) { return; }
+      if (drag.make !== undefined) {
         var b = self.boxes[drag.make];
         if (b[2] - b[0] < MIN || b[3] - b[1] < MIN) { self.boxes.splice(drag.make, 1); }
       }
+      var changed = drag.make !== undefined || drag.moved;
       drag = null;
-      self.save();
-      self.draw();
-    });
-    this.el.addEventListener("dblclick", function (ev) {
-      if (ev.target.classList.contains("box")) {
-        self.boxes.splice(Number(ev.target.dataset.i), 1);
+      if (changed) {
         self.save();
         self.draw();
+      }
+    });
+    // With pointer capture the clicks land on the sheet, not on the box: find it by position.
+    this.el.addEventListener("dblclick", function (ev) {
+      var p = self.point(ev);
+      for (var i = self.boxes.length - 1; i >= 0; i--) {
+        var b = self.boxes[i];
+        if (p[0] >= b[0] && p[0] <= b[2] && p[1] >= b[1] && p[1] <= b[3]) {
+          self.boxes.splice(i, 1);
+          self.save();
+          self.draw();
+          return;
+        }
       }
     });
     this.el.addEventListener("keydown", function (ev) {
