@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from .db.models import ExpectedStudy
 from .donations import Source
+from .donor import sha256_hex
 from .errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -68,10 +69,17 @@ class PacsSteps:
             return row.donation_id, source_from_json(row.source_json)
 
     def stage_received(self: Pipeline, donation_id: str, instances: Sequence[bytes]) -> None:
-        """Stage received instances (Part 10 bytes) encrypted, with their log rows; no step."""
+        """Stage received instances (Part 10 bytes) encrypted, with their log rows; no step.
+
+        An instance already staged for the donation (resent after an aborted association)
+        is not staged twice.
+        """
         actor = self.config.operator_actor
         with self.db.session() as s:
-            self._stage_many(s, self._record(s, donation_id), actor, "original", instances)
+            have = {o.sha256 for o in self.staged.of(s, donation_id, "original")}
+            new = [d for d in instances if sha256_hex(d) not in have]
+            if new:
+                self._stage_many(s, self._record(s, donation_id), actor, "original", new)
 
     def record_received(self: Pipeline, donation_id: str) -> list[str]:
         """Acquire: the hashes of every original staged for ``donation_id``, one step.
