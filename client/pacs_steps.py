@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from .db.models import ExpectedStudy
+from .db.models import ExpectedStudy, StagedObject
 from .donations import Source
 from .donor import sha256_hex
 from .errors import InvalidInput
@@ -76,8 +76,11 @@ class PacsSteps:
         """
         actor = self.config.operator_actor
         with self.db.session() as s:
-            have = {o.sha256 for o in self.staged.of(s, donation_id, "original")}
-            new = [d for d in instances if sha256_hex(d) not in have]
+            hashes = [sha256_hex(d) for d in instances]
+            have = set(s.scalars(select(StagedObject.sha256).where(
+                StagedObject.donation_id == donation_id, StagedObject.kind == "original",
+                StagedObject.sha256.in_(hashes))))
+            new = [d for d, h in zip(instances, hashes, strict=True) if h not in have]
             if new:
                 self._stage_many(s, self._record(s, donation_id), actor, "original", new)
 
