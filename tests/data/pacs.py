@@ -48,8 +48,11 @@ def study(person: Person, *, series: int = 2, per_series: int = 3,
 
 def push(datasets: Sequence[Dataset], port: int, *, called: str = "TRAZA",
          calling: str = "HOSPITALPACS", tls: tuple[ssl.SSLContext, str] | None = None,
-         ) -> list[int]:
-    """C-STORE every data set in one association; the statuses, or [] if not associated."""
+         abort: bool = False) -> list[int]:
+    """C-STORE every data set in one association; the statuses, or [] if not associated.
+
+    ``abort``: end with an A-ABORT instead of a release (a sender that failed midway).
+    """
     ae = AE(ae_title=calling)
     ae.add_requested_context(CTImageStorage, ExplicitVRLittleEndian)
     assoc = ae.associate("127.0.0.1", port, ae_title=called, tls_args=tls)
@@ -61,7 +64,10 @@ def push(datasets: Sequence[Dataset], port: int, *, called: str = "TRAZA",
     try:
         return [int(assoc.send_c_store(ds).Status) for ds in datasets]
     finally:
-        assoc.release()
+        if abort:
+            assoc.abort()
+        else:
+            assoc.release()
 
 
 def echo(port: int, *, called: str = "TRAZA", tls: tuple[ssl.SSLContext, str] | None = None

@@ -69,6 +69,9 @@ def test_a_pacs_push_is_staged_encrypted_and_acquired_once_by_hash(pipeline):
     acquired: list[tuple[str, list[str]]] = []
     with StoreSCP(p, PacsSettings(port=PORT), on_acquired=lambda d, h: acquired.append((d, h))):
         assert echo(PORT) == SUCCESS
+        assert push(instances[:2], PORT, abort=True) == [SUCCESS] * 2  # staged, not recorded
+        time.sleep(0.5)
+        assert acquired == []
         assert push(instances, PORT) == [SUCCESS] * 6
         deadline = time.monotonic() + 60
         while not acquired and time.monotonic() < deadline:
@@ -81,6 +84,7 @@ def test_a_pacs_push_is_staged_encrypted_and_acquired_once_by_hash(pipeline):
         rec = p._record(s, did)
         objs = p.staged.of(s, did, "original")
         plain = p.staged.read(rec, objs)
+    assert len(objs) == 6  # the two resent after the abort are not staged twice
     got = {pydicom.dcmread(io.BytesIO(b)).SOPInstanceUID for b in plain}
     assert got == {ds.SOPInstanceUID for ds in instances}  # every instance arrived
     planted = {v for v in who.leak_values() if len(v) >= 6}
