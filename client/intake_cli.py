@@ -4,8 +4,9 @@
 writes the boxes OCR proposes (nothing is staged or recorded), the operator edits them, and
 ``--boxes FILE`` stages the scans (Acquire) and burns the boxes in (Deidentify, manual).
 Without PAGES both act on the record already staged for the donation (after the donor
-asked for changes). ``pacs`` runs the Storage SCP in the foreground until Ctrl-C;
-``pacs expect`` registers the study a PACS will push for a donation.
+asked for changes). ``pacs`` runs the Storage SCP (and, with ``--stow-port``, DICOMweb
+STOW-RS) in the foreground until Ctrl-C; ``pacs expect`` registers the study a PACS will
+push for a donation.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from anonymizer.files import atomic_write
 from . import paper
 from .donation_cli import FAILURES, _run, source_of, source_options
 from .pacs import DICOM_PORT, PacsSettings, StoreSCP, TLSFiles
+from .stow import StowRS
 
 
 @click.group()
@@ -102,11 +104,14 @@ def paper_cmd(ctx: click.Context, donation_id: str, pages: tuple[Path, ...],
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--tls-ca", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="CA of the PACS client certificates (TLS: all three files).")
+@click.option("--stow-port", type=int, default=None,
+              help="Also serve DICOMweb STOW-RS (POST /studies) on this port.")
 @click.pass_context
 def pacs(ctx: click.Context, ae_title: str, host: str, port: int, calling_ae: tuple[str, ...],
          max_associations: int, max_pdu: int, max_instances: int, max_bytes: int,
-         tls_cert: Path | None, tls_key: Path | None, tls_ca: Path | None) -> None:
-    """Run the DICOM Storage SCP in the foreground (Ctrl-C stops it)."""
+         tls_cert: Path | None, tls_key: Path | None, tls_ca: Path | None,
+         stow_port: int | None) -> None:
+    """Run the DICOM Storage SCP (and STOW-RS) in the foreground (Ctrl-C stops it)."""
     if ctx.invoked_subcommand is not None:
         return
     tls_files = (tls_cert, tls_key, tls_ca)
@@ -124,12 +129,16 @@ def pacs(ctx: click.Context, ae_title: str, host: str, port: int, calling_ae: tu
     def serve(p: Any) -> None:
         scp = StoreSCP(p, settings, on_acquired=lambda d, h: click.echo(
             f"{d}: {len(h)} instances staged encrypted; Acquire committed"))
-        click.echo(f"SCP {ae_title} on {host}:{port}{' (TLS)' if settings.tls else ''}; "
-                   "Ctrl-C stops")
+        stow = StowRS(scp, stow_port).start() if stow_port else None
+        click.echo(f"SCP {ae_title} on {host}:{port}{' (TLS)' if settings.tls else ''}"
+                   + (f", STOW-RS on {host}:{stow_port}" if stow else "") + "; Ctrl-C stops")
         try:
             scp.serve_forever(stop)
         except KeyboardInterrupt:
             stop.set()
+        finally:
+            if stow:
+                stow.stop()
         click.echo("SCP stopped")
 
     _run(ctx, serve)

@@ -103,7 +103,7 @@ class Intake(Protocol):
 
 
 @dataclass
-class _Transfer:
+class Transfer:
     """What one association has sent so far."""
 
     instances: int = 0
@@ -127,7 +127,7 @@ class StoreSCP:
     def __init__(self, pipeline: Intake, settings: PacsSettings, *,
                  on_acquired: Callable[[str, list[str]], None] | None = None) -> None:
         self.pipeline, self.settings, self.on_acquired = pipeline, settings, on_acquired
-        self._transfers: dict[int, _Transfer] = {}
+        self._transfers: dict[int, Transfer] = {}
         self._lock = threading.Lock()
         self._pipeline_lock = threading.Lock()
         self._server: Any = None
@@ -149,32 +149,37 @@ class StoreSCP:
 
     # -- handlers ----------------------------------------------------------------------
 
-    def _transfer(self, event: Any) -> _Transfer:
+    def _transfer(self, event: Any) -> Transfer:
         with self._lock:
-            return self._transfers.setdefault(id(event.assoc), _Transfer())
+            return self._transfers.setdefault(id(event.assoc), Transfer())
 
     def _on_echo(self, event: Any) -> int:
         return SUCCESS
 
-    def _on_store(self, event: Any) -> int:
-        s, t = self.settings, self._transfer(event)
-        size = len(event.request.DataSet.getvalue())
+    def receive(self, t: Transfer, data: Callable[[], bytes], size: int,
+                study_uid: Callable[[], str]) -> int:
+        """One instance of transfer ``t`` (an association, a STOW-RS request): its status.
+
+        ``data`` gives the Part 10 bytes and ``study_uid`` its Study Instance UID (both
+        called only once the limits pass).
+        """
+        s = self.settings
         if size > s.max_instance_bytes or t.instances + 1 > s.max_instances or (
                 t.bytes + size > s.max_bytes):
             return OUT_OF_RESOURCES
         try:
-            study_uid = str(event.dataset.StudyInstanceUID)
+            uid = study_uid()
         except Exception:  # pydicom raises several types for a broken data set
             return CANNOT_UNDERSTAND
         with self._pipeline_lock:
-            found = self.pipeline.expected_donation(study_uid)
+            found = self.pipeline.expected_donation(uid)
             if found is None:
-                log.info("C-STORE refused: study not expected (0x0124)")
+                log.info("instance refused: study not expected (0x0124)")
                 return NOT_AUTHORIZED
             donation_id, _source = found
             try:
-                self.pipeline.stage_received(donation_id, [event.encoded_dataset()])
-            except Exception as e:  # MinIO or SQL down: the SCU keeps the instance
+                self.pipeline.stage_received(donation_id, [data()])
+            except Exception as e:  # MinIO or SQL down: the sender keeps the instance
                 log.error("staging for %s failed: %s", donation_id, type(e).__name__)
                 self.errors.append(f"{donation_id}: staging: {type(e).__name__}")
                 return CANNOT_STORE
@@ -183,9 +188,8 @@ class StoreSCP:
         t.donations.add(donation_id)
         return SUCCESS
 
-    def _on_released(self, event: Any) -> None:
-        with self._lock:
-            t = self._transfers.pop(id(event.assoc), None)
+    def finish(self, t: Transfer | None) -> None:
+        """The transfer is complete: one Acquire step per donation it staged for."""
         for donation_id in sorted(t.donations if t else ()):
             try:
                 with self._pipeline_lock:
@@ -197,6 +201,16 @@ class StoreSCP:
             log.info("Acquire of %s: %d instances", donation_id, len(hashes))
             if self.on_acquired:
                 self.on_acquired(donation_id, hashes)
+
+    def _on_store(self, event: Any) -> int:
+        return self.receive(self._transfer(event), event.encoded_dataset,
+                            len(event.request.DataSet.getvalue()),
+                            lambda: str(event.dataset.StudyInstanceUID))
+
+    def _on_released(self, event: Any) -> None:
+        with self._lock:
+            t = self._transfers.pop(id(event.assoc), None)
+        self.finish(t)
 
     def _on_aborted(self, event: Any) -> None:
         # An aborted push records nothing: what was staged waits for the next association

@@ -1,17 +1,22 @@
 """A multi-series CT study of a synthetic person, and a C-STORE SCU that pushes it.
 
 The person comes from :mod:`client.synthetic`; the study is what a hospital PACS would send
-(names, ids, institution and AE title planted). :func:`push` is pynetdicom's SCU.
+(names, ids, institution and AE title planted). :func:`push` is pynetdicom's SCU;
+:func:`stow` a DICOMweb STOW-RS client.
 """
 
 from __future__ import annotations
 
+import http.client
+import io
+import json
 import socket
 import ssl
 from collections.abc import Sequence
 
 import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.filewriter import dcmwrite
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 from pynetdicom import AE
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
@@ -82,3 +87,32 @@ def echo(port: int, *, called: str = "TRAZA", tls: tuple[ssl.SSLContext, str] | 
         return int(assoc.send_c_echo().Status)
     finally:
         assoc.release()
+
+
+BOUNDARY = "traza-test-boundary"
+
+
+def part10(ds: Dataset) -> bytes:
+    """``ds`` as a PS3.10 file."""
+    buf = io.BytesIO()
+    dcmwrite(buf, ds, enforce_file_format=True)
+    return buf.getvalue()
+
+
+def multipart(parts: Sequence[bytes]) -> bytes:
+    """A ``multipart/related`` body of ``application/dicom`` parts."""
+    out = b""
+    for p in parts:
+        out += f"--{BOUNDARY}\r\nContent-Type: application/dicom\r\n\r\n".encode() + p + b"\r\n"
+    return out + f"--{BOUNDARY}--\r\n".encode()
+
+
+def stow(port: int, body: bytes, content_type: str | None = None) -> tuple[int, dict]:
+    """POST ``body`` to ``/studies``: the HTTP status and the DICOM JSON answer."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.request("POST", "/studies", body=body, headers={"Content-Type": content_type or (
+        f'multipart/related; type="application/dicom"; boundary={BOUNDARY}')})
+    r = conn.getresponse()
+    data = r.read()
+    conn.close()
+    return r.status, json.loads(data) if data else {}

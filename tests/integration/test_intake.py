@@ -29,7 +29,7 @@ from client.paper_steps import PAPER
 from client.settings import Settings, open_pipeline
 from client.synthetic import person
 from client.workflow import PipelineConfig, PipelineError
-from tests.data.pacs import echo, push, study
+from tests.data.pacs import echo, multipart, part10, push, stow, study
 from tests.data.paper import fonts_available, scanned_form
 
 from .helpers import leaks
@@ -193,6 +193,25 @@ def test_the_redaction_page_records_the_step_with_the_operators_identity(pipelin
     assert {w.subject for w in seen} == {"operator1"}
 
 
+def _stow(port: int, datasets) -> tuple[int, dict]:
+    return stow(port, multipart([part10(d) for d in datasets]))
+
+
+def test_a_stow_rs_request_is_staged_and_acquired_before_the_response(pipeline):
+    from client.stow import StowRS
+
+    p = pipeline
+    did = _consented(p)
+    instances = study(person(25), series=2, per_series=2)
+    p.expect_study(did, instances[0].StudyInstanceUID, Source("synthetic"))
+    with StoreSCP(p, PacsSettings(port=PORT + 2)) as scp, StowRS(scp, PORT + 3):
+        status, body = _stow(PORT + 3, instances)
+    assert status == 200 and len(body["00081199"]["Value"]) == 4
+    acquire = _event(p, did, "Acquire")  # committed before the response
+    assert len(acquire["data"]["acquisition"]["originalSha256"]) == 4
+    assert acquire["data"]["acquisition"]["source"] == {"kind": "synthetic"}
+
+
 def test_traza_intake_pacs_answers_in_the_foreground_and_stops_on_ctrl_c(fabric):
     import signal
     import subprocess
@@ -203,7 +222,8 @@ def test_traza_intake_pacs_answers_in_the_foreground_and_stops_on_ctrl_c(fabric)
     port = PORT + 1
     env = {**os.environ, "TRAZA_TOPOLOGY": str(TEST_TOPOLOGY), "TRAZA_NETWORK_RUN": str(TEST_RUN)}
     proc = subprocess.Popen([sys.executable, "-m", "client.cli", "intake", "--org", "hospital",
-                             "pacs", "--port", str(port), "--ae-title", "TRAZA"], cwd=REPO,
+                             "pacs", "--port", str(port), "--ae-title", "TRAZA",
+                             "--stow-port", str(port + 1)], cwd=REPO,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 60
@@ -213,6 +233,9 @@ def test_traza_intake_pacs_answers_in_the_foreground_and_stops_on_ctrl_c(fabric)
             time.sleep(0.3)
         assert status == SUCCESS
         assert push(study(person(24), series=1, per_series=1), port) == [NOT_AUTHORIZED]
+        status, body = _stow(port + 1, study(person(24), series=1, per_series=1))
+        assert status == 409 and body["00081198"]["Value"][0]["00081197"]["Value"] == [
+            NOT_AUTHORIZED]
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=30)
     finally:
