@@ -40,6 +40,19 @@ def read(data: bytes, name: str) -> pydicom.FileDataset:
         raise InputError(f"{name}: not a DICOM Part 10 file (no DICM prefix)") from None
     except Exception as exc:
         raise InputError(f"{name}: truncated or malformed DICOM ({type(exc).__name__})") from None
+    try:
+        _check(ds, name, data, caught)
+    except InputError:
+        raise
+    except Exception as exc:
+        # pydicom decodes values lazily: a malformed one (unknown VR, a UID that is not
+        # text) surfaces in the checks; found by bench/fuzz.
+        raise InputError(f"{name}: malformed DICOM ({type(exc).__name__})") from None
+    return ds
+
+
+def _check(ds: pydicom.FileDataset, name: str, data: bytes,
+           caught: list[warnings.WarningMessage]) -> None:
     meta = getattr(ds, "file_meta", None)
     ts = getattr(meta, "TransferSyntaxUID", None)
     if ts is None:
@@ -63,7 +76,6 @@ def read(data: bytes, name: str) -> pydicom.FileDataset:
             expected = 0
         if len(ds.PixelData) < expected:
             raise InputError(f"{name}: truncated pixel data")
-    return ds
 
 
 def _check_lengths(ds: pydicom.Dataset, name: str, size: int, data_tail: bytes) -> None:
