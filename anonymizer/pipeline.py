@@ -15,6 +15,7 @@ import warnings
 import zipfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,12 +49,14 @@ def deidentify_bytes(
     engines: Engines | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
     known: KnownValues | None = None,
+    known_complete: bool = False,
 ) -> tuple[bytes, Report]:
     """Return the de-identified Part 10 bytes of ``data`` and the action report.
 
     ``donor`` scopes UIDs, the pseudonym and the date offset; None scopes them by the file's
     original patient (:func:`patient_scope`). ``known`` adds identifying values from other
-    files (the donor's other headers) to the file's own.
+    files (the donor's other headers) to the file's own; ``known_complete`` says it already
+    holds the file's own too (the first pass read them), so they are not collected again.
 
     Raises
     ------
@@ -69,7 +72,8 @@ def deidentify_bytes(
     ds = read(data, name)
     report = Report(prof.id, prof.version, EDITION, input_sha256=hashlib.sha256(data).hexdigest())
     scope = donor if donor is not None else patient_scope(ds)
-    ctx = Context(prof, secret, scope, report, engines, known=known)
+    ctx = Context(prof, secret, scope, report, engines, known=known,
+                  known_complete=known_complete)
     try:
         deidentify_dataset(ds, ctx)
     except DeidError as exc:
@@ -113,6 +117,7 @@ def deidentify_file(
     max_bytes: int = DEFAULT_MAX_BYTES,
     known: KnownValues | None = None,
     name: str | None = None,
+    known_complete: bool = False,
 ) -> Report:
     """De-identify the DICOM file ``src`` into ``dst``; return the action report.
 
@@ -146,7 +151,7 @@ def deidentify_file(
         raise InputError(f"{name}: {size} bytes is over the limit of {max_bytes}")
     out, report = deidentify_bytes(
         src.read_bytes(), profile=profile, secret=secret, donor=donor, name=name,
-        engines=engines, max_bytes=max_bytes, known=known,
+        engines=engines, max_bytes=max_bytes, known=known, known_complete=known_complete,
     )
     atomic_write(dst, out)
     return report
@@ -207,6 +212,7 @@ class _Work:
     max_bytes: int
     engines: Engines
     known: KnownValues | None
+    known_complete: bool = False
 
 
 def _job(w: _Work) -> FileResult:
@@ -218,7 +224,8 @@ def _job(w: _Work) -> FileResult:
     try:
         report = deidentify_file(w.src, w.dst, profile=w.profile, secret=w.secret,
                                  donor=w.scope, max_bytes=w.max_bytes, engines=w.engines,
-                                 known=w.known, name=w.label)
+                                 known=w.known, name=w.label,
+                                 known_complete=w.known_complete)
     except DeidError as exc:
         return FileResult(w.rel, error=str(exc))
     except Exception as exc:  # one bad file must not stop the others
@@ -257,18 +264,32 @@ def collect_inputs(src: Path, tmp: Path, max_bytes: int = DEFAULT_MAX_BYTES,
     raise InputError(f"{src.name}: no such file, folder or zip")
 
 
-def _header(path: Path) -> pydicom.Dataset | None:
-    # The first pass reads headers only; a file it cannot read fails later, in its job,
-    # with the engine's own message.
+@dataclass(frozen=True)
+class _Header:
+    """What the first pass learns from one file's header."""
+
+    sop: str
+    scope: str | None
+    known: KnownValues | None
+
+
+def _first_pass(args: tuple[str, bool, bool]) -> _Header | None:
+    # Headers only (no pixel data). A file this cannot read fails later, in its job, with
+    # the engine's own message.
+    path, want_scope, want_known = args
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return pydicom.dcmread(path, stop_before_pixels=True)
+            ds = pydicom.dcmread(path, stop_before_pixels=True)
+        sop = str(ds.get("SOPInstanceUID", "") or "").strip()
+        scope = patient_scope(ds) if want_scope else None
+        known = known_values.collect(ds) if want_known else None
     except Exception:  # noqa: BLE001 - see above
         return None
+    return _Header(sop, scope, known)
 
 
-def collect_known(headers: Iterable[pydicom.Dataset | None], scopes: Iterable[str | None],
+def collect_known(headers: Iterable[_Header | None], scopes: Iterable[str | None],
                   ) -> dict[str | None, KnownValues]:
     """Return the identifying values of all files of each scope (donor or patient).
 
@@ -276,14 +297,9 @@ def collect_known(headers: Iterable[pydicom.Dataset | None], scopes: Iterable[st
     in file B's free text and burned-in text too.
     """
     found: dict[str | None, KnownValues] = {}
-    for ds, scope in zip(headers, scopes, strict=True):
-        if ds is None:
-            continue
-        try:
-            values = known_values.collect(ds)
-        except Exception:  # noqa: BLE001 - a malformed header fails in its job
-            continue
-        found[scope] = values.merge(found.get(scope))
+    for head, scope in zip(headers, scopes, strict=True):
+        if head is not None and head.known is not None:
+            found[scope] = head.known.merge(found.get(scope))
     return found
 
 
@@ -348,20 +364,31 @@ def run(
     reports = Path(report_dir) if report_dir else None
     jobs = max(1, jobs or os.cpu_count() or 1)
     keep = keep_names if keep_names is not None else not prof.id.startswith("library")
-    with tempfile.TemporaryDirectory(prefix="traza-deid-") as tmp:
+    preload = engines.preload if prof.has(Option.CLEAN_PIXEL_DATA) else None
+    with tempfile.TemporaryDirectory(prefix="traza-deid-") as tmp, ExitStack() as stack:
         items, refused = collect_inputs(src, Path(tmp), max_bytes, zip_limits)
         single = src.is_file() and not zipfile.is_zipfile(src)
         n = len(items)
+        pool = executor
+        if pool is None and jobs > 1 and n > 1:
+            if preload:
+                preload()  # here, once, rather than in every worker forked from this process
+            pool = stack.enter_context(ProcessPoolExecutor(max_workers=min(jobs, n)))
+        elif pool is not None and preload:
+            preload()
         labels = [rel if verbose else f"file {i} of {n}" for i, (_, rel) in enumerate(items, 1)]
-        need_headers = known_pass or donor is None or not keep
-        headers = [_header(p) if need_headers else None for p, _ in items]
-        scopes = [donor if donor is not None else (patient_scope(h) if h is not None else None)
-                  for h in headers]
-        known = collect_known(headers, scopes) if known_pass else {}
+        heads: list[_Header | None] = [None] * n
+        if known_pass or donor is None or not keep:
+            args = [(str(p), donor is None, known_pass) for p, _ in items]
+            heads = list(pool.map(_first_pass, args, chunksize=8) if pool is not None
+                         else map(_first_pass, args))
+        scopes = [donor if donor is not None else (h.scope if h is not None else None)
+                  for h in heads]
+        known = collect_known(heads, scopes) if known_pass else {}
         work: list[_Work] = []
         taken: dict[str, str] = {}
-        for (path, rel), label, ds, scope in zip(items, labels, headers, scopes, strict=True):
-            name = rel if keep else _uid_name(ds, prof, secret, scope, len(work) + 1)
+        for (path, rel), label, head, scope in zip(items, labels, heads, scopes, strict=True):
+            name = rel if keep else _uid_name(head, prof, secret, scope, len(work) + 1)
             if name in taken:
                 refused.append(FileResult(rel, error=(
                     f"{label}: same output name as {taken[name]} (same SOP Instance UID); "
@@ -370,29 +397,27 @@ def run(
             taken[name] = label
             dst = out / name if not single or out.is_dir() else out
             rep = str(reports / f"{name}.json") if reports else None
+            # The scope's values include this file's own when its header was read.
+            complete = known_pass and head is not None and head.known is not None
             work.append(_Work(str(path), rel, label, str(dst), rep, name, prof, secret, scope,
-                              max_bytes, engines, known.get(scope)))
+                              max_bytes, engines, known.get(scope), complete))
         if on_start:
             on_start(len(work) + len(refused))
         results = {r.name: r for r in refused}
         for r in refused:
             if progress:
                 progress(r)
-        preload = engines.preload if prof.has(Option.CLEAN_PIXEL_DATA) else None
-        for r in _execute(work, jobs, executor, preload):
+        for r in _execute(work, pool):
             results[r.name] = r
             if progress:
                 progress(r)
     return RunResult([results[rel] for _, rel in items if rel in results])
 
 
-def _uid_name(ds: pydicom.Dataset | None, prof: Profile, secret: bytes, scope: str | None,
+def _uid_name(head: _Header | None, prof: Profile, secret: bytes, scope: str | None,
               position: int) -> str:
     # The name the output will have: its new SOP Instance UID, computed as the walk will.
-    try:
-        sop = str(ds.get("SOPInstanceUID", "") or "").strip() if ds is not None else ""
-    except Exception:  # noqa: BLE001 - unreadable: named by position
-        sop = ""
+    sop = head.sop if head is not None else ""
     if not sop or scope is None:
         return f"sin-uid-{position:06d}.dcm"
     if Option.RETAIN_UIDS in prof.options:
@@ -400,19 +425,12 @@ def _uid_name(ds: pydicom.Dataset | None, prof: Profile, secret: bytes, scope: s
     return f"{UIDMapper(secret, scope, prof.uid_root).map(sop)}.dcm"
 
 
-def _execute(work: list[_Work], jobs: int, executor: Executor | None = None,
-             preload: Callable[[], None] | None = None) -> Iterable[FileResult]:
-    if preload and (executor is not None or (jobs > 1 and len(work) > 1)):
-        preload()  # here, once, rather than in every worker forked from this process
-    if executor is not None:
-        yield from _gather(executor, work)
+def _execute(work: list[_Work], pool: Executor | None) -> Iterable[FileResult]:
+    if pool is None or len(work) <= 1:
+        for w in work:
+            yield _job(w)
         return
-    if jobs == 1 or len(work) <= 1:
-        for args in work:
-            yield _job(args)
-        return
-    with ProcessPoolExecutor(max_workers=min(jobs, len(work))) as pool:
-        yield from _gather(pool, work)
+    yield from _gather(pool, work)
 
 
 def _size(w: _Work) -> int:

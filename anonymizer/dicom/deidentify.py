@@ -21,7 +21,9 @@ def deidentify_dataset(ds: FileDataset, ctx: Context) -> Report:
     Instance UID, so they stay equal.
     """
     walker = Walker(ctx)
-    walker.known = known_values.collect(ds, ctx.known)  # before the walk removes them
+    # Before the walk removes them (unless the first pass over the donor's files did).
+    walker.known = (ctx.known if ctx.known_complete and ctx.known is not None
+                    else known_values.collect(ds, ctx.known))
     walker.latest_date = latest_date(ds)
     walk_file_meta(ds, walker)
     clean_overlays(ds, walker)
