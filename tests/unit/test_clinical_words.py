@@ -32,3 +32,23 @@ def test_the_vocabulary_comes_from_its_sources_and_holds_no_name():
     assert not lex.CLINICAL_VOCABULARY & (lex.GIVEN_NAMES | lex.SURNAMES)
     assert {"CONTROL", "EXTERNOS", "SIMPLE", "CONTRASTE", "DERECHO"} <= lex.CLINICAL_WORDS
     assert "HONDURAS" not in lex.CLINICAL_VOCABULARY  # a country stays a candidate
+
+
+def test_compound_surnames_keep_their_particles():
+    clean, _ = text_es.redact("RM COLUMNA LUMBAR SIMPLE DE LA CRUZ MENDOZA")
+    assert clean == "RM COLUMNA LUMBAR SIMPLE [NOMBRE_SUJETO_ASISTENCIA]"
+    clean, _ = text_es.redact("FRACTURA DE LA CADERA")  # "de la" before a clinical word
+    assert clean == "FRACTURA DE LA CADERA"
+
+
+def test_known_compound_surnames_and_ma_are_one_name():
+    from pydicom.dataset import Dataset
+
+    from anonymizer import known_values
+
+    ds = Dataset()
+    ds.PatientName = "ESPINOSA DE LOS MONTEROS GIL^MA. DE LOURDES"
+    known = known_values.collect(ds)
+    clean, _ = known_values.redact("LOCALIZADOR ESPINOSA DE LOS MONTEROS GIL, MA. DE "
+                                   "LOURDES", known)
+    assert clean == "LOCALIZADOR [NOMBRE_SUJETO_ASISTENCIA]"
