@@ -79,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
             except Exception as exc:  # noqa: BLE001 - the peer's untyped failures
                 peer[type(exc).__name__] += 1
             peer_spent += time.perf_counter() - t0
+            if (i + 1) % 5000 == 0:  # a long run killed early still leaves its figures
+                print(f"{i + 1} inputs: {dict(outcomes.most_common())}, partial {partial}, "
+                      f"{(i + 1) / spent:.0f} inputs/s", flush=True)
     figures = {"inputs": args.inputs, "seed": args.seed, "seconds": round(spent, 1),
                "inputs_per_s": round(args.inputs / spent, 1) if spent else 0.0,
                "outcomes": dict(outcomes.most_common()), "partial_outputs": partial,
