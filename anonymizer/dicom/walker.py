@@ -61,6 +61,8 @@ DUMMY: dict[str, Any] = {
     "UT": "ANONIMIZADO",
     "UV": 0,
 }
+# Dummies whose format the attribute fixes beyond its VR (a D on a Type 1 attribute).
+DUMMY_BY_TAG: dict[int, str] = {0x00080201: "+0000"}  # Timezone Offset From UTC: &ZZXX
 BINARY_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
 STRING_VRS = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST",
                         "TM", "UC", "UI", "UR", "UT"})
@@ -286,6 +288,8 @@ class Walker:
             return
         if elem.VR in BINARY_VRS:
             elem.value = b"\0\0"
+        elif int(elem.tag) in DUMMY_BY_TAG:
+            elem.value = DUMMY_BY_TAG[int(elem.tag)]
         elif elem.VR in DUMMY:
             elem.value = DUMMY[elem.VR]
         else:

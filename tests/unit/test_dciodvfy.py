@@ -109,3 +109,19 @@ def test_dciodvfy_does_catch_errors(tmp_path):
     bad = tmp_path / "bad.dcm"
     bad.write_bytes(synth.to_bytes(ds))
     assert any("SOPInstanceUID" in e for e in errors(bad))
+
+
+def test_type_1_attribute_gets_a_dummy_in_its_format():
+    from anonymizer.dicom import conformance
+
+    # A Type 1 attribute that Table E.1-1 removes (X) gets a dummy instead, where its IOD
+    # makes it Type 1: TimezoneOffsetFromUTC's dummy keeps the &ZZXX format.
+    iods = [uid for uid in conformance._rules()["sop_classes"]
+            if (req := conformance.requirements(uid)) and req.type_of((0x00080201,)) == "1"]
+    assert iods, "the tables name an IOD with TimezoneOffsetFromUTC as Type 1"
+    ds = synth.make_dataset()
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = iods[0]
+    ds.TimezoneOffsetFromUTC = "-0600"
+    out, _ = deidentify_bytes(synth.to_bytes(ds), profile="basic", secret=b"k" * 32,
+                              donor="d", engines=fakes.ENGINES)
+    assert synth.read(out).TimezoneOffsetFromUTC == "+0000"
