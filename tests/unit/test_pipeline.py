@@ -295,3 +295,20 @@ def test_biggest_files_are_submitted_first(tmp_path):
     pool = Recorder()
     assert sorted(r.name for r in pipeline._gather(pool, work)) == sorted(w.rel for w in work)
     assert pool.order == ["big", "mid", "small", "missing"]
+
+
+def test_without_a_donor_the_scope_is_the_patient_and_its_issuer():
+    from anonymizer import patient_scope
+
+    def file(pid, issuer):
+        ds = synth.make_dataset()
+        ds.PatientID, ds.IssuerOfPatientID = pid, issuer
+        return synth.to_bytes(ds)
+
+    def pseudonym(data):
+        out, _ = deidentify_bytes(data, secret=SECRET, donor=None, engines=fakes.ENGINES)
+        return synth.read(out).PatientID
+
+    assert pseudonym(file("P1", "A")) == pseudonym(file("P1", "A"))
+    assert pseudonym(file("P1", "A")) != pseudonym(file("P1", "B"))
+    assert patient_scope(synth.read(file("P1", "A"))) == "patient\0A\0P1"
