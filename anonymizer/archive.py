@@ -116,9 +116,9 @@ def extract(src: Path, dest: Path, limits: ZipLimits = ZipLimits()) -> list[tupl
             if target.exists() or any(p.is_file() for p in target.parents if p != dest):
                 raise InputError(f"zip member {i}: clashes with another member's name; "
                                  "archive refused")
-            target.parent.mkdir(parents=True, exist_ok=True)
             written = 0
             try:
+                target.parent.mkdir(parents=True, exist_ok=True)
                 with zf.open(info) as f, target.open("xb") as w:
                     while chunk := f.read(CHUNK):
                         written += len(chunk)

@@ -80,3 +80,9 @@ def test_good_archive_keeps_member_names(tmp_path):
     got = extract(archive, tmp_path / "out")
     assert [(p.read_bytes(), rel) for p, rel in got] == [(b"uno", "serie/1.dcm"),
                                                          (b"dos", "serie/2.dcm")]
+
+
+def test_a_name_the_file_system_refuses_is_a_clear_error(tmp_path):
+    archive = _zip(tmp_path / "d.zip", [("x" * 300 + "/a.dcm", b"x")])
+    with pytest.raises(InputError, match="zip member 1: cannot be read"):
+        extract(archive, tmp_path / "out")
