@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-import urllib.request
 import uuid
 from collections.abc import Callable
 from typing import TypeVar
@@ -68,12 +67,11 @@ def raft_leader(topo: Topology) -> Orderer:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         for o in topo.orderers:
-            url = f"http://{o.host}:{o.operations_port}/metrics"
             try:
-                with urllib.request.urlopen(url, timeout=3) as r:  # noqa: S310 (loopback)
-                    lines = r.read().decode().splitlines()
+                body = ready.operations_get(topo, o.org, o.host, o.operations_port, "/metrics")
             except OSError:
                 continue
+            lines = body.decode().splitlines()
             if any(line.startswith("consensus_etcdraft_is_leader")
                    and f'channel="{topo.channel}"' in line and line.endswith(" 1")
                    for line in lines):
