@@ -99,7 +99,8 @@ def ca_node(topo: Topology, org: Org) -> Node:
 
 
 def start_ca(topo: Topology, org: Org) -> None:
-    private_dir(ca_home(topo, org))
+    private_dir(ca_home(topo, org))  # the CA's keys and registrar secret: 0700 folders
+    private_dir(tls_ca_home(topo, org))
     _write_server_config(topo, org)
     node = ca_node(topo, org)
     start(node, org.ca.host)
@@ -189,6 +190,8 @@ def write_org_msp(topo: Topology, org: Org) -> None:
 
 def bootstrap_org(topo: Topology, org: Org) -> None:
     """Register and enroll every identity of ``org``: nodes, admin, users, chaincode server."""
+    private_dir(org_dir(topo, org).parent)  # keys below: folders 0700 (an older run's too)
+    private_dir(org_dir(topo, org))
     write_org_msp(topo, org)
     loopback = ["localhost", "127.0.0.1"]
     for node, id_type in [*((p, "peer") for p in org.peers),
