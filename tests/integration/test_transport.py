@@ -8,7 +8,6 @@ closes. Each refusal has its accepted twin, so a probe that always "refuses" fai
 
 from __future__ import annotations
 
-import datetime
 import socket
 import ssl
 import urllib.error
@@ -19,13 +18,13 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
 
 from client.gateway import GatewayError
 from network import ca, minio, ready
 from network.ca import node_dir, tls_ca, user_dir
+
+from .helpers import throwaway_tls
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 Pair = tuple[Path, Path] | None
@@ -55,30 +54,9 @@ def tls_pair(folder: Path) -> tuple[Path, Path]:
 def rogue(tmp_path_factory) -> tuple[Path, Path]:
     """A client pair from a CA of nobody's: no endpoint may accept it."""
     folder = tmp_path_factory.mktemp("rogue")
-    now = datetime.datetime.now(datetime.UTC)
-
-    def cert(subject: str, key, issuer: str, issuer_key, is_ca: bool) -> x509.Certificate:
-        """A certificate for ``key`` signed by ``issuer_key`` (self-signed when they are one)."""
-        return (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
-            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(hours=1))
-            .add_extension(x509.BasicConstraints(ca=is_ca, path_length=None), critical=True)
-            .sign(issuer_key, hashes.SHA256())
-        )
-
-    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    leaf = cert("admin.university.traza.local", key, "rogue-ca", ca_key, False)
-    crt, pem = folder / "client.crt", folder / "client.key"
-    crt.write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
-    pem.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                      serialization.PrivateFormat.PKCS8,
-                                      serialization.NoEncryption()))
-    return crt, pem
+    crt, key = folder / "client.crt", folder / "client.key"
+    throwaway_tls(folder / "ca.pem", crt, key, name="admin.university.traza.local", hosts=[])
+    return crt, key
 
 
 def test_peers_refuse_clients_without_a_certificate_or_from_a_foreign_ca(fabric, rogue):
