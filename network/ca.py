@@ -23,7 +23,7 @@ from anonymizer.files import atomic_write, private_dir, write_secret
 from client.gateway import Signer
 
 from . import binaries, ca_client, templates
-from .process import Node, port_open, start, wait_for
+from .process import NetworkError, Node, port_open, start, wait_for
 from .topology import Org, Topology
 
 
@@ -99,6 +99,13 @@ def ca_node(topo: Topology, org: Org) -> Node:
 
 
 def start_ca(topo: Topology, org: Org) -> None:
+    config = ca_home(topo, org) / "fabric-ca-server-config.yaml"
+    if config.exists() and not (tls_ca_home(topo, org) / "fabric-ca-config.yaml").exists():
+        raise NetworkError(
+            f"{topo.run} was made before the TLS CAs (one CA for TLS, one for signing, per "
+            f"org): its certificates and channel cannot be upgraded in place; run "
+            f"`traza network reset` (with the same --topology/--run) and `up` again"
+        )
     private_dir(ca_home(topo, org))  # the CA's keys and registrar secret: 0700 folders
     private_dir(tls_ca_home(topo, org))
     _write_server_config(topo, org)

@@ -463,3 +463,12 @@ def test_enrollment_keys_are_named_by_fabrics_ski():
     sans = csr.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert sans.get_values_for_type(x509.DNSName) == ["peer0.x"]
     assert [str(ip) for ip in sans.get_values_for_type(x509.IPAddress)] == ["127.0.0.1"]
+
+
+def test_a_run_folder_from_before_the_tls_cas_asks_for_a_reset(topo):
+    org = topo.org("hospital")
+    home = ca.ca_home(topo, org)
+    home.mkdir(parents=True)
+    (home / "fabric-ca-server-config.yaml").write_text("registry: {}\n")  # the old layout
+    with pytest.raises(NetworkError, match="traza network reset"):
+        ca.start_ca(topo, org)
