@@ -70,6 +70,10 @@ def test_peers_refuse_clients_without_a_certificate_or_from_a_foreign_ca(fabric,
         assert accepted(peer.host, peer.port, root, own, peer.fqdn), peer.node_id
         # Other orgs' peers connect for gossip and endorsement: the consortium's TLS CAs pass.
         assert accepted(peer.host, peer.port, root, other, peer.fqdn), peer.node_id
+        # The chaincode listener takes only certificates of the peer's own in-memory CA
+        # (with CCaaS nothing connects there): the very pair accepted above is refused.
+        for pair in (None, own):
+            assert not accepted(peer.host, peer.chaincode_port, root, pair, peer.fqdn), peer.node_id
 
 
 def test_orderers_refuse_clients_without_a_certificate_or_from_a_foreign_ca(fabric, rogue):
