@@ -101,7 +101,9 @@ def start(node: Node, host: str = "127.0.0.1") -> int:
     # The rendered environment is kept beside the log, to see how a node was started. It
     # holds no secret (they are in 0600 files the node reads), but paths to keys: 0600.
     write_secret(node.home / "env", "".join(f"{k}={v}\n" for k, v in node.env.items()))
-    with open(node.logfile, "ab") as log:
+    # Logs hold no secret (tests/integration/test_secrets.py), but are the nodes' own: 0600.
+    fd = os.open(node.logfile, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "ab") as log:
         proc = subprocess.Popen(
             node.argv,
             env=_child_env(node.env),

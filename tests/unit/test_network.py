@@ -323,6 +323,7 @@ def test_secrets_are_0600_from_the_first_byte(topo, tmp_path):
         assert mode(node.home / "env") == 0o600
         process.wait_for("made", lambda: (node.home / "made").exists(), 10, node)
         assert mode(node.home / "made") == 0o600  # nodes run with umask 077
+        assert mode(node.logfile) == 0o600
     finally:
         process.stop(node)
 
