@@ -13,6 +13,7 @@ from .database import (
 from .models import (
     AuditEntry,
     Base,
+    DeidSummary,
     DonationIndex,
     DonationRecord,
     DonorAccount,
@@ -27,7 +28,8 @@ from .models import (
 from .retention import Forgotten, forget_donor_links
 
 __all__ = [
-    "AuditEntry", "Base", "Database", "DatabaseError", "DatabaseUnavailable", "DonationIndex",
+    "AuditEntry", "Base", "Database", "DatabaseError", "DatabaseUnavailable", "DeidSummary",
+    "DonationIndex",
     "DonationRecord", "DonorAccount", "Forgotten", "IndexCheckpoint", "Operation", "OutboxItem",
     "ReviewSession", "StagedObject", "StepIndex", "forget_donor_links", "sqlite_url",
     "temporary_schema",

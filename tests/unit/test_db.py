@@ -24,7 +24,7 @@ from client.db import (
 
 TABLES = {"operations", "outbox", "donations_index", "steps_index", "index_checkpoint",
           "donor_accounts", "donation_records", "staged_objects", "review_sessions",
-          "audit_log"}
+          "audit_log", "deid_summaries"}
 
 
 def _diff(db: Database) -> list:
