@@ -13,12 +13,13 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, render_template, request
+from flask import Flask, Response, g, render_template, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from client.db import Database
 
+from . import audit
 from .config import WebConfig
 from .i18n import install_i18n
 from .ledger_view import LedgerReader, profile_reader
@@ -107,9 +108,18 @@ def create_app(config: WebConfig, *, bundler: Bundler | None = None,
                     "Retry-After": TokenBucket.retry_after(wait)}
         if not request.path.startswith(("/static/", "/healthz")):
             stack = contextlib.ExitStack()
-            g.db = stack.enter_context(db.session())
+            g.db = stack.enter_context(db.read_session())
             g.db_stack = stack
         return None
+
+    @app.after_request
+    def _audit(response: Response) -> Response:
+        try:
+            audit.write(db)
+        except Exception as e:  # fail closed: a read that cannot be recorded is not served
+            log.error("audit: %s; answering 503", type(e).__name__)
+            response = app.make_response((render_template("error.html", code=503), 503))
+        return response
 
     @app.teardown_request
     def _teardown(exc: BaseException | None) -> None:

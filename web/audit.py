@@ -1,18 +1,23 @@
 """The audit log: every read of donor-facing or regulator data, append-only.
 
-:func:`record` is what views call; the regulator console shows the rows and exports them as
-FHIR AuditEvent resources (IHE BALP style).
+:func:`record` is what views call; the rows of a request are written by :func:`write` in
+one short transaction of their own after the view ran and before the response leaves
+(the view reads in a read-only session, so readers never queue on the write lock). If they
+cannot be written the response is replaced by a 503: no read goes unrecorded. The
+regulator console shows the rows and exports them as FHIR AuditEvent resources (IHE BALP
+style); nothing updates or deletes them (the database refuses it too, migration 0003).
 """
 
 from __future__ import annotations
 
 from flask import g, request
 
+from client.db import Database
 from client.db.models import AuditEntry
 
 from . import principal
 
-__all__ = ["record"]
+__all__ = ["record", "write"]
 
 
 def record(action: str, entity: str | None = None, outcome: str = "success", *,
@@ -21,10 +26,20 @@ def record(action: str, entity: str | None = None, outcome: str = "success", *,
 
     ``entity`` is a donation id, a hash or a query name: never personal data or a token.
     ``actor``/``role`` name a caller who is no principal (the QR holder: ``qr:<token hash>``).
-    The row joins the request's database session (``g.db``) and commits with it.
+    The row is kept on ``g`` and written by :func:`write` when the view returns.
     """
     who = principal.current()
-    g.db.add(AuditEntry(actor=(actor or (who.subject if who else "anonymous"))[:64],
-                        role=(role or (who.role if who else "anonymous"))[:32],
-                        action=action[:32], entity=entity[:128] if entity else None,
-                        outcome=outcome[:16], source=(request.remote_addr or "")[:64] or None))
+    g.setdefault("audit_rows", []).append(AuditEntry(
+        actor=(actor or (who.subject if who else "anonymous"))[:64],
+        role=(role or (who.role if who else "anonymous"))[:32], action=action[:32],
+        entity=entity[:128] if entity else None, outcome=outcome[:16],
+        source=(request.remote_addr or "")[:64] or None))
+
+
+def write(db: Database) -> int:
+    """Append the request's pending rows in one transaction; returns how many."""
+    rows = g.pop("audit_rows", [])
+    if rows:
+        with db.session() as s:
+            s.add_all(rows)
+    return len(rows)

@@ -26,6 +26,7 @@ __all__ = ["Database", "DatabaseError", "DatabaseUnavailable", "sqlite_url"]
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT = 30.0  # seconds a writer waits for another one
+READ_ONLY = "traza_read_only"  # execution option of read_session()'s engine
 
 
 class DatabaseError(Exception):
@@ -64,7 +65,10 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A read-only session (Database.read_session) takes no write lock: in WAL mode its
+        # reads run beside the one writer instead of queueing behind it.
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 class Database:
@@ -98,6 +102,8 @@ class Database:
         if self.dialect == "sqlite":
             _sqlite_pragmas(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._readers = sessionmaker(self.engine.execution_options(**{READ_ONLY: True}),
+                                     expire_on_commit=False)
 
     @classmethod
     def open(cls, url: str | URL, **options: Any) -> Database:
@@ -127,6 +133,20 @@ class Database:
         """
         with self._translate(), self._sessions.begin() as session:
             yield session
+
+    @contextlib.contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A session for reads only: on SQLite a deferred ``BEGIN``, never the write lock.
+
+        For pages that only read (the web): many run at once beside one writer. A write in
+        it is not refused here but may fail with ``database is locked``; use
+        :meth:`session` for writes. Rolled back on leaving the block.
+        """
+        with self._translate(), self._readers() as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
 
     @contextlib.contextmanager
     def _translate(self) -> Iterator[None]:

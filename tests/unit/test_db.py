@@ -174,3 +174,17 @@ def test_forget_donor_links_leaves_no_row_linking_the_donor(db):
         assert refs == {"d-1": None, "d-2": b"ref"}
         sealed = {o.donation_id: o.sealed for o in s.scalars(select(OutboxItem))}
         assert sealed == {"d-1": None, "d-2": b"link"}
+
+
+def test_a_read_session_runs_beside_a_writer_holding_the_lock(tmp_path):
+    db = Database.open(sqlite_url(tmp_path / "wal.db"))
+    try:
+        with db.session() as w:  # BEGIN IMMEDIATE: the write lock is held in this block
+            w.add(Operation(executor_sha256="0" * 64, action="probe"))
+            w.flush()
+            with db.read_session() as r:  # would wait the busy timeout if it took the lock
+                assert r.scalars(select(Operation)).all() == []  # not committed yet
+        with db.read_session() as r:
+            assert len(r.scalars(select(Operation)).all()) == 1
+    finally:
+        db.dispose()

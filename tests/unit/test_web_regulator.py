@@ -329,3 +329,12 @@ def test_no_console_route_writes(app):
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith("regulator."):
             assert rule.methods <= {"GET", "HEAD", "OPTIONS"}, rule
+
+
+def test_a_read_that_cannot_be_audited_is_not_served(reg, monkeypatch, captured):
+    def broken(db):
+        raise DatabaseError("INSERT", {}, Exception("disk full"))
+
+    monkeypatch.setattr("web.audit.write", broken)
+    r = reg.get(f"/regulator/donations/{captured.donation_id}")
+    assert r.status_code == 503 and captured.donation_id not in r.get_data(as_text=True)
