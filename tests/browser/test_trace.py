@@ -49,7 +49,11 @@ def test_scan_trace_verify(width, stored, fabric, web_server, page_at, screensho
     assert deid.startswith("Se ") and "datos de identificación" in deid
     screenshot(page, "trace")
 
-    page.locator("#verify-now").click()
+    # Keyboard only: the first Tab reaches the skip link; the panel opens with Enter.
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip"
+    page.locator("#verify-now").focus()
+    page.keyboard.press("Enter")
     page.wait_for_url("**/verify")
     verdict = page.locator("#verdict")
     assert verdict.locator("h2").inner_text() == "Todo se comprueba"
