@@ -1,4 +1,5 @@
-"""Regulator search -> history -> export -> the audit log shows those reads, in Chromium.
+"""Regulator search -> export -> history -> transaction -> integrity -> the audit log shows
+those reads, in Chromium.
 
 The regulator is signed in with a session cookie signed by the server's own key
 (``<run>/web/session.key``), in ``principal.sign_in``'s format: the sign-in pages are
@@ -64,6 +65,14 @@ def test_search_history_export_audit(width, stored, web_server, page_at, screens
     assert page.locator("#donation-id").inner_text() == stored.donation_id
     assert page.locator(".timeline .step").count() >= 8
     screenshot(page, "history")
+    history_url = page.url
+    page.locator(".timeline .step").first.get_by_role("link").first.click()  # its transaction
+    page.wait_for_url("**/regulator/tx/**")
+    assert page.locator("tr.selected .mark.ok").inner_text() == "VALID"
+    assert page.locator("#data-hash-check").inner_text() == "recalculado: igual"
+    assert "coincide con el bloque" in page.locator(".facts").inner_text()
+    screenshot(page, "transaction")
+    page.goto(history_url)
     page.locator("#integrity").click()
     assert page.locator("#verdict h2").inner_text() == "Todo se comprueba"
 
@@ -73,7 +82,7 @@ def test_search_history_export_audit(width, stored, web_server, page_at, screens
     actions = table.locator("tr td:nth-child(4)").all_inner_texts()
     who = set(table.locator("tr td:nth-child(2)").all_inner_texts())
     for action in ("regulator.search", "regulator.chart", "regulator.export",
-                   "regulator.history", "regulator.integrity"):
+                   "regulator.history", "regulator.tx", "regulator.integrity"):
         assert action in actions, action
     assert "reg.browser" in who
     assert f"{stored.donation_id}" in table.inner_text()
