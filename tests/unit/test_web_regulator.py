@@ -338,3 +338,31 @@ def test_a_read_that_cannot_be_audited_is_not_served(reg, monkeypatch, captured)
     monkeypatch.setattr("web.audit.write", broken)
     r = reg.get(f"/regulator/donations/{captured.donation_id}")
     assert r.status_code == 503 and captured.donation_id not in r.get_data(as_text=True)
+
+
+def test_the_console_and_the_append_only_log_on_both_backends(database_url, captured):
+    """SQLite and PostgreSQL: the chart's month grouping, exports, the audit triggers."""
+    database = Database.open(database_url)
+    try:
+        index = EventIndex(database)
+        for n in sorted(captured.blocks):
+            for event in events_of_block(captured.blocks[n], captured.chaincode):
+                index.apply_event(event)
+        app = create_app(WebConfig(database_url=database_url), database=database,
+                         ledger=FakeLedger(captured), library=lambda sha: True)
+        client = signed_in(app)
+        assert captured.donation_id in client.get("/regulator/?state=STORED").get_data(
+            as_text=True)
+        svg = client.get("/regulator/chart.svg").get_data(as_text=True)
+        assert "<rect" in svg and ": 1</title>" in svg  # one donation in its month
+        assert client.get("/regulator/export.json").get_json()["count"] == 1
+        assert client.get("/regulator/audit.json").get_json()["total"] == 3
+        with database.read_session() as s:  # reads work in the read-only session
+            assert s.get(DonationIndex, captured.donation_id).state == "STORED"
+        with pytest.raises((IntegrityError, DatabaseError)), database.session() as s:
+            s.execute(text("UPDATE audit_log SET outcome = 'x'"))
+        with pytest.raises((IntegrityError, DatabaseError)), database.session() as s:
+            s.execute(text("DELETE FROM audit_log"))
+        assert len(audit_rows(database)) == 4
+    finally:
+        database.dispose()
