@@ -108,7 +108,10 @@ def create_app(config: WebConfig, *, bundler: Bundler | None = None,
                     "Retry-After": TokenBucket.retry_after(wait)}
         if not request.path.startswith(("/static/", "/healthz")):
             stack = contextlib.ExitStack()
-            g.db = stack.enter_context(db.read_session())
+            # GET pages only read (their audit rows are written after them, on their own):
+            # a read-only session takes no SQLite write lock. Other methods may write.
+            g.db = stack.enter_context(db.read_session() if request.method in ("GET", "HEAD")
+                                       else db.session())
             g.db_stack = stack
         return None
 

@@ -22,7 +22,8 @@ from sqlalchemy import URL, Engine, create_engine, event, make_url, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["Database", "DatabaseError", "DatabaseUnavailable", "sqlite_url"]
+__all__ = ["Database", "DatabaseError", "DatabaseUnavailable", "ReadOnlySessionError",
+           "sqlite_url"]
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT = 30.0  # seconds a writer waits for another one
@@ -35,6 +36,10 @@ class DatabaseError(Exception):
 
 class DatabaseUnavailable(DatabaseError):
     """The database could not be reached (down, locked, network): retry later, nothing done."""
+
+
+class ReadOnlySessionError(DatabaseError):
+    """Rows were added, changed or deleted in :meth:`Database.read_session` (nothing kept)."""
 
 
 def sqlite_url(path: str | os.PathLike[str]) -> str:
@@ -138,13 +143,17 @@ class Database:
     def read_session(self) -> Iterator[Session]:
         """A session for reads only: on SQLite a deferred ``BEGIN``, never the write lock.
 
-        For pages that only read (the web): many run at once beside one writer. A write in
-        it is not refused here but may fail with ``database is locked``; use
-        :meth:`session` for writes. Rolled back on leaving the block.
+        For pages that only read (the web's GET requests): many run at once beside one
+        writer. Rolled back on leaving the block; objects added, changed or deleted in it
+        raise :class:`ReadOnlySessionError` then instead of being dropped silently (use
+        :meth:`session` to write).
         """
         with self._translate(), self._readers() as session:
             try:
                 yield session
+                if session.new or session.dirty or session.deleted:
+                    raise ReadOnlySessionError(
+                        "a read-only session was asked to write: use Database.session()")
             finally:
                 session.rollback()
 

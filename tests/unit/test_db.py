@@ -188,3 +188,16 @@ def test_a_read_session_runs_beside_a_writer_holding_the_lock(tmp_path):
             assert len(r.scalars(select(Operation)).all()) == 1
     finally:
         db.dispose()
+
+
+def test_a_write_in_a_read_session_is_an_error_not_a_silent_loss(tmp_path):
+    from client.db.database import ReadOnlySessionError
+
+    db = Database.open(sqlite_url(tmp_path / "ro.db"))
+    try:
+        with pytest.raises(ReadOnlySessionError), db.read_session() as r:
+            r.add(Operation(executor_sha256="0" * 64, action="probe"))
+        with db.read_session() as r:
+            assert r.scalars(select(Operation)).all() == []
+    finally:
+        db.dispose()
