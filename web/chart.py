@@ -23,7 +23,8 @@ W, H, LEFT, BOTTOM, TOP = 720, 320, 48, 40, 16
 
 
 def state_chart(data: Iterable[tuple[str, str, int]], names: Mapping[str, str], *,
-                months: int = 12) -> str:
+                months: int = 12,
+                title: str = "Donaciones por estado y mes de registro") -> str:
     """``data``: (``YYYY-MM``, state, count) rows -> an SVG document (the last ``months``)."""
     table: dict[str, dict[str, int]] = {}
     for month, state, n in data:
@@ -39,8 +40,8 @@ def state_chart(data: Iterable[tuple[str, str, int]], names: Mapping[str, str], 
                                           for s in COLOURS if s in table[m]) for m in keys)
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" role="img" '
            f'aria-labelledby="t d" font-family="sans-serif" font-size="12">',
-           '<title id="t">Donaciones por estado y mes de registro</title>',
-           f'<desc id="d">{escape(desc or "Sin datos")}</desc>',
+           f'<title id="t">{escape(title)}</title>',
+           f'<desc id="d">{escape(desc or "-")}</desc>',
            f'<rect x="0" y="0" width="{W}" height="{H}" fill="#ffffff"/>',
            f'<line x1="{LEFT}" y1="{TOP + plot_h}" x2="{W - 8}" y2="{TOP + plot_h}" '
            'stroke="#4a4a4a"/>',

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, g, render_template, request
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, select
 
 from client.db.models import AuditEntry, DonationIndex, StepIndex
@@ -150,7 +151,7 @@ def _counts(f: Filters) -> dict[str, int]:
 
 @bp.get("/")
 @require("regulator")
-def search() -> str:
+def search() -> tuple[str, int]:
     """The search form, counts by state, the chart and one page of results."""
     f, errors = Filters.from_args(request.args)
     page = max(1, request.args.get("page", 1, type=int) or 1)
@@ -180,7 +181,8 @@ def chart() -> Response:
                 .group_by(month, DonationIndex.state))
     data = [(m, s, n) for m, s, n in g.db.execute(q).all()]
     audit.record("regulator.chart", f.describe())
-    svg = state_chart(data, {k: str(v) for k, v in STATE_NAMES.items()})
+    svg = state_chart(data, {k: str(v) for k, v in STATE_NAMES.items()},
+                      title=str(_l("Donations by state and month of registration")))
     return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "no-store"})
 
 
@@ -258,12 +260,11 @@ def integrity(donation_id: str) -> str:
     steps = {s.transaction_id: s.block_number for s in _steps(donation_id)}
     if not steps:
         abort(404)
+    reader = _reader()
     try:
-        result = verify(_reader().bundle(donation_id, steps),
+        result = verify(reader.bundle(donation_id, steps),
                         current_app.extensions.get("traza_library"))
-    except Exception as e:  # the peer down or a refused read
-        if getattr(e, "code", None) == 503:
-            raise
+    except Exception:  # the peer down or a refused read
         audit.record("regulator.integrity", donation_id, "unavailable")
         abort(503)
     audit.record("regulator.integrity", donation_id, "success" if result.ok else "failed")
