@@ -10,6 +10,9 @@ style); nothing updates or deletes them (the database refuses it too, migration 
 
 from __future__ import annotations
 
+import contextlib
+import threading
+
 from flask import g, request
 
 from client.db import Database
@@ -36,10 +39,16 @@ def record(action: str, entity: str | None = None, outcome: str = "success", *,
         source=(request.remote_addr or "")[:64] or None))
 
 
+# SQLite has one writer at a time and its busy handler waits by sleeping (1, 2, 5 ... 100 ms):
+# threads of this process queue on a lock instead, which wakes the next one at once.
+_write_lock = threading.Lock()
+
+
 def write(db: Database) -> int:
     """Append the request's pending rows in one transaction; returns how many."""
     rows = g.pop("audit_rows", [])
     if rows:
-        with db.session() as s:
+        lock = _write_lock if db.dialect == "sqlite" else contextlib.nullcontext()
+        with lock, db.session() as s:
             s.add_all(rows)
     return len(rows)
