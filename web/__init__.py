@@ -1,27 +1,32 @@
-"""The Traza web app: the donor's trace viewer (the page the QR opens).
+"""The Traza web app: the donor's trace viewer (the page the QR opens), the regulator console.
 
-Deny by default: only ``/t/<token>``, ``/t/<token>/evidence.json``, ``/healthz`` and
-``/static`` answer; everything else is 404. Every response carries one strict CSP.
+Deny by default: without a session only ``/t/<token>`` (and its ``evidence.json`` and
+``verify``), ``/healthz`` and ``/static`` answer; ``/regulator/`` needs a regulator's
+session; everything else is 404. Every response carries one strict CSP.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Mapping
+import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, render_template, request
+from flask import Flask, Response, g, render_template, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from client.db import Database
 
+from . import audit
 from .config import WebConfig
 from .i18n import install_i18n
+from .ledger_view import LedgerReader, profile_reader
+from .regulator import bp as regulator_bp
 from .security import TokenBucket, install_headers
 from .trace import Bundler, bp
+from .verify import LibraryCheck, library_checker
 
 __all__ = ["WebConfig", "create_app", "ledger_bundler"]
 
@@ -37,23 +42,14 @@ class _App(Flask):
 
 def ledger_bundler(config: WebConfig) -> Bundler | None:
     """Build bundles through the reader's connection profile (``None`` without profiles)."""
-    if config.profiles_dir is None:
-        return None
-    from client.evidence import build_bundle
-    from client.profile import Profile
-
-    def build(donation_id: str, tx_blocks: Mapping[str, int]) -> dict[str, Any]:
-        profile = Profile.from_dir(config.profiles_dir, config.reader_org, config.reader_user)
-        with profile.gateway() as gw:
-            network = gw.get_network(profile.channel)
-            return build_bundle(network, profile.chaincode or config.chaincode, donation_id,
-                                dict(tx_blocks)).to_json()
-
-    return build
+    reader = profile_reader(config)
+    return reader.bundle if reader is not None else None
 
 
 def create_app(config: WebConfig, *, bundler: Bundler | None = None,
-               database: Database | None = None, limiter: TokenBucket | None = None) -> Flask:
+               database: Database | None = None, limiter: TokenBucket | None = None,
+               library: LibraryCheck | None = None,
+               ledger: LedgerReader | None = None) -> Flask:
     """The Flask app for ``config``.
 
     Parameters
@@ -65,6 +61,12 @@ def create_app(config: WebConfig, *, bundler: Bundler | None = None,
         The index's database; default opened (and migrated) from ``config.database_url``.
     limiter : TokenBucket, optional
         The rate limit on ``/t/``; default from ``config``.
+    library : callable, optional
+        Checks a library object against its hash (verification panel); default from
+        ``config.objects_file``.
+    ledger : LedgerReader, optional
+        Reads blocks and bundles for the regulator console; default through the reader's
+        connection profile (a fake in tests).
     """
     root = Path(__file__).parent
     app = _App(__name__, static_folder=str(root / "static"),
@@ -76,11 +78,21 @@ def create_app(config: WebConfig, *, bundler: Bundler | None = None,
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.trusted_proxies)  # type: ignore
     db = database or Database.open(config.database_url)
     app.extensions["traza_db"] = db
-    app.extensions["traza_bundler"] = bundler if bundler is not None else ledger_bundler(config)
+    reader = ledger if ledger is not None else profile_reader(config)
+    app.extensions["traza_ledger"] = reader
+    app.extensions["traza_bundler"] = (bundler if bundler is not None
+                                       else reader.bundle if reader is not None else None)
+    app.extensions["traza_library"] = (library if library is not None
+                                       else library_checker(config.objects_file))
+    # One key per process when none is configured: sessions then end with the process.
+    app.secret_key = config.secret_key or secrets.token_bytes(32)
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict",
+                      SESSION_COOKIE_NAME="traza_session")
     bucket = limiter or TokenBucket(config.rate_per_minute, config.rate_burst)
     install_i18n(app)
     install_headers(app)
     app.register_blueprint(bp)
+    app.register_blueprint(regulator_bp)
     # -- manual redaction of scanned pages (operators; web/redaction.py, issue 13) --------
     from .redaction import install_redaction
 
@@ -99,10 +111,23 @@ def create_app(config: WebConfig, *, bundler: Bundler | None = None,
                 log.info("rate limit: 429")  # no address: an IP is personal data
                 return render_template("error.html", code=429), 429, {
                     "Retry-After": TokenBucket.retry_after(wait)}
+        if not request.path.startswith(("/static/", "/healthz")):
             stack = contextlib.ExitStack()
-            g.db = stack.enter_context(db.session())
+            # GET pages only read (their audit rows are written after them, on their own):
+            # a read-only session takes no SQLite write lock. Other methods may write.
+            g.db = stack.enter_context(db.read_session() if request.method in ("GET", "HEAD")
+                                       else db.session())
             g.db_stack = stack
         return None
+
+    @app.after_request
+    def _audit(response: Response) -> Response:
+        try:
+            audit.write(db)
+        except Exception as e:  # fail closed: a read that cannot be recorded is not served
+            log.error("audit: %s; answering 503", type(e).__name__)
+            response = app.make_response((render_template("error.html", code=503), 503))
+        return response
 
     @app.teardown_request
     def _teardown(exc: BaseException | None) -> None:

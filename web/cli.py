@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import click
 
-from anonymizer.files import private_dir
+from anonymizer.files import private_dir, write_secret
 
 from .config import WebConfig
 
@@ -32,14 +33,25 @@ def _run_dir(ctx: click.Context, run_dir: Path | None) -> Path:
     return Path(run_dir or obj.get("run_dir") or DEFAULT_RUN)
 
 
+def session_key(run: Path) -> bytes:
+    """The session-signing key in ``<run>/web/session.key`` (made 0600 at first use)."""
+    path = private_dir(run / "web") / "session.key"
+    if not path.exists():
+        write_secret(path, secrets.token_bytes(32))
+    return path.read_bytes()
+
+
 def _config(run: Path, intake: str, database_url: str | None, reader: str,
             trusted_proxies: int = 0) -> WebConfig:
     from client.settings import Settings
 
     org, _, user = reader.partition("/")
-    url = database_url or Settings.for_run_dir(run, intake).database
-    return WebConfig(database_url=url, profiles_dir=run / "profiles", reader_org=org,
-                     reader_user=user or "regulator1", trusted_proxies=trusted_proxies)
+    settings = Settings.for_run_dir(run, intake)
+    objects = settings.objects_file if settings.objects_file.exists() else None
+    return WebConfig(database_url=database_url or settings.database,
+                     profiles_dir=run / "profiles", reader_org=org,
+                     reader_user=user or "regulator1", trusted_proxies=trusted_proxies,
+                     secret_key=session_key(run), objects_file=objects)
 
 
 def _pid(pidfile: Path) -> int | None:
@@ -79,19 +91,30 @@ def web() -> None:
 @web.command()
 @_options
 @click.option("--threads", default=4, show_default=True, type=int)
+@click.option("--listen/--no-listen", default=True, show_default=True,
+              help="Keep the event index current from the ledger while serving.")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, run_dir: Path | None, intake: str,
-          database_url: str | None, reader: str, trusted_proxies: int, threads: int) -> None:
+          database_url: str | None, reader: str, trusted_proxies: int, threads: int,
+          listen: bool) -> None:
     """Serve in the foreground with waitress."""
     import waitress
 
     from . import create_app
+    from .live import start_listener
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    app = create_app(_config(_run_dir(ctx, run_dir), intake, database_url, reader,
-                             trusted_proxies))
-    click.echo(f"serving on http://{host}:{port}/")
-    waitress.serve(app, host=host, port=port, threads=threads, ident="traza")
+    config = _config(_run_dir(ctx, run_dir), intake, database_url, reader, trusted_proxies)
+    if not (config.profiles_dir and config.profiles_dir.is_dir()):
+        listen = False
+    app = create_app(config)
+    stop = start_listener(config, app.extensions["traza_db"]) if listen else None
+    click.echo(f"serving on http://{host}:{port}/" + (" (index listener on)" if stop else ""))
+    try:
+        waitress.serve(app, host=host, port=port, threads=threads, ident="traza")
+    finally:
+        if stop is not None:
+            stop.set()
 
 
 @web.command()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = ["WebConfig"]
@@ -29,6 +29,11 @@ class WebConfig:
         The token bucket per client address on ``/t/``: refill rate and capacity.
     trusted_proxies : int
         How many reverse proxies set ``X-Forwarded-For`` in front (0: use the socket address).
+    secret_key : bytes, optional
+        Signs the session cookie; without it a random key per process (sessions end with it).
+    objects_file : Path, optional
+        An org's MinIO settings (``<run>/minio/<org>.json``): the verification panel reads
+        the library objects and checks each hashes to its ledger hash; without it, skipped.
     """
 
     database_url: str
@@ -41,3 +46,5 @@ class WebConfig:
     rate_burst: int = 10
     trusted_proxies: int = 0
     default_locale: str = "es"
+    secret_key: bytes | None = field(default=None, repr=False)
+    objects_file: Path | None = None

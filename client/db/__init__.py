@@ -13,6 +13,7 @@ from .database import (
 from .models import (
     AuditEntry,
     Base,
+    DeidSummary,
     DonationIndex,
     DonationRecord,
     DonorAccount,
@@ -28,9 +29,10 @@ from .models import (
 from .retention import Forgotten, forget_donor_links
 
 __all__ = [
-    "AuditEntry", "Base", "Database", "DatabaseError", "DatabaseUnavailable", "DonationIndex",
-    "DonationRecord", "DonorAccount", "ExpectedStudy", "Forgotten", "IndexCheckpoint", "Operation",
-    "OutboxItem", "ReviewSession", "StagedObject", "StepIndex", "forget_donor_links", "sqlite_url",
+    "AuditEntry", "Base", "Database", "DatabaseError", "DatabaseUnavailable", "DeidSummary",
+    "DonationIndex", "DonationRecord", "DonorAccount", "ExpectedStudy", "Forgotten",
+    "IndexCheckpoint", "Operation", "OutboxItem", "ReviewSession", "StagedObject", "StepIndex",
+    "forget_donor_links", "sqlite_url",
     "temporary_schema",
     "utcnow",
 ]
