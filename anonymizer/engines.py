@@ -32,6 +32,9 @@ class Engines:
     find_text_boxes_in_frames: FramesBoxFinder | None = None
     #: Loads the OCR models in this process before worker processes are forked from it.
     preload: Callable[[], None] | None = None
+    #: The finders read the text they find and take ``is_personal=`` (``text -> bool``):
+    #: lines it clears that are only measurements or markers stay unmasked.
+    reads_text: bool = False
 
 
 def default_engines() -> Engines:
@@ -50,8 +53,8 @@ def default_engines() -> Engines:
     try:
         from anonymizer import ocr
 
-        find, mask, in_frames = ocr.find_text_boxes, ocr.mask, ocr.find_text_boxes_in_frames
+        find, mask, in_frames = ocr.find_text_lines, ocr.mask, ocr.find_text_lines_in_frames
         preload = ocr.preload
     except ImportError:
         pass
-    return Engines(redact, find, mask, in_frames, preload)
+    return Engines(redact, find, mask, in_frames, preload, reads_text=find is not None)

@@ -26,7 +26,7 @@ def deidentify_dataset(ds: FileDataset, ctx: Context) -> Report:
     walk_file_meta(ds, walker)
     clean_overlays(ds, walker)
     walker.walk(ds)
-    clean_pixels(ds, ctx)
+    clean_pixels(ds, ctx, walker.known)
     write_markers(ds, ctx.profile)
     ctx.report.edition = EDITION
     return ctx.report

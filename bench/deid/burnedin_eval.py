@@ -76,9 +76,11 @@ def _personal(rng: random.Random) -> str:
         f"NOMBRE {s2.upper()}^{g.upper()}", f"{g} {s}",
         f"NSS {rng.randint(10, 99)}{rng.randint(10, 99)}{rng.randint(10, 99)}"
         f"{rng.randint(1000, 9999)}-{rng.randint(0, 9)}",
-        f"CURP {_curp(rng)}", f"F.Nac. {date}", f"Nac {date}", f"ID {rng.randint(100000, 9999999)}",
-        f"Exp. {rng.randint(10, 99)}-{rng.randint(10000, 99999)}", f"{iso} {rng.randint(0, 23):02d}:"
-        f"{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}", f"Estudio {date}",
+        f"CURP {_curp(rng)}", f"F.Nac. {date}", f"Nac {date}",
+        f"ID {rng.randint(100000, 9999999)}",
+        f"Exp. {rng.randint(10, 99)}-{rng.randint(10000, 99999)}",
+        f"{iso} {rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}",
+        f"Estudio {date}",
         rng.choice(_HOSPITALS), rng.choice(_DOCTORS).format(g=g, s=s, S=s.upper(),
                                                            S2=s2.upper()),
         f"{s.upper()} {g.upper()}  {rng.randint(20, 90)}A  {rng.choice('FM')}",
@@ -369,8 +371,9 @@ def score(samples: list[Sample], results: list[list[list[tuple[int, int, int, in
         for x0, y0, x1, y1 in per_frame[0]:
             m0[max(0, y0):y1, max(0, x0):x1] = True
         for ln in s.lines:
-            x0, y0, x1, y1 = ln.box
-            cover = float(m0[y0:y1, x0:x1].mean()) if (y1 > y0 and x1 > x0) else 0.0
+            x0, y0 = max(0, ln.box[0]), max(0, ln.box[1])
+            x1, y1 = min(shape[1], ln.box[2]), min(shape[0], ln.box[3])
+            cover = float(m0[y0:y1, x0:x1].mean()) if (y1 > y0 and x1 > x0) else 1.0
             if ln.personal:
                 personal += 1
                 if cover >= 0.9:

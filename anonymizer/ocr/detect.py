@@ -1,0 +1,152 @@
+"""Burned-in text found by the learned detector and by Tesseract; clinical lines kept.
+
+For one frame (:func:`find_text_lines`):
+
+1. The learned detector (:mod:`anonymizer.ocr.learned`, PP-OCRv4) boxes every line of
+   text, in tiles at full resolution on large frames; its recognizer reads each box.
+2. A line read with confidence that is only measurements, settings or markers and that
+   ``is_personal`` clears is kept (:func:`anonymizer.ocr.clinical.keep`); every other
+   line is masked. A box whose reading has no letter or digit at all is not text.
+3. The pre-filter and Tesseract path (:func:`anonymizer.ocr.find.find_text_boxes`) runs
+   too, as a second detector: each line it confirms is masked unless it is the very line
+   the learned path kept. The masks are the union: a line either path finds is masked.
+
+For the frames of one image (:func:`find_text_lines_in_frames`): the first, middle and
+last frames are searched; every other frame is compared with the nearest searched one
+inside the lines found there (their pixels unchanged: the same masks) and run through the
+pre-filter outside them (nothing new: the same masks); a frame that fails either check is
+searched on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from anonymizer.ocr import learned
+from anonymizer.ocr.box import Box
+from anonymizer.ocr.clinical import keep
+from anonymizer.ocr.engines import CONFIRM_LANG
+from anonymizer.ocr.find import find_text_boxes
+from anonymizer.ocr.prefilter import _BLOCK, _candidate_grid, to_uint8
+
+#: ``text -> True when it holds personal data`` (Spanish detector, known values).
+PersonalCheck = Callable[[str], bool]
+#: A searched frame's lines are the same in another frame when no pixel inside them
+#: moved by more than this (8-bit view): lossy compression noise, not new text.
+SAME_TEXT_DIFF = 24
+#: Frames searched in full in a multi-frame image (first, middle, last).
+SAMPLED_FRAMES = 3
+
+
+def _inside(a: Box, boxes: list[Box]) -> float:
+    """Share of ``a``'s area covered by ``boxes`` (they may overlap: an upper bound)."""
+    if a.area == 0:
+        return 0.0
+    covered = 0
+    for b in boxes:
+        w = min(a.x1, b.x1) - max(a.x0, b.x0)
+        h = min(a.y1, b.y1) - max(a.y0, b.y0)
+        if w > 0 and h > 0:
+            covered += w * h
+    return covered / a.area
+
+
+def _lines(g: np.ndarray, is_personal: PersonalCheck | None, margin: int,
+           lang: str) -> tuple[list[Box], list[Box]]:
+    """Return (lines to mask, clinical lines kept) of one 8-bit frame."""
+    engine = learned.PROCESS.get()
+    found = engine.detect(g)
+    masked: list[Box] = []
+    kept: list[Box] = []
+    for box, (text, score) in zip(found, engine.read(g, found), strict=True):
+        if not any(c.isalnum() for c in text):
+            continue
+        personal = True if is_personal is None else is_personal(text)
+        if keep(text, score, personal):
+            kept.append(box)
+        else:
+            masked.append(box.pad(margin + box.height // 8, g.shape))
+    for t in find_text_boxes(g, lang=lang, margin=margin):
+        if kept and _inside(t, kept) >= 0.5 and _inside(t, masked) == 0:
+            continue  # the learned path read this very line and kept it
+        masked.append(t)
+    return masked, kept
+
+
+def find_text_lines(
+    frame: np.ndarray, *, monochrome1: bool = False, is_personal: PersonalCheck | None = None,
+    margin: int = 2, lang: str = CONFIRM_LANG,
+) -> list[Box]:
+    """Return the boxes to mask in one frame: every line of text but safe clinical ones.
+
+    Parameters
+    ----------
+    frame : numpy.ndarray
+        ``(rows, columns)`` grayscale of any integer dtype or ``(rows, columns, 3)`` RGB.
+    monochrome1 : bool
+        The frame is MONOCHROME1 (inverted grayscale).
+    is_personal : callable, optional
+        ``text -> bool``: True when a read line holds personal data. Without it no line
+        is kept: every line of text is masked.
+    margin : int
+        Pixels added around each masked line.
+    lang : str
+        Tesseract language of the second detector.
+
+    Raises
+    ------
+    OCRUnavailableError
+        The learned detector or Tesseract is not installed.
+    """
+    g = to_uint8(frame, monochrome1=monochrome1)
+    return _lines(g, is_personal, margin, lang)[0]
+
+
+def _sampled(n: int) -> list[int]:
+    return sorted({0, n // 2, n - 1})[:SAMPLED_FRAMES]
+
+
+def _unchanged(g: np.ndarray, ref: np.ndarray, boxes: list[Box]) -> bool:
+    for b in boxes:
+        a = g[b.y0:b.y1, b.x0:b.x1].astype(np.int16)
+        r = ref[b.y0:b.y1, b.x0:b.x1].astype(np.int16)
+        if a.size and int(np.abs(a - r).max()) > SAME_TEXT_DIFF:
+            return False
+    return True
+
+
+def _new_candidates(g: np.ndarray, boxes: list[Box]) -> bool:
+    """True when the pre-filter flags text blocks outside ``boxes``."""
+    grid = _candidate_grid(g)
+    for b in boxes:
+        grid[b.y0 // _BLOCK:-(-b.y1 // _BLOCK), b.x0 // _BLOCK:-(-b.x1 // _BLOCK)] = False
+    return bool(grid.any())
+
+
+def find_text_lines_in_frames(
+    frames: Sequence[np.ndarray], *, monochrome1: bool = False,
+    is_personal: PersonalCheck | None = None, margin: int = 2, lang: str = CONFIRM_LANG,
+) -> list[list[Box]]:
+    """Return, per frame, the boxes to mask (see the module docstring for the sampling).
+
+    Parameters as for :func:`find_text_lines`; ``frames[i]`` is one frame.
+    """
+    n = len(frames)
+    views = [to_uint8(f, monochrome1=monochrome1) for f in frames]
+    found: dict[int, tuple[list[Box], list[Box]]] = {
+        i: _lines(views[i], is_personal, margin, lang) for i in _sampled(n)}
+    out = []
+    for i in range(n):
+        if i not in found:
+            ref = min(found, key=lambda j: abs(j - i))
+            masked, kept = found[ref]
+            lines = masked + kept
+            if not (_unchanged(views[i], views[ref], lines)
+                    and not _new_candidates(views[i], lines)):
+                found[i] = _lines(views[i], is_personal, margin, lang)
+            else:
+                found[i] = found[ref]
+        out.append(list(found[i][0]))
+    return out
