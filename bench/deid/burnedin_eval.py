@@ -6,7 +6,8 @@ same images), runs them through Traza's pixel cleaning as a de-identification wo
 (:func:`anonymizer.dicom.pixels.clean_pixels`: the at-risk rule, the finder, the masks)
 and prints:
 
-- **recall**: personal-data text lines masked (90 % of their ink under a mask) / all;
+- **recall**: personal-data text lines masked / all, by box (90 % of the line's text box
+  under a mask) and by ink (98 % of its glyph pixels under a mask: what a reader sees);
 - **precision**: masked area outside any drawn text line (padded by a quarter of its
   height) / masked area, and text-free images that got a mask;
 - **kept clinical**: clinical lines (no personal data) with under 10 % of their ink masked.
@@ -35,6 +36,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 SEEDS = {"tuning": 1, "heldout": 2}
+#: A personal line is masked (by ink) when this share of its glyph pixels is under a mask.
+INK_COVERED = 0.98
 
 _FONT_GLOBS = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSans*.ttf",
@@ -116,6 +119,7 @@ class Line:
     personal: bool
     box: tuple[int, int, int, int]
     height: int
+    ink: np.ndarray | None = None  # glyph pixels (bool) inside ``box``
 
 
 @dataclass
@@ -246,7 +250,10 @@ def _draw_lines(rng: random.Random, img: Image.Image, fonts: list[str],
         else:
             ink = rng.randint(225, 255) if mean < 128 else rng.randint(0, 30)
         d.text((x, y), text, font=font, fill=ink)
-        lines.append(Line(text, personal, box, h))
+        glyphs = Image.new("L", img.size, 0)
+        ImageDraw.Draw(glyphs).text((x, y), text, font=font, fill=255)
+        g = np.asarray(glyphs)[max(0, box[1]):box[3], max(0, box[0]):box[2]] > 96
+        lines.append(Line(text, personal, box, h, g))
     return lines
 
 
@@ -347,9 +354,11 @@ def run_sample(s: Sample) -> tuple[list[list[tuple[int, int, int, int]]], bool]:
 def score(samples: list[Sample], results: list[list[list[tuple[int, int, int, int]]]]) -> dict:
     """Return recall, precision and kept clinical lines over ``samples``."""
     personal = personal_masked = clinical = clinical_kept = 0
+    personal_ink = clinical_ink_kept = 0
     masked_px = masked_off_text = 0
     text_free = text_free_masked = 0
     missed: list[str] = []
+    masked_clinical: list[str] = []
     for s, per_frame in zip(samples, results, strict=True):
         shape = s.frames.shape[1:3]
         if not s.lines:
@@ -374,24 +383,35 @@ def score(samples: list[Sample], results: list[list[list[tuple[int, int, int, in
             x0, y0 = max(0, ln.box[0]), max(0, ln.box[1])
             x1, y1 = min(shape[1], ln.box[2]), min(shape[0], ln.box[3])
             cover = float(m0[y0:y1, x0:x1].mean()) if (y1 > y0 and x1 > x0) else 1.0
+            ink = ln.ink[:y1 - y0, :x1 - x0] if ln.ink is not None else None
+            ink_cover = float(m0[y0:y1, x0:x1][ink].mean()) if ink is not None and ink.any() \
+                else cover
             if ln.personal:
                 personal += 1
+                personal_ink += ink_cover >= INK_COVERED
                 if cover >= 0.9:
                     personal_masked += 1
                 else:
-                    missed.append(f"{s.name}: {ln.height}px cover {cover:.2f}")
+                    missed.append(f"{s.name}: {ln.height}px cover {cover:.2f} ink "
+                                  f"{ink_cover:.2f} {ln.text!r}")
             else:
                 clinical += 1
                 clinical_kept += cover < 0.1
+                if cover >= 0.1:
+                    masked_clinical.append(f"{s.name}: {ln.height}px {ln.text!r}")
+                clinical_ink_kept += ink_cover == 0
     return {
         "personal_lines": personal, "personal_masked": personal_masked,
         "recall": personal_masked / personal if personal else 1.0,
+        "personal_ink_masked": personal_ink,
+        "recall_ink": personal_ink / personal if personal else 1.0,
+        "clinical_ink_kept": clinical_ink_kept,
         "masked_px": masked_px, "masked_px_off_text": masked_off_text,
         "precision_area": 1 - masked_off_text / masked_px if masked_px else 1.0,
         "text_free": text_free, "text_free_masked": text_free_masked,
         "clinical_lines": clinical, "clinical_kept": clinical_kept,
         "kept_clinical": clinical_kept / clinical if clinical else 0.0,
-        "missed": missed,
+        "missed": missed, "masked_clinical": masked_clinical,
     }
 
 
@@ -417,14 +437,18 @@ def main(argv: list[str] | None = None) -> None:
           f"{checked} searched, CPU {cpu:.1f} s")
     print(f"  recall (personal lines masked)   {fig['personal_masked']}/{fig['personal_lines']}"
           f" = {fig['recall']:.3f}")
+    print(f"  recall by ink ({INK_COVERED:.0%} of glyph pixels) "
+          f"{fig['personal_ink_masked']}/{fig['personal_lines']} = {fig['recall_ink']:.3f}")
     print(f"  precision (masked area on text)  {fig['precision_area']:.3f} "
           f"({fig['masked_px_off_text']} of {fig['masked_px']} px off text)")
     print(f"  text-free images masked          {fig['text_free_masked']}/{fig['text_free']}")
     print(f"  clinical lines kept              {fig['clinical_kept']}/{fig['clinical_lines']}"
-          f" = {fig['kept_clinical']:.3f}")
+          f" = {fig['kept_clinical']:.3f} (no glyph pixel masked: {fig['clinical_ink_kept']})")
     if a.verbose:
         for m in fig["missed"]:
             print("  missed", m)
+        for m in fig["masked_clinical"]:
+            print("  clinical masked", m)
     if a.json:
         with open(a.json, "w", encoding="utf-8") as fh:
             json.dump(fig | {"cpu_s": cpu, "half": a.half, "n": a.n}, fh, indent=1)
