@@ -6,9 +6,11 @@ A line stays only when all of these hold (anything else is masked):
 - the caller's check (the Spanish detector and the file's known values, see
   :func:`anonymizer.dicom.pixels.clean_pixels`) finds nothing personal in it;
 - every word of it is a measurement, a unit, a setting or a marker: a number of at most
-  four integer digits (ids are longer), or a term of :data:`VOCABULARY` (abbreviations of
+  four integer digits (ids are longer) that is not a year (1900-2099: a date whose
+  separators the recognizer dropped), or a term of :data:`VOCABULARY` (abbreviations of
   ultrasound biometry and settings, CT dose and technique, MR sequence parameters,
-  orientation markers, Spanish anatomical planes); and it holds no date or time.
+  orientation markers, Spanish anatomical planes); at least one is a term; and it holds
+  no date or time.
 
 The vocabulary is the annotation language of scanners' screens, not names: a word not in
 it (a surname the name lists do not know, a hospital) makes the line personal. The
@@ -21,7 +23,7 @@ import re
 import unicodedata
 
 #: Minimum recognizer score (0-1) of a line that may be kept.
-KEEP_MIN_SCORE = 0.90
+KEEP_MIN_SCORE = 0.80
 
 #: Terms of scanner annotations (folded: upper case, no accents).
 _TERMS = """
@@ -52,11 +54,12 @@ def clinical_words(text: str) -> bool:
     if _DATE.search(folded):
         return False
     pieces = _PIECE.findall(folded)
-    if not pieces:
+    if not any(p[0].isalpha() for p in pieces):
         return False
     for p in pieces:
         if p[0].isdigit():
-            if len(p.split(".")[0].split(",")[0]) > 4:
+            whole = p.split(".")[0].split(",")[0]
+            if len(whole) > 4 or (len(whole) == 4 and 1900 <= int(whole) <= 2099):
                 return False
         elif p not in VOCABULARY:
             return False

@@ -69,10 +69,27 @@ def _lines(g: np.ndarray, is_personal: PersonalCheck | None, margin: int,
         else:
             masked.append(box.pad(margin + box.height // 8, g.shape))
     for t in find_text_boxes(g, lang=lang, margin=margin):
-        if kept and _inside(t, kept) >= 0.5 and _inside(t, masked) == 0:
-            continue  # the learned path read this very line and kept it
-        masked.append(t)
+        masked += _outside(t, kept)
     return masked, kept
+
+
+def _outside(t: Box, kept: list[Box]) -> list[Box]:
+    """The parts of ``t`` (a line Tesseract confirmed) left and right of the kept lines
+    it crosses; parts narrower than a text height are the kept line's own margins."""
+    parts = [t]
+    for k in kept:
+        if not (k.y0 < t.y1 and t.y0 < k.y1) or 2 * (min(k.y1, t.y1) - max(k.y0, t.y0)) \
+                < min(k.height, t.height):
+            continue  # not the same line
+        nxt = []
+        for p in parts:
+            if k.x1 <= p.x0 or p.x1 <= k.x0:
+                nxt.append(p)
+                continue
+            nxt += [b for b in (Box(p.x0, p.y0, k.x0, p.y1), Box(k.x1, p.y0, p.x1, p.y1))
+                    if b.x1 - b.x0 >= p.height]
+        parts = nxt
+    return parts
 
 
 def find_text_lines(
