@@ -36,6 +36,10 @@ PersonalCheck = Callable[[str], bool]
 #: A searched frame's lines are the same in another frame when no pixel inside them
 #: moved by more than this (8-bit view): lossy compression noise, not new text.
 SAME_TEXT_DIFF = 24
+#: Detector boxes taller than this are not one line (40 px fonts give ~60 px boxes).
+MAX_LINE_BOX = 80
+#: A box read as a single character is text (an L/R marker) only from this score.
+MIN_SINGLE_SCORE = 0.6
 #: Frames searched in full in a multi-frame image (first, middle, last).
 SAMPLED_FRAMES = 3
 
@@ -53,6 +57,19 @@ def _inside(a: Box, boxes: list[Box]) -> float:
     return covered / a.area
 
 
+def _is_text(box: Box, text: str, score: float) -> bool:
+    """Whether a detector box holds text, by what the recognizer read in it.
+
+    Bones and vessels in noise make the detector box a blob the recognizer reads as one
+    unsure character or as a Chinese glyph (the models' other script); annotations here are
+    Latin letters and digits. A box far taller than a text line must read well.
+    """
+    n = sum(c.isascii() and c.isalnum() for c in text)
+    if box.height > MAX_LINE_BOX:
+        return n >= 3 and score >= 0.8
+    return n >= 2 or (n == 1 and score >= MIN_SINGLE_SCORE)
+
+
 def _lines(g: np.ndarray, is_personal: PersonalCheck | None, margin: int,
            lang: str) -> tuple[list[Box], list[Box]]:
     """Return (lines to mask, clinical lines kept) of one 8-bit frame."""
@@ -61,7 +78,7 @@ def _lines(g: np.ndarray, is_personal: PersonalCheck | None, margin: int,
     masked: list[Box] = []
     kept: list[Box] = []
     for box, (text, score) in zip(found, engine.read(g, found), strict=True):
-        if not any(c.isalnum() for c in text):
+        if not _is_text(box, text, score):
             continue
         personal = True if is_personal is None else is_personal(text)
         if keep(text, score, personal):
