@@ -40,6 +40,8 @@ SAME_TEXT_DIFF = 24
 MAX_LINE_BOX = 80
 #: A box read as a single character is text (an L/R marker) only from this score.
 MIN_SINGLE_SCORE = 0.6
+#: How far (text heights, each side) a masked line may grow along its ink.
+MAX_EXTEND = 12
 #: Frames searched in full in a multi-frame image (first, middle, last).
 SAMPLED_FRAMES = 3
 
@@ -81,13 +83,50 @@ def _lines(g: np.ndarray, is_personal: PersonalCheck | None, margin: int,
         if not _is_text(box, text, score):
             continue
         personal = True if is_personal is None else is_personal(text)
-        if keep(text, score, personal):
-            kept.append(box)
-        else:
-            masked.append(box.pad(margin + box.height // 8, g.shape))
+        (kept if keep(text, score, personal) else masked).append(box)
+    masked = [_along_ink(g, b, kept).pad(margin + b.height // 8, g.shape) for b in masked]
     for t in find_text_boxes(g, lang=lang, margin=margin):
         masked += _outside(t, kept)
     return masked, kept
+
+
+def _along_ink(g: np.ndarray, box: Box, stops: list[Box]) -> Box:
+    """``box`` widened to where its line's strokes run (gaps up to 1.5 text heights).
+
+    The detector may end a line early (a name after a caret, a date after its day); the
+    mask follows the strokes, as the Tesseract path's lines do: columns where the band
+    changes sharply from row to row (glyphs; a gradient or a flat field does not), up to
+    MAX_EXTEND text heights each side and never into a kept line (``stops``).
+    """
+    h = box.height
+    band = g[box.y0:box.y1].astype(np.int16)
+    if band.shape[0] < 3 or box.x1 <= box.x0:
+        return box
+    step = np.abs(np.diff(band, axis=0)).max(axis=0)
+    reach = int(step[box.x0:box.x1].max())
+    if reach < 40:
+        return box
+    ink = step > reach // 2
+    gap = max(3, (3 * h) // 2)
+    lo, hi = max(0, box.x0 - MAX_EXTEND * h), min(g.shape[1], box.x1 + MAX_EXTEND * h)
+    for k in stops:
+        if k.y0 < box.y1 and box.y0 < k.y1:
+            if k.x1 <= box.x0:
+                lo = max(lo, k.x1)
+            elif k.x0 >= box.x1:
+                hi = min(hi, k.x0)
+    x0, x1 = box.x0, box.x1
+    while x0 > lo:
+        left = np.flatnonzero(ink[max(lo, x0 - gap):x0])
+        if left.size == 0:
+            break
+        x0 = max(lo, x0 - gap) + int(left[0])
+    while x1 < hi:
+        right = np.flatnonzero(ink[x1:min(hi, x1 + gap)])
+        if right.size == 0:
+            break
+        x1 += int(right[-1]) + 1
+    return Box(x0, box.y0, x1, box.y1)
 
 
 def _outside(t: Box, kept: list[Box]) -> list[Box]:

@@ -45,6 +45,8 @@ FINE_MIN_EDGES = 24
 DET_THRESH = 0.2
 DET_BOX_THRESH = 0.3
 DET_UNCLIP = 1.8
+#: Background (edge pixels repeated) added around each tile before detection.
+EDGE_PAD = 16
 PACKAGE = "rapidocr_onnxruntime"
 
 
@@ -104,17 +106,22 @@ class LearnedEngine:
         return _merge(boxes)
 
     def _detect_tile(self, tile: np.ndarray) -> list[Box]:
-        self._det.limit_side_len = max(32, -(-max(tile.shape) // 32) * 32)  # never shrink
+        # text touching the frame's edge is found only with some background around it
+        p = EDGE_PAD
+        padded = np.pad(tile, p, mode="edge")
+        self._det.limit_side_len = max(32, -(-max(padded.shape) // 32) * 32)  # never shrink
         with self._lock:
-            quads, _ = self._det(np.ascontiguousarray(np.repeat(tile[..., None], 3, axis=2)))
+            quads, _ = self._det(np.ascontiguousarray(np.repeat(padded[..., None], 3, axis=2)))
         if quads is None or len(quads) == 0:
             return []
         out = []
         for q in quads:
-            x0, y0 = np.floor(q.min(axis=0)).astype(int)
-            x1, y1 = np.ceil(q.max(axis=0)).astype(int) + 1
-            out.append(Box(int(x0), int(y0), int(min(x1, tile.shape[1])),
-                           int(min(y1, tile.shape[0]))))
+            x0, y0 = np.floor(q.min(axis=0)).astype(int) - p
+            x1, y1 = np.ceil(q.max(axis=0)).astype(int) + 1 - p
+            b = Box(int(max(0, x0)), int(max(0, y0)), int(min(x1, tile.shape[1])),
+                    int(min(y1, tile.shape[0])))
+            if b.x1 > b.x0 and b.y1 > b.y0:
+                out.append(b)
         return out
 
     def read(self, g: np.ndarray, boxes: list[Box]) -> list[tuple[str, float]]:
