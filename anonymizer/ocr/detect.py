@@ -201,13 +201,29 @@ def _new_candidates(g: np.ndarray, boxes: list[Box]) -> bool:
 def find_text_lines_in_frames(
     frames: Sequence[np.ndarray], *, monochrome1: bool = False,
     is_personal: PersonalCheck | None = None, margin: int = 2, lang: str = CONFIRM_LANG,
+    gate: bool = False,
 ) -> list[list[Box]]:
     """Return, per frame, the boxes to mask (see the module docstring for the sampling).
 
-    Parameters as for :func:`find_text_lines`; ``frames[i]`` is one frame.
+    Parameters as for :func:`find_text_lines`; ``frames[i]`` is one frame. ``gate``: only
+    frames the pre-filter flags are searched (CT/MR series whose BurnedInAnnotation is
+    absent, see :func:`anonymizer.dicom.pixels.gated`); the others get no mask.
     """
-    n = len(frames)
     views = [to_uint8(f, monochrome1=monochrome1) for f in frames]
+    if gate:
+        flagged = [i for i, g in enumerate(views) if _candidate_grid(g).any()]
+        out: list[list[Box]] = [[] for _ in views]
+        if flagged:
+            for i, boxes in zip(flagged, _search([views[i] for i in flagged], is_personal,
+                                                 margin, lang), strict=True):
+                out[i] = boxes
+        return out
+    return _search(views, is_personal, margin, lang)
+
+
+def _search(views: list[np.ndarray], is_personal: PersonalCheck | None, margin: int,
+            lang: str) -> list[list[Box]]:
+    n = len(views)
     found: dict[int, tuple[list[Box], list[Box]]] = {
         i: _lines(views[i], is_personal, margin, lang) for i in _sampled(n)}
     out = []
