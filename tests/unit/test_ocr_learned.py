@@ -100,3 +100,50 @@ def test_multi_frame_static_text_masked_everywhere_and_new_text_found() -> None:
 ])
 def test_clinical_words(text: str, clinical: bool) -> None:
     assert clinical_words(text) is clinical
+
+
+def _dicom(frame: np.ndarray, modality: str, sop_class: str, burned: str | None):  # noqa: ANN202
+    from pydicom.dataset import FileDataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    meta = FileMetaDataset()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    meta.MediaStorageSOPClassUID = sop_class
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    ds = FileDataset("t", {}, file_meta=meta, preamble=b"\0" * 128)
+    ds.SOPClassUID, ds.SOPInstanceUID = sop_class, meta.MediaStorageSOPInstanceUID
+    ds.Modality = modality
+    if burned is not None:
+        ds.BurnedInAnnotation = burned
+    ds.set_pixel_data(frame, "MONOCHROME2", 8, generate_instance_uid=False)
+    return ds
+
+
+def _clean(ds) -> list:  # noqa: ANN001
+    from anonymizer.dicom.context import Context
+    from anonymizer.dicom.pixels import clean_pixels
+    from anonymizer.engines import default_engines
+    from anonymizer.profile import get_profile
+    from anonymizer.report import Report
+
+    report = Report("library", "t", "t")
+    clean_pixels(ds, Context(get_profile("library"), b"k" * 32, "d", report, default_engines()))
+    return report.pixel_masks
+
+
+@pytest.mark.parametrize(("modality", "sop_class", "burned", "masked"), [
+    ("CT", "1.2.840.10008.5.1.4.1.1.7", None, True),  # a dose screen: SC class, no flag
+    ("OT", "1.2.840.10008.5.1.4.1.1.7", "NO", True),  # screens are searched whatever
+    ("CT", "1.2.840.10008.5.1.4.1.1.2", None, True),  # no flag: searched (pre-filter gate)
+    ("CT", "1.2.840.10008.5.1.4.1.1.2", "NO", False),  # the flag says NO: trusted
+])
+def test_screen_capture_and_images_without_the_flag_are_searched(
+        modality: str, sop_class: str, burned: str | None, masked: bool) -> None:
+    img = Image.new("L", (512, 400), 40)
+    truth = _draw(img, (30, 30), "BALDERAS OCAMPO ANSELMO  CTDIvol 12.3 mGy", 14, 250)
+    ds = _dicom(np.asarray(img), modality, sop_class, burned)
+    masks = _clean(ds)
+    assert bool(masks) is masked
+    if masked:
+        assert ds.BurnedInAnnotation == "NO"
+        assert int(ds.pixel_array[truth.y0:truth.y1, truth.x0:truth.x1].max()) <= 40
