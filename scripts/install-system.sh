@@ -3,8 +3,11 @@
 #   tesseract-ocr, tesseract-ocr-spa : offline OCR of burned-in text (anonymizer/ocr.py)
 #   dicom3tools                       : dciodvfy, validates de-identified DICOM in tests
 #   libtesseract-dev libleptonica-dev pkg-config : to build tesserocr where pip finds no wheel
+#   fonts-dejavu-core fonts-liberation fonts-noto-core fonts-urw-base35 : the fonts the
+#     burned-in evaluation set draws with (bench/deid/burnedin_eval.py) and the OCR tests
 set -euo pipefail
-pkgs=(tesseract-ocr tesseract-ocr-spa dicom3tools libtesseract-dev libleptonica-dev pkg-config)
+pkgs=(tesseract-ocr tesseract-ocr-spa dicom3tools libtesseract-dev libleptonica-dev pkg-config
+      fonts-dejavu-core fonts-liberation fonts-noto-core fonts-urw-base35)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -34,7 +34,8 @@ MIN_TILE_RANGE = 40
 #: Text under about 12 px is found reliably only at twice the size: a second pass reads
 #: tiles of FINE_TILE pixels at 2x, but only tiles with sharp strokes (FINE_MIN_EDGES
 #: pixels that differ from their 3x3 mean by FINE_EDGE or more: noise and smooth anatomy
-#: have few, glyphs many), so flat film and soft tissue cost nothing more.
+#: have few, glyphs many) outside the lines the first pass found, so flat film, soft
+#: tissue and a page already read cost nothing more.
 FINE_TILE = 512
 FINE_OVERLAP = 48
 FINE_EDGE = 30
@@ -45,6 +46,9 @@ FINE_MIN_EDGES = 24
 DET_THRESH = 0.2
 DET_BOX_THRESH = 0.3
 DET_UNCLIP = 1.8
+#: Lines read per recognizer run: a batch is padded to its widest line, so one long
+#: line made every short one cost as much; one at a time costs only each line's width.
+REC_BATCH = 1
 #: Background (edge pixels repeated) added around each tile before detection.
 EDGE_PAD = 16
 PACKAGE = "rapidocr_onnxruntime"
@@ -78,7 +82,7 @@ class LearnedEngine:
             "use_dilation": True, "score_mode": "fast", "max_candidates": 1000})
         self._rec = TextRecognizer(common | {
             "model_path": str(models / "ch_PP-OCRv4_rec_infer.onnx"),
-            "rec_img_shape": [3, 48, 320], "rec_batch_num": 8})
+            "rec_img_shape": [3, 48, 320], "rec_batch_num": REC_BATCH})
         self._lock = threading.Lock()
         self.name = "PP-OCRv4 (onnxruntime)"
 
@@ -96,8 +100,12 @@ class LearnedEngine:
         if fine:
             import cv2
 
+            # sharp strokes not already inside a line found at 1x: small text elsewhere
+            sharp = _sharp(g)
+            for b in boxes:
+                sharp[max(0, b.y0 - 2):b.y1 + 2, max(0, b.x0 - 2):b.x1 + 2] = False
             for y, x, tile in _tiles(g, FINE_TILE, FINE_OVERLAP):
-                if _edges(tile) < FINE_MIN_EDGES:
+                if np.count_nonzero(sharp[y:y + FINE_TILE, x:x + FINE_TILE]) < FINE_MIN_EDGES:
                     continue
                 big = cv2.resize(tile, (tile.shape[1] * 2, tile.shape[0] * 2),
                                  interpolation=cv2.INTER_LINEAR)
@@ -146,12 +154,11 @@ def _tiles(g: np.ndarray, size: int, overlap: int):  # noqa: ANN202 - a generato
             yield y, x, g[y:y + size, x:x + size]
 
 
-def _edges(tile: np.ndarray) -> int:
-    """Pixels of ``tile`` that differ from their 3x3 mean by FINE_EDGE or more."""
+def _sharp(g: np.ndarray) -> np.ndarray:
+    """Pixels of ``g`` that differ from their 3x3 mean by FINE_EDGE or more."""
     import cv2
 
-    mean = cv2.blur(tile, (3, 3))
-    return int(np.count_nonzero(cv2.absdiff(tile, mean) >= FINE_EDGE))
+    return cv2.absdiff(g, cv2.blur(g, (3, 3))) >= FINE_EDGE
 
 
 def _merge(boxes: list[Box]) -> list[Box]:
