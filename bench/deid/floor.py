@@ -7,8 +7,10 @@ Usage::
 On the corpus of :mod:`bench.deid.run` (``DIR/corpus``, generated there first), in one
 process and one run, CPU time of:
 
-- dicognito on the files whose pixels Traza must read (:func:`anonymizer.dicom.at_risk`)
-  and on the others;
+- dicognito on the files whose pixels Traza searches in full (:func:`anonymizer.dicom.at_risk`
+  and not :func:`anonymizer.dicom.pixels.gated`) and on the others ("plain": series images
+  whose BurnedInAnnotation is absent, decoded and pre-filtered, and files without pixels to
+  read, each also shown apart);
 - for those files, only the two steps no de-identifier that reads burned-in text can skip:
   decoding the pixel data (pydicom and its plugins, as Traza does) and the detectors'
   reads (Traza's own calls, timed at the engines: the learned detector's detection and
@@ -87,8 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     # at risk: searched in full (ultrasound, XA, CR/DX, screens, YES); the series whose
     # flag is absent are only pre-filtered (gated) and count with the plain files
     risky = [(p, d) for p, d in files if at_risk(heads[p]) and not gated(heads[p])]
-    plain = [f for f in files if f not in risky]
-    n_gated = sum(at_risk(heads[p]) and gated(heads[p]) for p, _ in plain)
+    series = [(p, d) for p, d in files if at_risk(heads[p]) and gated(heads[p])]
+    plain = [f for f in files if f not in risky]  # series included: no text in them
+    bare = [f for f in plain if f not in series]
     engines = default_engines()
     engines.preload()  # the models load before the workers fork, as in run()
 
@@ -139,11 +142,20 @@ def main(argv: list[str] | None = None) -> int:
         t = _in_child(lambda: traza(risky))
         got["traza at-risk"], got["detector reads at-risk"] = t["total"], t["ocr"]
         got["traza plain"] = _in_child(lambda: traza(plain))["total"]
+        if series:
+            got["dicognito series"] = _in_child(lambda: {"t": dicognito(series)})["t"]
+            got["decode series"] = _in_child(lambda: {"t": decode(series)})["t"]
+            t = _in_child(lambda: traza(series))
+            got["traza series"], got["detector reads series"] = t["total"], t["ocr"]
+        if bare:
+            got["dicognito no pixels"] = _in_child(lambda: {"t": dicognito(bare)})["t"]
+            got["traza no pixels"] = _in_child(lambda: traza(bare))["total"]
         for key, value in got.items():
             rounds.setdefault(key, []).append(value)
     best = {k: min(v) for k, v in rounds.items()}
-    print(f"{len(files)} files: {len(risky)} at risk (pixels read), {len(plain)} plain "
-          f"({n_gated} of them pre-filtered only); "
+    print(f"{len(files)} files: {len(risky)} at risk (searched in full), {len(plain)} plain "
+          f"({len(series)} series images whose flag is absent: decoded and pre-filtered; "
+          f"{len(bare)} without pixels to read); "
           f"CPU ms, one process, best of {args.repeat} (median in brackets)")
     for key, values in rounds.items():
         print(f"  {key:20} {best[key] * 1000:8.1f}  ({statistics.median(values) * 1000:.1f})")
@@ -155,6 +167,15 @@ def main(argv: list[str] | None = None) -> int:
           f"(goal <= 1.5x)")
     print(f"(a) traza on the plain files: {best['dicognito plain'] / best['traza plain']:.2f}x "
           f"dicognito's speed (goal >= 1.0x)")
+    if bare:
+        print(f"    of which the {len(bare)} without pixels to read: "
+              f"{best['dicognito no pixels'] / best['traza no pixels']:.2f}x")
+    if series:
+        sfloor = best["decode series"] + best["detector reads series"]
+        print(f"    of which the {len(series)} series images: "
+              f"{best['dicognito series'] / best['traza series']:.2f}x; their decode + "
+              f"detector reads {sfloor * 1000:.1f} ms = "
+              f"{sfloor / best['dicognito series']:.2f}x dicognito's work on them")
     now = best["traza plain"] / best["dicognito plain"]
     for extra, how in ((0.0, "down to decode + reads alone"),
                        (best["dicognito at-risk"], "at decode + reads + dicognito's own work")):
