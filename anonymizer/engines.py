@@ -32,7 +32,8 @@ class Engines:
     find_text_boxes_in_frames: FramesBoxFinder | None = None
     #: Loads the OCR models in this process before worker processes are forked from it.
     preload: Callable[[], None] | None = None
-    #: The finders read the text they find and take ``is_personal=`` (``text -> bool``):
+    #: ``find_text_boxes_in_frames`` reads the text it finds and takes ``is_personal=``
+    #: (``text -> bool``) and ``gate=`` (search only frames the pre-filter flags):
     #: lines it clears that are only measurements or markers stay unmasked.
     reads_text: bool = False
 
@@ -53,8 +54,10 @@ def default_engines() -> Engines:
     try:
         from anonymizer import ocr
 
-        find, mask, in_frames = ocr.find_text_lines, ocr.mask, ocr.find_text_lines_in_frames
+        # overlay planes (binary bitmaps: saturated strokes the pre-filter's tests fit) go
+        # frame by frame to the pre-filter + Tesseract path; pixel data to both detectors
+        find, mask, in_frames = ocr.find_text_boxes, ocr.mask, ocr.find_text_lines_in_frames
         preload = ocr.preload
     except ImportError:
         pass
-    return Engines(redact, find, mask, in_frames, preload, reads_text=find is not None)
+    return Engines(redact, find, mask, in_frames, preload, reads_text=in_frames is not None)
