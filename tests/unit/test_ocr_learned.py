@@ -147,3 +147,16 @@ def test_screen_capture_and_images_without_the_flag_are_searched(
     if masked:
         assert ds.BurnedInAnnotation == "NO"
         assert int(ds.pixel_array[truth.y0:truth.y1, truth.x0:truth.x1].max()) <= 40
+
+
+def test_missing_detector_models_are_a_typed_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from anonymizer.errors import PixelCleaningError
+    from anonymizer.ocr import learned
+
+    monkeypatch.setattr(learned, "PROCESS", learned._Process())
+    monkeypatch.setattr(learned.importlib.util, "find_spec", lambda name: None)
+    img = Image.new("L", (320, 240), 30)
+    _draw(img, (10, 10), "ZEPEDA IBARRA", 14, 250)
+    ds = _dicom(np.asarray(img), "US", "1.2.840.10008.5.1.4.1.1.6.1", None)
+    with pytest.raises(PixelCleaningError, match="rapidocr_onnxruntime>=1.4.4"):
+        _clean(ds)
