@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test setup system binaries lint unit integration gotest bench down reset clean
+.PHONY: demo test setup system binaries lint unit integration gotest bench down reset clean i18n
 
 demo: setup
 	$(BIN)/traza network up
@@ -49,6 +49,13 @@ bench: setup
 	$(BIN)/python -m bench.deid.floor
 	$(BIN)/python -m bench.pipeline.run
 	$(BIN)/python -m bench.web.run
+
+# Re-extract the web's messages (lazy ones are marked _l), merge them into es/en, compile.
+i18n: $(VENV)/.installed
+	$(BIN)/pybabel extract -k _l -F web/babel.cfg -o web/translations/messages.pot web
+	$(BIN)/pybabel update -i web/translations/messages.pot -d web/translations \
+	  --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel compile -d web/translations
 
 down:
 	-$(BIN)/traza web stop
