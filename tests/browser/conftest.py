@@ -117,9 +117,13 @@ def web_server() -> Iterator[Callable[..., WebServer]]:
         print(f"--- web server log {log}:\n{log.read_text()}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
-    """Debian's Chromium, headless, launched by Playwright (never a downloaded browser)."""
+    """Debian's Chromium, headless, launched by Playwright (never a downloaded browser).
+
+    Package scope: Playwright's sync API keeps an event loop running in this thread while
+    it is open, so it must close before the tests that call ``asyncio.run`` run.
+    """
     if not CHROMIUM.exists():
         pytest.skip("no /usr/bin/chromium: run scripts/install-system.sh")
     from playwright.sync_api import sync_playwright
