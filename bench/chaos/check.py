@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import tempfile
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,7 @@ from client.db.models import StepIndex
 from client.evidence import block_header_hash
 from client.profile import Profile
 from network import binaries, nodes
-from network.process import run
+from network.process import NetworkError, run
 from network.topology import Topology
 
 from .load import STATE_AFTER, Tally
@@ -83,14 +84,27 @@ def peer_headers(profile: Profile, height: int) -> list[tuple[int, bytes, bytes]
         return _headers(bl)
 
 
-def orderer_header(topo: Topology, orderer, number: int) -> tuple[int, bytes, bytes]:
-    """Block ``number``'s header as ``orderer`` holds it (``peer channel fetch``)."""
+def orderer_header(topo: Topology, orderer, number: int,
+                   timeout: float = 90) -> tuple[int, bytes, bytes]:
+    """Block ``number``'s header as ``orderer`` holds it (``peer channel fetch``).
+
+    A restarted orderer answers SERVICE_UNAVAILABLE until it has caught up: retried.
+    """
     admin = topo.orgs[0].peers[0]
+    deadline = time.monotonic() + timeout
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "block.pb"
-        run([binaries.path("peer"), "channel", "fetch", str(number), str(out), "-c", topo.channel,
-             *nodes.orderer_flags(topo, orderer)], env=nodes.admin_env(topo, admin),
-            what=f"fetch block {number} from {orderer.name}")
+        while True:
+            try:
+                run([binaries.path("peer"), "channel", "fetch", str(number), str(out),
+                     "-c", topo.channel, *nodes.orderer_flags(topo, orderer)],
+                    env=nodes.admin_env(topo, admin),
+                    what=f"fetch block {number} from {orderer.name}")
+                break
+            except NetworkError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
         block = common_pb2.Block.FromString(out.read_bytes())
     return _headers([block])[0]
 

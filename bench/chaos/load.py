@@ -69,7 +69,8 @@ class Tally:
 
     def longest_stall(self, until: float | None = None) -> float:
         """The longest time without a commit, from the start to ``until`` (default: now)."""
-        marks = [self.started, *sorted(self.commits), until or time.monotonic()]
+        end = until or time.monotonic()
+        marks = [self.started, *sorted(c for c in self.commits if c <= end), end]
         return max(b - a for a, b in zip(marks, marks[1:], strict=False))
 
 

@@ -60,6 +60,7 @@ class Report:
     findings: Findings = field(default_factory=Findings)
     tally: Tally = field(default_factory=Tally)
     duration: float = 0.0
+    kills_end: float = 0.0  # seconds since the start when the kill rotation ended
 
 
 def leader_target(topo: Topology, label: str = "Raft leader") -> Target:
@@ -162,12 +163,20 @@ class Chaos:
             self.say(f"[chaos] {at - t0:5.0f} s  SIGKILL {target.name}, back after "
                      f"{time.monotonic() - at:.1f} s; {self.tally.steps} steps committed")
 
-    def quorum_loss(self, wait: float = 60) -> Quorum:
-        """SIGKILL two orderers: a Heartbeat fails with a clear error; one back: it commits."""
+    def quorum_loss(self, wait: float = 60, notice: float = 15) -> Quorum:
+        """SIGKILL two orderers: a Heartbeat fails with a clear error; one back: it commits.
+
+        The Heartbeat is sent ``notice`` s after the kills: by then the survivor has seen
+        that it lost quorum (Raft's election timeout, 5 s with Fabric's defaults), and
+        refuses the transaction at once; sent earlier, an orderer that still thinks it
+        leads takes it and the client sees only its commit status time out (the leader
+        steps down ~8 s after it lost its followers, in our runs).
+        """
         hospital = Profile.from_dir(self.profiles_dir, "hospital", "service1")
         two = [processes.orderer_target(self.topo, o, "orderer") for o in self.topo.orderers[:2]]
         for t in two:
             t.kill()
+        time.sleep(notice)
         t0 = time.monotonic()
         error = ""
         try:
@@ -246,6 +255,7 @@ def run(topo: Topology, work: Path, *, duration: float, every: float, down: floa
         chaos.start()
         chaos.kill_in_turn(chaos.targets(), every=every, down=down, duration=duration,
                            report=report)
+        report.kills_end = time.monotonic() - chaos.tally.started
         if quorum:
             report.quorum = chaos.quorum_loss()
             say(f"[chaos] quorum lost: {report.quorum.error[:200]}")
@@ -253,3 +263,29 @@ def run(topo: Topology, work: Path, *, duration: float, every: float, down: floa
     finally:
         chaos.close()
     return report
+
+
+def summary(report: Report) -> str:
+    """The figures of a run, as printed by the bench and the test."""
+    t, f, q = report.tally, report.findings, report.quorum
+    stall = t.longest_stall(t.started + (report.kills_end or report.duration))
+    lines = [
+        f"load            {report.duration:.0f} s, {len(report.kills)} SIGKILLs "
+        f"({', '.join(sorted({k.target.split(' orderer')[0] for k in report.kills}))})",
+        f"committed       {t.steps} steps of {len(t.committed)} donations "
+        f"({sum(1 for v in t.committed.values() if v[-1].step == 'Store')} STORED)",
+        f"failed          {len(t.failed)}"
+        + "".join(f"\n  {d} {s}: {e}" for d, s, e in t.failed[:5]),
+        f"duplicated      {f.duplicated}",
+        f"missing         {len(f.missing)}; wrong state {len(f.wrong_state)}; "
+        f"not indexed {len(f.not_indexed)}",
+        f"longest stall   {stall:.1f} s without a commit (during the kills)",
+        "chains          " + ("identical on " + ", ".join(sorted(f.chains)) if not f.chain_mismatch
+                              else "; ".join(f.chain_mismatch)),
+    ]
+    if q is not None:
+        lines.append(f"quorum lost     Heartbeat refused after {q.seconds_to_error:.1f} s: "
+                     f"{q.error[:160]}; commits resumed {q.seconds_to_resume:.1f} s after one "
+                     "orderer returned")
+    lines += [f"skipped         {s}" for s in report.skipped]
+    return "\n".join(lines)

@@ -21,6 +21,7 @@ pytestmark = pytest.mark.timeout(900)
 
 def test_sigkill_under_load_loses_and_duplicates_nothing(fabric, tmp_path):
     report = scenario.run(fabric, tmp_path, duration=7 * 12, every=12, down=4, threads=3)
+    print(scenario.summary(report))
     names = [k.target for k in report.kills]
     assert len(names) == 7 and names[0].startswith("Raft leader") and names[-1] == "outbox worker"
     if not any(n == "PostgreSQL" for n in names):
