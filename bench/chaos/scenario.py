@@ -283,6 +283,16 @@ def summary(report: Report) -> str:
         "chains          " + ("identical on " + ", ".join(sorted(f.chains)) if not f.chain_mismatch
                               else "; ".join(f.chain_mismatch)),
     ]
+    worst: dict[str, float] = {}
+    commits = sorted(t.commits)
+    for k in report.kills:
+        at = t.started + k.at
+        after = next((c for c in commits if c > at), None)
+        gap = (after - at) if after is not None else float("inf")
+        name = k.target.split(" orderer")[0]
+        worst[name] = max(worst.get(name, 0.0), gap)
+    lines.append("next commit     after a kill, at most: " + ", ".join(
+        f"{n} {g:.1f} s" for n, g in sorted(worst.items(), key=lambda x: -x[1])))
     if q is not None:
         lines.append(f"quorum lost     Heartbeat refused after {q.seconds_to_error:.1f} s: "
                      f"{q.error[:160]}; commits resumed {q.seconds_to_resume:.1f} s after one "
