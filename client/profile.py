@@ -203,8 +203,11 @@ class Profile:
     # -- connecting ------------------------------------------------------------------------
 
     @contextmanager
-    def gateway(self) -> Iterator[Gateway]:
-        """Open a gateway connection with this profile's identity."""
+    def gateway(self, **options: Any) -> Iterator[Gateway]:
+        """Open a gateway connection with this profile's identity.
+
+        ``options`` go to :func:`client.gateway.connect` (e.g. ``commit_status_timeout``).
+        """
         identity = Identity.from_msp_dir(self.msp_id, self.msp_dir)
         signer = Signer.from_msp_dir(self.msp_dir)
         with connect(
@@ -213,11 +216,12 @@ class Profile:
             target=self.peer,
             tls_root_cert=self.tls_ca.read_bytes(),
             server_name=self.server_name or None,
+            **options,
         ) as gw:
             yield gw
 
     @contextmanager
-    def contract(self) -> Iterator[Contract]:
-        """Open a gateway and yield this profile's contract."""
-        with self.gateway() as gw:
+    def contract(self, **options: Any) -> Iterator[Contract]:
+        """Open a gateway (``options`` as for :meth:`gateway`) and yield this profile's contract."""
+        with self.gateway(**options) as gw:
             yield gw.get_network(self.channel).get_contract(self.chaincode)
