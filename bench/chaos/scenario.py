@@ -255,6 +255,7 @@ def run(topo: Topology, work: Path, *, duration: float, every: float, down: floa
         chaos.start()
         chaos.kill_in_turn(chaos.targets(), every=every, down=down, duration=duration,
                            report=report)
+        time.sleep(min(every, 15))  # the last target's recovery, before the quorum loss
         report.kills_end = time.monotonic() - chaos.tally.started
         if quorum:
             report.quorum = chaos.quorum_loss()
