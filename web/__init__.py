@@ -81,6 +81,11 @@ def create_app(config: WebConfig, *, bundler: Bundler | None = None,
     install_i18n(app)
     install_headers(app)
     app.register_blueprint(bp)
+    # -- manual redaction of scanned pages (operators; web/redaction.py, issue 13) --------
+    from .redaction import install_redaction
+
+    install_redaction(app)
+    # -------------------------------------------------------------------------------------
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

@@ -97,7 +97,7 @@ def orderer_header(topo: Topology, orderer, number: int,
         while True:
             try:
                 run([binaries.path("peer"), "channel", "fetch", str(number), str(out),
-                     "-c", topo.channel, *nodes.orderer_flags(topo, orderer)],
+                     "-c", topo.channel, *nodes.orderer_flags(topo, orderer, admin)],
                     env=nodes.admin_env(topo, admin),
                     what=f"fetch block {number} from {orderer.name}")
                 break

@@ -13,6 +13,9 @@ from client.db.database import sqlite_url
 from web.security import CSP, TokenBucket
 
 OPEN = {"/t/<token>", "/t/<token>/evidence.json", "/healthz", "/static/<path:filename>"}
+# Staff routes: each guarded by web.principal.require (signed out: 401 without the auth pages)
+GUARDED = {"/staff/redaction", "/staff/redaction/<donation_id>",
+           "/staff/redaction/<donation_id>/pages/<int:n>.png"}
 
 
 @pytest.fixture
@@ -58,7 +61,11 @@ def test_pages_have_no_inline_script_or_style(app, token):
 def test_only_the_allowlist_answers(app, token):
     client = app.test_client()
     rules = {r.rule for r in app.url_map.iter_rules()}
-    assert rules == OPEN  # a new route must be added here on purpose
+    assert rules == OPEN | GUARDED  # a new route must be added here on purpose
+    did = "d-" + "0" * 24
+    for rule in GUARDED:
+        path = rule.replace("<donation_id>", did).replace("<int:n>", "1")
+        assert client.get(path).status_code == 401, path
     for path in ("/", "/admin", "/t", "/t/", f"/t/{token}/other", "/static/",
                  "/static/../__init__.py", "/healthz/x"):
         assert client.get(path).status_code == 404, path
