@@ -1,7 +1,7 @@
 """Long runs of the contract's Go fuzz targets (``go test -fuzz``), one after another.
 
-    python -m bench.fuzz.run                      # 10 min per target, one worker
-    python -m bench.fuzz.run --minutes 2 --workers 2 --targets FuzzTransaction
+    python -m bench.fuzz.contract                 # 10 min per target, one worker
+    python -m bench.fuzz.contract --minutes 2 --workers 2 --targets FuzzTransaction
 
 Prints per target: executions, executions per second, corpus entries (committed seeds plus
 what the run found) and the result (PASS, or the failing input's file under
