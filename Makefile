@@ -34,7 +34,8 @@ binaries:
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 
-# go test replays the committed fuzz seeds; then each fuzz target runs 5 s (bench/fuzz: long runs).
+# go test replays the committed fuzz seeds; then each fuzz target runs 5 s (long runs:
+# python -m bench.fuzz.contract).
 FUZZ_TARGETS = FuzzCheckID FuzzCodes FuzzDecodeStrict FuzzTransaction
 gotest:
 	cd chaincode && go vet ./... && go test ./...
