@@ -34,8 +34,14 @@ binaries:
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 
+# go test replays the committed fuzz seeds; then each fuzz target runs 5 s (long runs:
+# python -m bench.fuzz.contract).
+FUZZ_TARGETS = FuzzCheckID FuzzCodes FuzzDecodeStrict FuzzTransaction
 gotest:
 	cd chaincode && go vet ./... && go test ./...
+	cd chaincode && for t in $(FUZZ_TARGETS); do \
+	  go test ./contract/ -run '^$$' -fuzz "^$$t$$" -fuzztime 5s -parallel 2 >/dev/null || \
+	  { go test ./contract/ -run "^$$t$$" ; exit 1; }; done
 
 unit: $(VENV)/.installed
 	$(BIN)/pytest -q tests/unit

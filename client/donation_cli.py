@@ -15,6 +15,7 @@ from typing import Any, get_args
 
 import click
 
+from . import sweeper
 from .donations import AgeBand, Evidence, Source
 from .donor import sha256_hex
 from .errors import DonationError
@@ -23,6 +24,7 @@ from .mail import MailError
 from .objects import ObjectStoreError
 from .receipt import Receipt, verify_receipt
 from .settings import Settings, open_pipeline
+from .sweeper import UNCONSENTED_DAYS
 from .workflow import PipelineError
 
 AGE_BANDS = get_args(AgeBand)
@@ -228,6 +230,22 @@ def store(ctx: click.Context, donation_id: str) -> None:
 def revoke(ctx: click.Context, donation_id: str, receipt: Path | None) -> None:
     """Revoke the donation (any step before STORED): erase it and print the receipt."""
     _report(_run(ctx, lambda p: p.revoke(donation_id)), receipt)
+
+
+@donation.command()
+@click.option("--unconsented-days", type=click.IntRange(min=1), default=UNCONSENTED_DAYS,
+              show_default=True, help="Days a registered donation may wait for a consent.")
+@click.option("--dry-run", is_flag=True, help="Only list the stalled donations.")
+@click.pass_context
+def sweep(ctx: click.Context, unconsented_days: int, dry_run: bool) -> None:
+    """Erase the donations stalled beyond their consent's retention (and revoked ones)."""
+    due = _run(ctx, lambda p: sweeper.sweep(p, unconsented_days=unconsented_days,
+                                            dry_run=dry_run))
+    for d in due:
+        click.echo(f"{d.donation_id}  {d.state}  last step {d.last_step:%Y-%m-%d}  "
+                   f"limit {d.limit:%Y-%m-%d}  {'would ' if dry_run else ''}{d.action}")
+    done = " (dry run, nothing changed)" if dry_run else " erased"
+    click.echo(f"{len(due)} stalled donations{done}")
 
 
 @click.group()

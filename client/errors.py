@@ -56,6 +56,11 @@ class ContractFailure(DonationError):
     """The contract could not read or write the ledger, or found a corrupt record."""
 
 
+class ClockSkew(DonationError):
+    """The proposal's timestamp is too far from the endorsing peer's clock (the contract
+    bounds evidence time); a fresh proposal from a host with a right clock gets through."""
+
+
 class Conflict(DonationError):
     """Another transaction changed the donation first, and retries did not get through."""
 
@@ -72,6 +77,7 @@ CODES: dict[str, type[DonationError]] = {
     "ALREADY_EXISTS": AlreadyExists,
     "UNAUTHORIZED": Unauthorized,
     "INTERNAL": ContractFailure,
+    "CLOCK_SKEW": ClockSkew,
 }
 
 _CODE = re.compile(r"^([A-Z][A-Z_]*): ")

@@ -43,12 +43,19 @@ class Ledger:
     unseal : callable, optional
         ``unseal(item) -> dict[str, bytes]``: the transient data of an outbox item whose
         ``sealed`` column holds it encrypted (the donor link).
+    commit_timeout : float, default 20
+        Seconds to wait for a submitted step's commit status. A transaction the Raft leader
+        accepted and then lost with it (SIGKILL before replication) never commits; the
+        outbox retries it with the same request id once this expires, so it bounds the stall
+        (bench/chaos measured 60-70 s with the gateway's default of 60 s).
     """
 
     def __init__(self, profiles_dir: str | Path, *,
-                 unseal: Callable[[OutboxItem], dict[str, bytes]] | None = None) -> None:
+                 unseal: Callable[[OutboxItem], dict[str, bytes]] | None = None,
+                 commit_timeout: float = 20.0) -> None:
         self.profiles_dir = Path(profiles_dir)
         self.unseal = unseal
+        self.commit_timeout = commit_timeout
         self._open: dict[Actor, Donations] = {}
         self._executors: dict[Actor, str] = {}
         self._stack = ExitStack()
@@ -59,7 +66,8 @@ class Ledger:
     def donations(self, actor: Actor) -> Donations:
         """The typed contract of ``actor`` (retries are the outbox's job, not the client's)."""
         if actor not in self._open:
-            contract = self._stack.enter_context(self.profile(actor).contract())
+            contract = self._stack.enter_context(
+                self.profile(actor).contract(commit_status_timeout=self.commit_timeout))
             self._open[actor] = Donations(contract, retries=0)
         return self._open[actor]
 

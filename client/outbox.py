@@ -194,7 +194,7 @@ def _error_text(err: BaseException) -> tuple[str, bool]:
     for kind, code in PERMANENT.items():
         if isinstance(err, kind):
             return f"{code}: {err}", True
-    code = {"Conflict": "CONFLICT", "Unavailable": "UNAVAILABLE"}.get(
+    code = {"Conflict": "CONFLICT", "Unavailable": "UNAVAILABLE", "ClockSkew": "CLOCK_SKEW"}.get(
         type(err).__name__, type(err).__name__)
     return f"{code}: {err}"[:2000], False
 

@@ -243,8 +243,11 @@ class Profile:
         return self.tls_cert.read_bytes(), read_secret(self.tls_key)
 
     @contextmanager
-    def gateway(self) -> Iterator[Gateway]:
-        """Open a gateway connection with this profile's identity (mutual TLS if it has a pair)."""
+    def gateway(self, **options: Any) -> Iterator[Gateway]:
+        """Open a gateway connection with this profile's identity (mutual TLS if it has a pair).
+
+        ``options`` go to :func:`client.gateway.connect` (e.g. ``commit_status_timeout``).
+        """
         identity = Identity.from_msp_dir(self.msp_id, self.msp_dir)
         signer = Signer.from_msp_dir(self.msp_dir)
         cert, key = self.client_tls()
@@ -256,11 +259,12 @@ class Profile:
             server_name=self.server_name or None,
             client_cert=cert,
             client_key=key,
+            **options,
         ) as gw:
             yield gw
 
     @contextmanager
-    def contract(self) -> Iterator[Contract]:
-        """Open a gateway and yield this profile's contract."""
-        with self.gateway() as gw:
+    def contract(self, **options: Any) -> Iterator[Contract]:
+        """Open a gateway (``options`` as for :meth:`gateway`) and yield this profile's contract."""
+        with self.gateway(**options) as gw:
             yield gw.get_network(self.channel).get_contract(self.chaincode)

@@ -23,6 +23,9 @@ type DonationContract struct {
 	Version string
 	// PackageID is the chaincode package id the server runs as (CHAINCODE_ID).
 	PackageID string
+	// Clock is the endorsing peer's clock that write timestamps are checked
+	// against (checkClock); nil means time.Now. Tests set a fake one.
+	Clock func() time.Time
 }
 
 // New returns the contract stamped with its version and package id.
@@ -152,6 +155,9 @@ func (c *DonationContract) ReissueQR(ctx contractapi.TransactionContextInterface
 func (c *DonationContract) transition(ctx contractapi.TransactionContextInterface, step Step, requestID, donationID, data string, h handler) (string, error) {
 	stub, caller, err := begin(ctx, requestID, donationID)
 	if err != nil {
+		return "", err
+	}
+	if err := c.checkClock(stub); err != nil {
 		return "", err
 	}
 	public := !stepPrivateOnly(step)

@@ -251,7 +251,7 @@ var badLaterInputs = []badInput{
 	{contract.SubmitForReview, `{"reviewSessionId":"juan@example.mx"}`, "INVALID_INPUT: invalid reviewSessionId: want a random id: s- and 24 to 64 lowercase hex digits"},
 	{contract.SubmitForReview, `{"round":7}`, "INVALID_INPUT: invalid review: round is set by the contract"},
 	{contract.RequestChanges, `{"comment":"se ve mi cara"}`, `INVALID_INPUT: invalid decision: unknown field "comment" (only ids, hashes, enums, numbers and short codes are accepted)`},
-	{contract.RequestChanges, `{"reasonCode":"my face"}`, "INVALID_INPUT: invalid reasonCode: want one of face-visible, blur-face, text-visible, identifier-visible, wrong-study, donor-request, changed-mind, guardian-request, consent-withdrawn, other"},
+	{contract.RequestChanges, `{"reasonCode":"my face"}`, "INVALID_INPUT: invalid reasonCode: want one of face-visible, blur-face, text-visible, identifier-visible, wrong-study, donor-request, changed-mind, guardian-request, consent-withdrawn, retention-expired, other"},
 	{contract.Accept, `{"decision":"revoke"}`, "INVALID_INPUT: invalid decision: the decision field is set by the step"},
 	{contract.Store, `{"librarySha256":["` + h("other") + `"]}`, "INVALID_INPUT: donation d-626164000000000000000000: librarySha256 must list exactly the 1 current de-identified objects (deidentifiedSha256)"},
 	{contract.Store, `{"librarySha256":["` + h("d1") + `"],"linkPurged":true}`, "INVALID_INPUT: invalid storage: linkPurged is set by the contract"},

@@ -21,6 +21,7 @@ const (
 	AlreadyExists Code = "ALREADY_EXISTS"
 	Unauthorized  Code = "UNAUTHORIZED"
 	Internal      Code = "INTERNAL"
+	ClockSkew     Code = "CLOCK_SKEW"
 )
 
 // ErrorCode is one entry of error_codes.json.
@@ -34,7 +35,7 @@ var errorCodesJSON []byte
 
 // ErrorCodes is the list of error_codes.json, in the file's order.
 var ErrorCodes = loadErrorCodes(errorCodesJSON,
-	InvalidInput, NotFound, WrongState, AlreadyExists, Unauthorized, Internal)
+	InvalidInput, NotFound, WrongState, AlreadyExists, Unauthorized, Internal, ClockSkew)
 
 func loadErrorCodes(raw []byte, want ...Code) []ErrorCode {
 	var f struct {

@@ -59,6 +59,7 @@ var (
 		contract.Unauthorized:  regexp.MustCompile(`^UNAUTHORIZED: ((step|query|transaction) \w+ needs (MSP|traza\.role|the donation's intake org) [A-Za-z ]+, caller (is \w+|has \w+)$|the caller has no X\.509 certificate$)`),
 		contract.InvalidInput:  regexp.MustCompile(`^INVALID_INPUT: (invalid [\w.\[\]]+: |donation ` + idRe + `|LinkDonor needs the transient key |unknown transaction |the donor link does not open the commitment of donation ` + idRe + `$)`),
 		contract.Internal:      regexp.MustCompile(`^INTERNAL: `),
+		contract.ClockSkew:     regexp.MustCompile(`^CLOCK_SKEW: proposal timestamp is -?[0-9hms.]+ from the endorsing peer's clock, more than 5m0s: `),
 	}
 )
 
@@ -125,7 +126,7 @@ func checkRefusals() string {
 // so no message can leave without a code.
 func TestEveryErrorIsBuiltWithACode(t *testing.T) {
 	codes := map[string]bool{}
-	for _, c := range []string{"InvalidInput", "NotFound", "WrongState", "AlreadyExists", "Unauthorized", "Internal"} {
+	for _, c := range []string{"InvalidInput", "NotFound", "WrongState", "AlreadyExists", "Unauthorized", "Internal", "ClockSkew"} {
 		codes[c] = true
 	}
 	files, err := filepath.Glob("*.go")

@@ -3,6 +3,7 @@ package contract_test
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/hyperledger/fabric-chaincode-go/v2/pkg/cid"
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
@@ -31,7 +32,9 @@ func fakeCtx(t *testing.T, w who) (*mocks.ChaincodeStub, ctxT) {
 }
 
 func register(t *testing.T, ctx ctxT) error {
-	_, err := contract.New("1", "p").RegisterDonation(ctx, "r-660000000000000000000000", "d-660000000000000000000000", defaultData(contract.Register, "d-660000000000000000000000"))
+	cc := contract.New("1", "p")
+	cc.Clock = func() time.Time { return day0 }
+	_, err := cc.RegisterDonation(ctx, "r-660000000000000000000000", "d-660000000000000000000000", defaultData(contract.Register, "d-660000000000000000000000"))
 	refusals.add(err)
 	return err
 }

@@ -27,6 +27,9 @@ func (c *DonationContract) Heartbeat(ctx contractapi.TransactionContextInterface
 		return "", err
 	}
 	stub := ctx.GetStub()
+	if err := c.checkClock(stub); err != nil {
+		return "", err
+	}
 	ts, err := stub.GetTxTimestamp()
 	if err != nil {
 		return "", fail(Internal, "failed to read the transaction timestamp: %w", err)

@@ -111,7 +111,11 @@ type env struct {
 var day0 = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 
 func newEnv(t testing.TB) *env {
-	return &env{t: t, ledger: mocks.NewLedger(day0), cc: contract.New("1.4.0", "traza_1.4.0:abc123")}
+	l := mocks.NewLedger(day0)
+	cc := contract.New("1.4.0", "traza_1.4.0:abc123")
+	// The peer's clock follows the fake ledger's (a minute past the last timestamp).
+	cc.Clock = func() time.Time { return l.Now }
+	return &env{t: t, ledger: l, cc: cc}
 }
 
 type ctxT = contractapi.TransactionContextInterface

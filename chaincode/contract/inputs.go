@@ -33,7 +33,7 @@ var (
 	// ReasonCodes explain a donor decision (RequestChanges, Accept, Revoke).
 	ReasonCodes = []string{
 		"face-visible", "blur-face", "text-visible", "identifier-visible", "wrong-study",
-		"donor-request", "changed-mind", "guardian-request", "consent-withdrawn", "other",
+		"donor-request", "changed-mind", "guardian-request", "consent-withdrawn", "retention-expired", "other",
 	}
 	// SignatureCodes say how a clinician signed: SAT's e.firma, an org PKI
 	// certificate, or by hand (scanned).

@@ -89,12 +89,43 @@ func linkField(key string, good []string) inputField {
 	}
 }
 
+// stepArg sets the request id or the donation id of step (as its default
+// caller, on a donation brought to where step is allowed).
+func stepArg(step contract.Step, arg string) inputField {
+	return inputField{
+		name:  arg,
+		setup: func(e *env) { e.must(inputsID, pathTo(firstFrom(step))...) },
+		call: func(e *env, v string) error {
+			req, id := v, inputsID
+			if arg == "donationId" {
+				req, id = nextReq(), v
+			}
+			var tr map[string][]byte
+			if step == contract.LinkDonor {
+				tr = transient(defaultData(step, inputsID))
+			}
+			m := e.method(step)
+			_, err := e.submit(defaultCaller(step), tr, func(ctx ctxT) (string, error) { return m(ctx, req, id, defaultData(step, inputsID)) })
+			return err
+		},
+	}
+}
+
+// everyStepsIDs is the request id and donation id field of every step.
+func everyStepsIDs() []inputField {
+	var out []inputField
+	for _, step := range contract.Steps {
+		out = append(out, stepArg(step, "requestId"), stepArg(step, "donationId"))
+	}
+	return out
+}
+
 var (
 	hex24 = strings.Repeat("0a", 12)
 	hex64 = strings.Repeat("0123456789abcdef", 4)
 )
 
-var inputFields = []inputField{
+var inputFields = append(everyStepsIDs(), []inputField{
 	argField("requestId", hospitalOp, []string{"r-" + hex24, "r-" + hex64, "hb-" + hex24, "bench-go-" + hex64},
 		func(e *env, ctx ctxT, v string) (string, error) {
 			return e.cc.Consent(ctx, v, inputsID, defaultData(contract.Consent, inputsID))
@@ -132,7 +163,13 @@ var inputFields = []inputField{
 	jsonField(contract.RequestChanges, []string{"face-visible", "blur-face", "other"}, "reasonCode"),
 	jsonField(contract.Accept, nil, "reasonCode"),
 	jsonField(contract.Revoke, []string{"donor-request", "changed-mind"}, "reasonCode"),
-}
+	jsonField(contract.Consent, []string{"LFPDPPP_2025", "LGPDPPSO"}, "legalRegime"),
+	jsonField(contract.Consent, []string{"signature", "otp"}, "acceptance", "kind"),
+	jsonField(contract.Acquire, []string{"human"}, "source", "kind"),
+	jsonField(contract.Acquire, []string{"40-64"}, "source", "ageBand"),
+	jsonField(contract.Deidentify, []string{"automatic", "manual"}, "method"),
+	argField("mspId", regulator, nil, func(e *env, ctx ctxT, v string) (string, error) { return e.cc.QueryByOrg(ctx, v, "10", "") }),
+}...)
 
 // TestPersonalDataInIdsAndCodesIsRefused throws every personal value at every
 // id and code field: each is refused with INVALID_INPUT naming the field and

@@ -108,3 +108,33 @@ func firstRule(step contract.Step) contract.Rule {
 	i := slices.IndexFunc(contract.Lifecycle, func(r contract.Rule) bool { return r.Step == step })
 	return contract.Lifecycle[i]
 }
+
+// TestEveryIntakeOnlyStepRefusesTheOtherOrgs walks the table: every
+// IntakeOrg row is refused to each other member holding one of its roles,
+// and Store and Erase are among them.
+func TestEveryIntakeOnlyStepRefusesTheOtherOrgs(t *testing.T) {
+	var intakeOnly []contract.Step
+	for _, r := range contract.Lifecycle {
+		if r.Org != contract.IntakeOrg || slices.Contains(intakeOnly, r.Step) {
+			continue
+		}
+		intakeOnly = append(intakeOnly, r.Step)
+		for _, msp := range []string{"UniversityMSP", "IMSSMSP"} {
+			t.Run(string(r.Step)+"/"+msp, func(t *testing.T) { crossOrg(t, r.Step, who{msp, r.Roles[0]}) })
+		}
+	}
+	require.Subset(t, intakeOnly, []contract.Step{contract.Store, contract.Erase, contract.Acquire, contract.LinkDonor})
+}
+
+// Another org cannot read the donor link of a donation it did not take in.
+func TestTheDonorLinkIsReadOnlyByTheIntakeOrg(t *testing.T) {
+	e := newEnv(t)
+	id := did("cross-link")
+	e.must(id, contract.Register, contract.LinkDonor)
+	for _, w := range []who{univSvc, imssSvc} {
+		_, err := e.query(w, func(ctx ctxT) (string, error) { return e.cc.GetDonorLink(ctx, id) })
+		require.EqualError(t, err, "UNAUTHORIZED: query GetDonorLink needs the donation's intake org HospitalMSP, caller is "+w.msp)
+	}
+	_, err := e.query(hospitalOp, func(ctx ctxT) (string, error) { return e.cc.GetDonorLink(ctx, id) })
+	require.NoError(t, err)
+}

@@ -167,3 +167,9 @@ class GatewayClient:
         # Deliver is bidirectional; one seek request is enough and the peer keeps sending
         # blocks after the client half-closes (it reads the next request only when done).
         return Stream(self._deliver.Deliver(iter([envelope])), "deliver")
+
+    def deliver_with_private_data(
+        self, envelope: common_pb2.Envelope
+    ) -> Stream[events_pb2.DeliverResponse]:
+        return Stream(self._deliver.DeliverWithPrivateData(iter([envelope])),
+                      "deliver with private data")

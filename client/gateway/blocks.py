@@ -84,6 +84,9 @@ def _status_name(status: int) -> str:
 class Blocks:
     """Iterator over ``common.Block`` messages; close it (or use ``with``) to end the stream.
 
+    On a stream opened with private data, the items are ``peer.BlockAndPrivateData``
+    (``block``, and ``private_data_map`` from transaction index to its private write sets).
+
     Raises
     ------
     GatewayError
@@ -104,6 +107,8 @@ class Blocks:
             kind = response.WhichOneof("Type")
             if kind == "block":
                 return response.block
+            if kind == "block_and_private_data":
+                return response.block_and_private_data
             if kind == "status":
                 self.close()
                 if response.status == common_pb2.SUCCESS:

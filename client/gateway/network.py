@@ -69,13 +69,16 @@ class Network:
         return ChaincodeEvents(self._context.client.chaincode_events(signed), checkpointer)
 
     def blocks(self, start: int = 0, stop: int | None = None, *,
-               headers_only: bool = False) -> Blocks:
+               headers_only: bool = False, private_data: bool = False) -> Blocks:
         """Return a closeable iterator over blocks ``start`` to ``stop`` (inclusive).
 
         ``stop=None`` waits for new blocks until closed. Each item is a ``common.Block``
         (``fabric_protos.common.common_pb2``), as the gateway peer stores it; with
         ``headers_only`` its data is left out (config blocks excepted), enough to follow the
-        hash chain and check orderer signatures.
+        hash chain and check orderer signatures. With ``private_data`` (Deliver's
+        DeliverWithPrivateData) each item is a ``peer.BlockAndPrivateData``: the block and
+        the private write sets this peer still holds for collections the identity's org is a
+        member of (purged data is not sent).
         """
         envelope = seek_envelope(
             channel=self.name,
@@ -86,4 +89,7 @@ class Network:
             tls_cert_hash=self._context.tls_cert_hash,
             headers_only=headers_only,
         )
-        return Blocks(self._context.client.deliver(envelope), self.name)
+        client = self._context.client
+        stream = (client.deliver_with_private_data(envelope) if private_data
+                  else client.deliver(envelope))
+        return Blocks(stream, self.name)

@@ -61,6 +61,7 @@ def build_proposal(
     transient: Mapping[str, bytes] | None = None,
     creator: bytes,
     nonce: bytes | None = None,
+    timestamp: Timestamp | None = None,
 ) -> tuple[proposal_pb2.Proposal, str]:
     """Return an unsigned chaincode proposal and its transaction id.
 
@@ -76,13 +77,18 @@ def build_proposal(
         Serialized identity of the submitter (:attr:`Identity.creator`).
     nonce : bytes, optional
         Signature header nonce; random when not given.
+    timestamp : Timestamp, optional
+        The channel header's timestamp (default: now). The contract records it as the
+        step's time and refuses one more than 5 minutes from the endorsing peer's clock
+        (``CLOCK_SKEW``); tests pass another to prove it.
     """
     if not name:
         raise ValueError("a transaction name is required")
     nonce = new_nonce() if nonce is None else nonce
     tx_id = transaction_id(nonce, creator)
-    timestamp = Timestamp()
-    timestamp.GetCurrentTime()
+    if timestamp is None:
+        timestamp = Timestamp()
+        timestamp.GetCurrentTime()
     extension = proposal_pb2.ChaincodeHeaderExtension(
         chaincode_id=chaincode_pb2.ChaincodeID(name=chaincode)
     )

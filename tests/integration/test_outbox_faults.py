@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import os
 import queue
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import threading
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
+from bench.chaos.processes import PrivatePostgres, Unavailable
 from client import outbox
 from client.db import Database, DatabaseUnavailable, Operation
 from client.outbox import Backoff, Worker, enqueue
@@ -128,51 +126,14 @@ def test_worker_killed_at_step_boundaries_commits_each_step_once(db, as_, profil
 # -- PostgreSQL down --------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class PrivatePostgres:
-    """A throw-away PostgreSQL cluster (Debian's binaries) this test may stop and start."""
-
-    def __init__(self) -> None:
-        versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"),
-                          key=lambda p: int(p.parts[-3]))
-        if not versions or not shutil.which("runuser"):
-            message = "PostgreSQL binaries not installed (run scripts/start-postgres.sh)"
-            if os.environ.get("CI") == "true":
-                pytest.fail(message)
-            pytest.skip(message)
-        self.bin = versions[-1].parent
-        self.data = Path(tempfile.mkdtemp(prefix="traza-pg-", dir="/tmp"))
-        shutil.chown(self.data, "postgres", "postgres")
-        self.port = _free_port()
-        self._pg("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync")
-        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres?connect_timeout=3"
-
-    def _pg(self, tool: str, *args: str) -> None:
-        subprocess.run(["runuser", "-u", "postgres", "--", str(self.bin / tool), *args],
-                       check=True, capture_output=True, timeout=120)
-
-    def start(self) -> None:
-        self._pg("pg_ctl", "-D", str(self.data), "-l", str(self.data / "log"), "-w", "-o",
-                 f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1", "start")
-
-    def stop(self) -> None:
-        self._pg("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
-
-    def remove(self) -> None:
-        subprocess.run(["runuser", "-u", "postgres", "--", str(self.bin / "pg_ctl"), "-D",
-                        str(self.data), "-m", "immediate", "stop"], capture_output=True,
-                       check=False)
-        shutil.rmtree(self.data, ignore_errors=True)
-
-
 @pytest.fixture
 def private_postgres():
-    pg = PrivatePostgres()
+    try:
+        pg = PrivatePostgres()
+    except Unavailable as e:
+        if os.environ.get("CI") == "true":
+            pytest.fail(str(e))
+        pytest.skip(str(e))
     pg.start()
     yield pg
     pg.remove()

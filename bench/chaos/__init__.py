@@ -1,0 +1,1 @@
+"""Faults under load on the real network: SIGKILL nodes while donations are submitted."""
