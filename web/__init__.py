@@ -1,7 +1,10 @@
-"""The Traza web app: the donor's trace viewer (the page the QR opens).
+"""The Traza web app: the trace viewer (the page the QR opens), donor review, staff pages.
 
-Deny by default: only ``/t/<token>``, ``/t/<token>/evidence.json``, ``/healthz`` and
-``/static`` answer; everything else is 404. Every response carries one strict CSP.
+A blueprint per area: ``trace`` (``/t/<token>``, public by capability), ``auth`` (sign-in),
+``review`` (the donor's own donation), ``staff`` (operators, clinicians). Deny by default:
+every view outside ``trace``, ``auth``, ``/healthz`` and ``/static`` is guarded by
+:func:`web.principal.require`; unknown paths are 404. Every response carries one strict CSP;
+every POST a CSRF token (:mod:`web.sessions`). The request's SQL session is ``g.db``.
 """
 
 from __future__ import annotations
@@ -18,14 +21,37 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from client.db import Database
 
+from . import auth, principal, review, staff
 from .config import WebConfig
 from .i18n import install_i18n
+from .identity import PipelineFor, Pipelines
 from .security import TokenBucket, install_headers
+from .sessions import install_sessions, load_key
 from .trace import Bundler, bp
 
 __all__ = ["WebConfig", "create_app", "ledger_bundler"]
 
 log = logging.getLogger("traza.web")
+NO_DATABASE = frozenset({"static", "healthz", None})  # None: no route matched (a 404)
+
+
+@contextlib.contextmanager
+def _unavailable(_who: Any) -> Any:
+    """The pipeline seam when no pipeline is configured: the page answers 503."""
+    from flask import abort
+    abort(503)
+    yield
+
+
+class _NoDonorLogin:
+    """Donor sign-in without a pipeline: nothing is sent, no code opens anything."""
+
+    def start(self, _s: Any, _email: str) -> str:
+        from client.donor import new_id
+        return new_id("s")
+
+    def verify(self, _s: Any, _session_id: str, _code: str) -> None:
+        return None
 
 
 class _App(Flask):
@@ -53,7 +79,9 @@ def ledger_bundler(config: WebConfig) -> Bundler | None:
 
 
 def create_app(config: WebConfig, *, bundler: Bundler | None = None,
-               database: Database | None = None, limiter: TokenBucket | None = None) -> Flask:
+               database: Database | None = None, limiter: TokenBucket | None = None,
+               pipeline_for: PipelineFor | None = None, donor_login: Any = None,
+               accounts_key: bytes | None = None) -> Flask:
     """The Flask app for ``config``.
 
     Parameters
@@ -65,22 +93,43 @@ def create_app(config: WebConfig, *, bundler: Bundler | None = None,
         The index's database; default opened (and migrated) from ``config.database_url``.
     limiter : TokenBucket, optional
         The rate limit on ``/t/``; default from ``config``.
+    pipeline_for : callable, optional
+        ``pipeline_for(principal)`` -> context manager of a :class:`client.workflow.Pipeline`
+        signing as that person (:mod:`web.identity`); default from ``config.pipeline``.
+        Kept as ``app.extensions["traza_pipeline_for"]``: the seam other pages use.
+    donor_login : client.donor_login.DonorLogin, optional
+        The donor's one-time-code sign-in; default from ``config.pipeline``.
+    accounts_key : bytes, optional
+        Seals staff TOTP secrets; default ``config.home/accounts.key``.
     """
     root = Path(__file__).parent
     app = _App(__name__, static_folder=str(root / "static"),
                template_folder=str(root / "templates"))
     app.config.update(TRAZA=config, BABEL_DEFAULT_LOCALE=config.default_locale,
-                      BABEL_DEFAULT_TIMEZONE=config.timezone, MAX_CONTENT_LENGTH=16 * 1024,
+                      BABEL_DEFAULT_TIMEZONE=config.timezone, MAX_CONTENT_LENGTH=64 * 1024,
                       SEND_FILE_MAX_AGE_DEFAULT=3600)
     if config.trusted_proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.trusted_proxies)  # type: ignore
     db = database or Database.open(config.database_url)
     app.extensions["traza_db"] = db
     app.extensions["traza_bundler"] = bundler if bundler is not None else ledger_bundler(config)
+    if config.pipeline is not None and (pipeline_for is None or donor_login is None):
+        pipelines = Pipelines(config.pipeline, db=db)
+        pipeline_for = pipeline_for or pipelines
+        donor_login = donor_login or pipelines.donor_login()
+    app.extensions["traza_pipeline_for"] = pipeline_for or _unavailable
+    app.extensions["traza_donor_login"] = donor_login or _NoDonorLogin()
+    if accounts_key is None and config.home is not None:
+        accounts_key = load_key(config.home, "accounts.key")
+    app.extensions["traza_accounts_key"] = accounts_key
+    app.extensions["traza_auth_bucket"] = TokenBucket(10, 5)
     bucket = limiter or TokenBucket(config.rate_per_minute, config.rate_burst)
     install_i18n(app)
     install_headers(app)
-    app.register_blueprint(bp)
+    install_sessions(app, config)
+    for blueprint in (bp, auth.bp, review.bp, staff.bp):
+        app.register_blueprint(blueprint)
+    app.jinja_env.globals["signed_in"] = lambda: principal.current() is not None
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -94,6 +143,8 @@ def create_app(config: WebConfig, *, bundler: Bundler | None = None,
                 log.info("rate limit: 429")  # no address: an IP is personal data
                 return render_template("error.html", code=429), 429, {
                     "Retry-After": TokenBucket.retry_after(wait)}
+        if request.endpoint not in NO_DATABASE:
+            # One SQL session per request, committed at teardown (rolled back on an error).
             stack = contextlib.ExitStack()
             g.db = stack.enter_context(db.session())
             g.db_stack = stack

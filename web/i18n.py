@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, request, session
 from flask_babel import Babel, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 
@@ -42,10 +42,15 @@ STATE_NAMES = {
 
 
 def select_locale() -> str:
-    """``?lang=`` if it names a language we have, else Accept-Language, else Spanish."""
+    """``?lang=`` (kept in the session for the next pages), else the session's, else
+    Accept-Language, else Spanish."""
     wanted = request.args.get("lang", "")
     if wanted in LANGUAGES:
+        if session.get("lang", LANGUAGES[0]) != wanted:
+            session["lang"] = wanted
         return wanted
+    if session.get("lang") in LANGUAGES:
+        return session["lang"]
     return request.accept_languages.best_match(LANGUAGES, default=LANGUAGES[0]) or "es"
 
 

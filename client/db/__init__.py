@@ -20,6 +20,7 @@ from .models import (
     Operation,
     OutboxItem,
     ReviewSession,
+    StaffAccount,
     StagedObject,
     StepIndex,
     utcnow,
@@ -29,7 +30,6 @@ from .retention import Forgotten, forget_donor_links
 __all__ = [
     "AuditEntry", "Base", "Database", "DatabaseError", "DatabaseUnavailable", "DonationIndex",
     "DonationRecord", "DonorAccount", "Forgotten", "IndexCheckpoint", "Operation", "OutboxItem",
-    "ReviewSession", "StagedObject", "StepIndex", "forget_donor_links", "sqlite_url",
-    "temporary_schema",
-    "utcnow",
+    "ReviewSession", "StaffAccount", "StagedObject", "StepIndex", "forget_donor_links",
+    "sqlite_url", "temporary_schema", "utcnow",
 ]
