@@ -15,7 +15,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, render_template, request
+from flask import Flask, current_app, g, render_template, request
+from flask.ctx import _AppCtxGlobals
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -32,7 +34,23 @@ from .trace import Bundler, bp
 __all__ = ["WebConfig", "create_app", "ledger_bundler"]
 
 log = logging.getLogger("traza.web")
-NO_DATABASE = frozenset({"static", "healthz", None})  # None: no route matched (a 404)
+
+
+class _Globals(_AppCtxGlobals):
+    """``g`` with ``g.db``: the request's SQL session, opened on first use.
+
+    Committed when the request ends (rolled back on an error). Opened lazily so that a view
+    which works through the pipeline (its own transactions) holds no SQLite write lock
+    while it does: such views touch ``g.db`` (``audit.record``) only afterwards.
+    """
+
+    @property
+    def db(self) -> Session:
+        if "_db" not in self.__dict__:
+            stack = contextlib.ExitStack()
+            self._db = stack.enter_context(current_app.extensions["traza_db"].session())
+            self.db_stack = stack
+        return self._db
 
 
 @contextlib.contextmanager
@@ -55,6 +73,8 @@ class _NoDonorLogin:
 
 
 class _App(Flask):
+    app_ctx_globals_class = _Globals
+
     def log_exception(self, exc_info: Any) -> None:
         # Flask's own message names the path, and the path holds the token: log the kind only.
         log.error("unhandled %s on %s", exc_info[0].__name__ if exc_info[0] else "error",
@@ -143,11 +163,6 @@ def create_app(config: WebConfig, *, bundler: Bundler | None = None,
                 log.info("rate limit: 429")  # no address: an IP is personal data
                 return render_template("error.html", code=429), 429, {
                     "Retry-After": TokenBucket.retry_after(wait)}
-        if request.endpoint not in NO_DATABASE:
-            # One SQL session per request, committed at teardown (rolled back on an error).
-            stack = contextlib.ExitStack()
-            g.db = stack.enter_context(db.session())
-            g.db_stack = stack
         return None
 
     @app.teardown_request

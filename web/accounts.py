@@ -26,7 +26,7 @@ from client.db.models import StaffAccount, utcnow
 from .principal import STAFF_ROLES, Principal
 
 __all__ = ["FREE_FAILURES", "ORGS", "USERNAME", "AccountError", "NewAccount", "authenticate",
-           "create", "fabric_user", "set_disabled"]
+           "check_new", "create", "fabric_user", "set_disabled"]
 
 ORGS = ("university", "hospital", "imss")
 USERNAME = re.compile(r"[a-z][a-z0-9_-]{2,29}")
@@ -68,19 +68,25 @@ def _aad(username: str) -> bytes:
     return f"staff-totp:{username}".encode()
 
 
-def create(s: Session, key: bytes, username: str, password: str, *, role: str, org: str,
-           certificate_sha256: str | None = None) -> NewAccount:
-    """Add an account; its TOTP secret is returned once and kept sealed under ``key``."""
+def check_new(s: Session, username: str, password: str) -> None:
+    """Raise :class:`AccountError` unless ``username`` is free and valid and ``password``
+    long enough."""
     if not USERNAME.fullmatch(username or ""):
         raise AccountError("the username must be 3-30 characters a-z 0-9 _ -, a letter first")
-    if role not in STAFF_ROLES:
-        raise AccountError(f"the role must be one of {', '.join(STAFF_ROLES)}")
-    if org not in ORGS:
-        raise AccountError(f"the org must be one of {', '.join(ORGS)}")
     if len(password or "") < MIN_PASSWORD:
         raise AccountError(f"the password must have at least {MIN_PASSWORD} characters")
     if s.scalar(select(StaffAccount.id).where(StaffAccount.username == username)) is not None:
         raise AccountError(f"the account {username} exists")
+
+
+def create(s: Session, key: bytes, username: str, password: str, *, role: str, org: str,
+           certificate_sha256: str | None = None) -> NewAccount:
+    """Add an account; its TOTP secret is returned once and kept sealed under ``key``."""
+    check_new(s, username, password)
+    if role not in STAFF_ROLES:
+        raise AccountError(f"the role must be one of {', '.join(STAFF_ROLES)}")
+    if org not in ORGS:
+        raise AccountError(f"the org must be one of {', '.join(ORGS)}")
     secret = pyotp.random_base32()
     account = StaffAccount(
         username=username, role=role, org=org, fabric_user=fabric_user(username),

@@ -18,7 +18,6 @@ from flask import (
     Response,
     abort,
     current_app,
-    g,
     redirect,
     render_template,
     request,
@@ -52,9 +51,8 @@ def _who() -> principal.Principal:
 
 
 def _pipeline() -> Any:
-    # The request's own SQL transaction ends first: the pipeline writes in its own ones,
-    # and SQLite takes one writer at a time.
-    g.db.commit()
+    # No g.db before this: the pipeline writes in its own transactions, and SQLite takes
+    # one writer at a time (g.db opens lazily; audit.record comes after).
     return current_app.extensions["traza_pipeline_for"](_who())
 
 

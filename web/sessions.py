@@ -44,7 +44,8 @@ def _expired(config: WebConfig) -> bool:
     if who is None:
         return False
     now = int(time.time())
-    since, seen = int(session.get("since", 0)), int(session.get("seen", 0))
+    since = int(session.get("since", 0))
+    seen = int(session.get("seen", since))
     if who.is_staff:
         return (now - since > config.staff_hours * 3600
                 or now - seen > config.staff_idle_minutes * 60)
