@@ -199,7 +199,7 @@ def test_staff_and_donor_steps_are_signed_by_their_own_identities(site, fabric, 
         network = gw.get_network(service.channel)
         donations = Donations(network.get_contract(service.chaincode))
         assert donations.get(did)["state"] == "ACCEPTED"
-        steps = [v["lastEvent"] for v in reversed(donations.history(did))]
+        steps = [v["event"] for v in reversed(donations.history(did)) if v.get("event")]
         by_step: dict[str, list[dict]] = {}
         for ev in steps:
             by_step.setdefault(ev["step"], []).append(ev)
