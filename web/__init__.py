@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app, g, render_template, request
+from flask import Flask, Request, current_app, g, render_template, request
 from flask.ctx import _AppCtxGlobals
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
@@ -72,8 +72,19 @@ class _NoDonorLogin:
         return None
 
 
+class _Request(Request):
+    """The body limit is the app's (64 KiB) except on the intake upload."""
+
+    @property
+    def max_content_length(self) -> int | None:
+        if self.endpoint == "staff.intake":
+            return current_app.config["TRAZA"].upload_mb * 1024 * 1024
+        return current_app.config["MAX_CONTENT_LENGTH"]
+
+
 class _App(Flask):
     app_ctx_globals_class = _Globals
+    request_class = _Request
 
     def log_exception(self, exc_info: Any) -> None:
         # Flask's own message names the path, and the path holds the token: log the kind only.

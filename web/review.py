@@ -33,7 +33,7 @@ from . import audit, principal
 from .i18n import STATE_NAMES
 from .principal import DONOR
 from .render import RenderError, presets_for, to_png
-from .review_data import load, object_for
+from .review_data import load, masks_for, object_for
 
 __all__ = ["bp"]
 
@@ -92,21 +92,13 @@ def image(sha: str, frame: int) -> Response:
         data, kind = found
         boxes: list[list[int]] = []
         if kind == "deidentified" and request.args.get("mask") == "1":
-            boxes = _masks(p, did, sha, frame)
+            boxes = masks_for(p, did, sha).get(frame, [])
     try:
         png = to_png(data, frame=frame, preset=request.args.get("preset"), boxes=boxes)
     except RenderError:
         abort(404)
     audit.record("review-image", did)
     return Response(png, mimetype="image/png", headers={"Cache-Control": "no-store"})
-
-
-def _masks(p: Any, did: str, sha: str, frame: int) -> list[list[int]]:
-    material = load(p, did)
-    for pair in material.pairs:
-        if pair.deidentified is not None and pair.deidentified.sha256 == sha:
-            return pair.masks.get(frame, [])
-    return []
 
 
 def _decide(what: str, step: Any) -> Any:

@@ -18,12 +18,12 @@ from typing import Any
 
 import pydicom
 
-from client.db.models import DonationRecord, StagedObject
+from client.db.models import DonationIndex, DonationRecord, StagedObject
 from client.workflow import Pipeline
 
 from .render import RenderError, frame_count, modality
 
-__all__ = ["Change", "Material", "Pair", "load", "object_for"]
+__all__ = ["Change", "Material", "Pair", "load", "masks_for", "object_for"]
 
 MAX_FILES = 50  # files whose attribute changes are listed (each is read and parsed)
 MAX_VALUE = 200
@@ -154,15 +154,31 @@ def load(p: Pipeline, donation_id: str) -> Material:
     return Material(donation_id, str(current.get("state", "")), consent, pairs, changes)
 
 
+def masks_for(p: Pipeline, donation_id: str, sha256: str) -> dict[int, list[list[int]]]:
+    """The masked boxes per frame of the de-identified object ``sha256`` (newest report)."""
+    with p.db.session() as s:
+        rec = s.get(DonationRecord, donation_id)
+        rows = p.staged.of(s, donation_id, "report") if rec is not None else []
+        reports = _reports(p, rec, rows) if rec is not None else []
+    out: dict[int, list[list[int]]] = {}
+    for r in reports:
+        if r.get("output_sha256") == sha256:
+            for m in r.get("pixel_masks") or []:
+                out.setdefault(int(m.get("frame", 0)), []).extend(m.get("boxes") or [])
+    return out
+
+
 def object_for(p: Pipeline, donation_id: str, sha256: str) -> tuple[bytes, str] | None:
     """The plaintext and kind of the donation's staged image object ``sha256``, or ``None``.
 
     Only originals and de-identified objects of ``donation_id``: a hash of anyone else's
-    object finds nothing.
+    object finds nothing; nor does any once the index says the review is over (a decision
+    taken in another session).
     """
     with p.db.session() as s:
         rec = s.get(DonationRecord, donation_id)
-        if rec is None:
+        indexed = s.get(DonationIndex, donation_id)
+        if rec is None or (indexed is not None and indexed.state != "UNDER_REVIEW"):
             return None
         objs = [o for o in p.staged.of(s, donation_id, "original", "deidentified")
                 if o.sha256 == sha256]

@@ -2,8 +2,9 @@
 
 Every ledger step here is taken through ``traza_pipeline_for(principal)`` and so signed by
 the signed-in person's own Fabric identity (:mod:`web.identity`). Uploads are bounded by
-size (the request's ``max_content_length``), file count (zip members included) and content
-(each file must be DICOM or a zip, by its bytes, whatever type the browser claims).
+size (``web._Request.max_content_length``, larger on this page only), file count (zip
+members included) and content (each file must be DICOM or a zip, by its bytes, whatever
+type the browser claims).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import Any
 
 from flask import Blueprint, current_app, render_template, request
 
+from anonymizer.files import private_dir
+from anonymizer.pipeline import collect_inputs
 from client.donations import Source
 from client.errors import DonationError
 from client.findings import FindingError
@@ -50,13 +53,6 @@ def _pipeline() -> Any:
     return current_app.extensions["traza_pipeline_for"](_who())
 
 
-@bp.before_request
-def _upload_limit() -> None:
-    if request.endpoint == "staff.intake":
-        config = current_app.config["TRAZA"]
-        request.max_content_length = config.upload_mb * 1024 * 1024
-
-
 @bp.get("/")
 @principal.require(*STAFF_ROLES)
 def home() -> str:
@@ -88,12 +84,20 @@ def _save_uploads(folder: Path, limit: int) -> str | None:
         if kind is None:
             return "type"
         if kind == "zip":
+            # Unpacked here (names and sizes checked, as the anonymizer does): the
+            # pipeline reads one folder of DICOM files.
             try:
                 with zipfile.ZipFile(path) as z:
-                    count += sum(1 for m in z.infolist() if not m.is_dir())
+                    members = sum(1 for m in z.infolist() if not m.is_dir())
             except zipfile.BadZipFile:
                 return "type"
-            path.rename(path.with_suffix(".zip"))
+            if count + members > limit:
+                return "count"
+            items, refused = collect_inputs(path, private_dir(folder / f"{i:05d}"))
+            path.unlink()
+            if refused:
+                return "type"
+            count += len(items)
         else:
             count += 1
             path.rename(path.with_suffix(".dcm"))

@@ -100,7 +100,7 @@ class FakePipeline:
     def _step(self, step: str, did: str, actor: Actor, to: str | None = None, **data) -> dict:
         self.world.steps.append((step, did, actor, data))
         if to:
-            self.world.chain[did]["state"] = to
+            self.world.chain.setdefault(did, {})["state"] = to
         return {"txId": secrets.token_hex(32), "blockNumber": len(self.world.steps)}
 
     def accept(self, did: str) -> dict:
