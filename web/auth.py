@@ -48,6 +48,17 @@ def _limited() -> Any:
     return None
 
 
+def _start(who: Principal | None) -> None:
+    """A fresh session (``who`` signed in, or nobody); only the chosen language is kept."""
+    lang = session.get("lang")
+    if who is None:
+        principal.sign_out()
+    else:
+        principal.sign_in(who)
+    if lang:
+        session["lang"] = lang
+
+
 def _next(default: str) -> str:
     """Where to go after sign-in: a local path only (no open redirect)."""
     target = request.args.get("next", "")
@@ -71,7 +82,7 @@ def donor_login() -> Any:
         # The same answer as for an unknown address; the log names no address.
         log.warning("donor code not sent: %s", type(e).__name__)
         pending = None
-    principal.sign_out()  # a half-open session of someone else ends here
+    _start(None)  # a half-open session of someone else ends here
     if pending:
         session["pending_review"] = pending
     audit.record("donor-code-request")
@@ -93,8 +104,8 @@ def donor_code() -> Any:
         audit.record("donor-sign-in", outcome="failure")
         return render_template("auth/donor_code.html", error=True), 400
     config = current_app.config["TRAZA"]
-    principal.sign_in(Principal(kind="donor", subject=verified.donation_id, role=DONOR,
-                                org=config.intake_org))
+    _start(Principal(kind="donor", subject=verified.donation_id, role=DONOR,
+                     org=config.intake_org))
     audit.record("donor-sign-in", verified.donation_id)
     return redirect(url_for("review.index"))
 
@@ -113,7 +124,7 @@ def staff_login() -> Any:
     if who is None:
         audit.record("staff-sign-in", outcome="failure")
         return render_template("auth/staff_login.html", error=True), 400
-    principal.sign_in(who)
+    _start(who)
     audit.record("staff-sign-in")
     return redirect(_next("staff.home"))
 

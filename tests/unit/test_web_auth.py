@@ -249,3 +249,45 @@ def test_user_add_list_disable(tmp_path, world):
     r = runner.invoke(web, ["user", "add", "hal", "--role", "admin", "--org", "imss", *common],
                       input=f"{PASSWORD}\n{PASSWORD}\n", obj={})
     assert r.exit_code == 1 and "no network" in r.output
+
+
+def test_sign_in_posts_are_rate_limited_per_address(world):
+    from web.security import TokenBucket
+
+    app = make_app(world)
+    app.extensions["traza_auth_bucket"] = TokenBucket(10, 5)
+    client = app.test_client()
+    codes = [post(client, "/entrar/codigo", {"code": "123456"}).status_code for _ in range(7)]
+    assert codes == [400] * 5 + [429] * 2
+    other = {"REMOTE_ADDR": "10.1.1.1"}
+    assert post(client, "/entrar/codigo", {"code": "1"}, environ_base=other).status_code == 400
+
+
+def test_reads_and_sign_ins_are_audited_without_personal_data(app, world):
+    from client.db.models import AuditEntry
+
+    donor = world.add_donor(29)
+    client = app.test_client()
+    sign_in_donor(client, world, donor)
+    client.get("/revision/", base_url=BASE)
+    client.get(f"/revision/imagen/{donor.original_sha256}/0.png", base_url=BASE)
+    post(app.test_client(), "/personal/entrar", {"username": "x", "password": "y", "code": "1"})
+    with world.db.session() as s:
+        rows = [(a.action, a.actor, a.role, a.entity, a.outcome)
+                for a in s.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+    assert rows == [
+        ("donor-code-request", "anonymous", "anonymous", None, "success"),
+        ("donor-sign-in", donor.donation_id, "donor", donor.donation_id, "success"),
+        ("review-read", donor.donation_id, "donor", donor.donation_id, "success"),
+        ("review-image", donor.donation_id, "donor", donor.donation_id, "success"),
+        ("staff-sign-in", "anonymous", "anonymous", None, "failure")]
+    assert not any(donor.email in str(r) for r in rows)
+
+
+def test_the_language_survives_sign_in(app, world):
+    donor = world.add_donor(30)
+    client = app.test_client()
+    client.get("/entrar?lang=en", base_url=BASE)
+    sign_in_donor(client, world, donor)
+    assert "Review your donation" in client.get("/revision/", base_url=BASE).get_data(
+        as_text=True)
