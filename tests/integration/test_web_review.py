@@ -22,11 +22,13 @@ from pathlib import Path
 import pydicom
 import pyotp
 import pytest
+from click.testing import CliRunner
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from fabric_protos.common import common_pb2
 from pydicom.data import get_testdata_file
 
+from client.cli import cli
 from client.db import Database
 from client.db.models import StaffAccount
 from client.donations import Donations
@@ -91,7 +93,11 @@ def _study(seed: int) -> tuple[bytes, list[str]]:
 
 @pytest.fixture(scope="module")
 def site(fabric, tmp_path_factory):
-    """The web app of Hospital's pipeline, with an operator and a university clinician."""
+    """The web app of Hospital's pipeline, with an operator and a university clinician.
+
+    The operator is added with ``traza web user add`` (the composition root enrolls them
+    at Hospital's CA); the clinician with :func:`network.staff.enroll_person` directly.
+    """
     tmp = tmp_path_factory.mktemp("web-site")
     wallet = fabric.run / "web" / "wallet" / "profiles"
     settings = Settings(home=tmp / "pipeline", profiles_dir=fabric.run / "profiles",
@@ -101,20 +107,27 @@ def site(fabric, tmp_path_factory):
                                           "no-responder@traza.local"),
                         pipeline=PipelineConfig(intake_org="hospital"),
                         identity_dirs=(wallet,))
-    app = create_app(WebConfig(database_url=settings.database, home=tmp / "web",
+    app = create_app(WebConfig(database_url=settings.database, home=fabric.run / "web",
                                pipeline=settings, intake_org="hospital"),
                      limiter=TokenBucket(6000, 1000))
     app.extensions["traza_auth_bucket"] = TokenBucket(6000, 1000)
-    key = app.extensions["traza_accounts_key"]
-    people = {}
     db = app.extensions["traza_db"]
-    for username, role, org in (("opera", "operator", "hospital"),
-                                ("clara", "clinician", "university")):
-        _, cert = enroll_person(fabric, org, accounts.fabric_user(username), role)
-        with db.session() as s:
-            made = accounts.create(s, key, username, PASSWORD, role=role, org=org,
-                                   certificate_sha256=cert)
-        people[username] = (made.totp_secret, cert)
+    r = CliRunner().invoke(cli, ["web", "user", "add", "opera", "--role", "operator",
+                                 "--org", "hospital", "--database-url", settings.database],
+                           input=f"{PASSWORD}\n{PASSWORD}\n",
+                           env={"TRAZA_TOPOLOGY": str(fabric.run / "topology.yaml"),
+                                "TRAZA_NETWORK_RUN": str(fabric.run), "TRAZA_MAIL": "off"})
+    assert r.exit_code == 0, r.output
+    secret = re.search(r"secret: (\w+)",
+                       (fabric.run / "web" / "totp" / "opera.txt").read_text()).group(1)
+    with db.session() as s:
+        cert = s.query(StaffAccount).filter_by(username="opera").one().certificate_sha256
+    people = {"opera": (secret, cert)}
+    _, cert = enroll_person(fabric, "university", accounts.fabric_user("clara"), "clinician")
+    with db.session() as s:
+        made = accounts.create(s, app.extensions["traza_accounts_key"], "clara", PASSWORD,
+                               role="clinician", org="university", certificate_sha256=cert)
+    people["clara"] = (made.totp_secret, cert)
     return app, settings, people
 
 
