@@ -230,7 +230,11 @@ def user_add(ctx: click.Context, username: str, role: str, org: str, run_dir: Pa
     try:
         with db.session() as s:  # both refused before any enrolment
             accounts.check_new(s, username, password)
-        _, cert_sha256 = enroll(org, accounts.fabric_user(username), role)
+        try:
+            _, cert_sha256 = enroll(org, accounts.fabric_user(username), role)
+        except (OSError, ValueError, RuntimeError) as e:  # the CA down, no such org...
+            raise click.ClickException(f"cannot enroll {accounts.fabric_user(username)} "
+                                       f"at {org}'s CA: {e}") from None
         with db.session() as s:
             made = accounts.create(s, key, username, password, role=role, org=org,
                                    certificate_sha256=cert_sha256)

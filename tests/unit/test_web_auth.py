@@ -250,6 +250,15 @@ def test_user_add_list_disable(tmp_path, world):
                       input=f"{PASSWORD}\n{PASSWORD}\n", obj={})
     assert r.exit_code == 1 and "no network" in r.output
 
+    def down(org, user, role):
+        raise RuntimeError("fabric-ca-client: connection refused")
+
+    r = runner.invoke(web, ["user", "add", "hal", "--role", "admin", "--org", "imss", *common],
+                      input=f"{PASSWORD}\n{PASSWORD}\n", obj={"enroll_staff": down})
+    assert r.exit_code == 1 and "cannot enroll w-hal at imss's CA" in r.output
+    r = runner.invoke(web, ["user", "list", *common])
+    assert "hal" not in r.output  # no account without its identity
+
 
 def test_sign_in_posts_are_rate_limited_per_address(world):
     from web.security import TokenBucket

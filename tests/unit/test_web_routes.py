@@ -88,6 +88,10 @@ def test_every_route_for_every_role(app, world, role):
         r = client.get(path.format(sha=donor.deidentified_sha256), base_url=BASE)
         if role in allowed:
             assert r.status_code == 200, (endpoint, role, r.status_code)
+            if r.mimetype == "text/html":  # the CSP has no unsafe-inline: nothing inline
+                html = r.get_data(as_text=True)
+                assert "<script" not in html and "<style" not in html, endpoint
+                assert re.search(r' (on[a-z]+|style)=', html) is None, endpoint
         elif role == "anonymous":
             assert r.status_code == 302, (endpoint, role)
             target = "/entrar" if allowed == {"donor"} else "/personal/entrar"
@@ -215,6 +219,8 @@ def test_refuse_needs_a_confirmation_that_says_what_follows(app, world):
 def test_review_page_shows_consent_pairs_masks_and_frames(app, world):
     donor = world.add_donor(15)
     client = signed_in(app, world, "donor", donor)
+    for query in ("?frame=-1", "?frame=99", "?frame=x&preset=<b>"):
+        assert client.get(f"/revision/{query}", base_url=BASE).status_code == 200
     html = client.get("/revision/", base_url=BASE).get_data(as_text=True)
     assert "traza-donacion" in html and "2.0" in html  # the consent form on chain
     assert f"/revision/imagen/{donor.original_sha256}/0.png?preset=soft" in html
