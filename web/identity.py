@@ -23,6 +23,8 @@ The gateway connections are opened on first use and closed when the block ends.
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
@@ -40,6 +42,7 @@ from .principal import Principal
 
 __all__ = ["PipelineFor", "Pipelines", "actor_of"]
 
+log = logging.getLogger("traza.web")
 PipelineFor = Callable[[Principal], AbstractContextManager[Pipeline]]
 
 
@@ -96,10 +99,18 @@ class Pipelines:
         """The donor sign-in on this org's accounts, codes sent with its mail settings."""
         m = self.settings.mail
 
+        def deliver(msg: object) -> None:
+            try:
+                mail.send(m, msg)  # type: ignore[arg-type]
+            except mail.MailError as e:  # the donor asks again; the log names no address
+                log.warning("donor code not sent: %s", type(e).__name__)
+
         def send(msg: object) -> None:
             if m is None:
                 raise mail.MailError("no mail server configured: the code cannot be sent")
-            mail.send(m, msg)  # type: ignore[arg-type]
+            # Off the request: the answer takes as long for a known address as for an
+            # unknown one (no timing hint of who has a donation under review).
+            threading.Thread(target=deliver, args=(msg,), daemon=True).start()
 
         return DonorLogin(self.secrets.accounts, send,
                           sender=m.sender if m else "no-responder@traza.local", minutes=minutes)
