@@ -4,7 +4,8 @@ The session is Flask's signed cookie under a key that lives only on the server
 (``<run>/web/session.key``, 0600 from its first byte). Cookies are ``Secure``, ``HttpOnly``
 and ``SameSite=Strict``; every POST carries Flask-WTF's CSRF token (and a cross-site
 ``Origin`` is refused before it). A donor's session ends :attr:`WebConfig.donor_minutes`
-after sign-in; a staff session after :attr:`WebConfig.staff_hours`, or sooner when idle.
+after sign-in; a staff session after :attr:`WebConfig.staff_hours`, sooner when idle, and
+at once when the account is disabled.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, render_template, request, session
+from flask import Flask, abort, current_app, render_template, request, session
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy import select
 
 from anonymizer.files import private_dir, read_secret, write_secret
+from client.db.models import StaffAccount
 
 from . import principal
 from .config import WebConfig
@@ -52,6 +55,17 @@ def _expired(config: WebConfig) -> bool:
     return now - since > config.donor_minutes * 60
 
 
+def _still_active(who: principal.Principal) -> bool:
+    """A staff session ends as soon as the account is disabled or its role changes.
+
+    Read in a short transaction of its own: ``g.db`` stays closed for the pipeline's views.
+    """
+    with current_app.extensions["traza_db"].session() as s:
+        account = s.scalar(select(StaffAccount).where(StaffAccount.username == who.subject))
+        return (account is not None and account.disabled_at is None
+                and account.role == who.role and account.org == who.org)
+
+
 def install_sessions(app: Flask, config: WebConfig) -> None:
     """Configure the session cookie and CSRF on ``app``; end expired sessions per request."""
     key = config.secret_key
@@ -75,7 +89,8 @@ def install_sessions(app: Flask, config: WebConfig) -> None:
             origin = request.headers.get("Origin")
             if origin and origin != "null" and urlsplit(origin).netloc != request.host:
                 abort(403)
-        if _expired(config):
+        who = principal.current()
+        if _expired(config) or (who is not None and who.is_staff and not _still_active(who)):
             principal.sign_out()
         elif principal.current() is not None:
             session["seen"] = int(time.time())

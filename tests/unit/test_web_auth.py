@@ -300,3 +300,13 @@ def test_the_language_survives_sign_in(app, world):
     sign_in_donor(client, world, donor)
     assert "Review your donation" in client.get("/revision/", base_url=BASE).get_data(
         as_text=True)
+
+
+def test_disabling_an_account_ends_its_open_session(app, world):
+    secret = world.add_staff("iris", "operator")
+    client = app.test_client()
+    sign_in_staff(client, "iris", secret)
+    assert client.get("/personal/ingreso", base_url=BASE).status_code == 200
+    with world.db.session() as s:
+        accounts.set_disabled(s, "iris")
+    assert client.get("/personal/ingreso", base_url=BASE).status_code == 302
