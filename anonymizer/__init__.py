@@ -9,6 +9,7 @@ Public API::
 The ``traza deid`` command is :data:`anonymizer.cli.deid`.
 """
 
+from anonymizer.archive import ZipLimits
 from anonymizer.engines import Engines
 from anonymizer.errors import (
     DeidError,
@@ -22,6 +23,7 @@ from anonymizer.pipeline import (
     RunResult,
     deidentify_bytes,
     deidentify_file,
+    patient_scope,
     run,
 )
 from anonymizer.profile import PROFILES, Option, Profile, SafePrivate, action_for, get_profile
@@ -41,9 +43,11 @@ __all__ = [
     "RunResult",
     "SafePrivate",
     "UnsupportedTransferSyntax",
+    "ZipLimits",
     "action_for",
     "deidentify_bytes",
     "deidentify_file",
     "get_profile",
+    "patient_scope",
     "run",
 ]

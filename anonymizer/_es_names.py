@@ -16,6 +16,8 @@ from anonymizer._es_rules import Candidate
 from anonymizer.fold import key
 
 Token = tuple[int, int, str, str]  # start, end, word, key (upper case, no accents)
+# Particles that open a compound surname (De la Cruz, Del Valle, De los Santos).
+_SURNAME_PREFIXES = frozenset({"DE", "DEL", "DE LA", "DE LAS", "DE LOS"})
 
 
 def runs(text: str, keyed: str) -> Iterator[list[Token]]:
@@ -115,8 +117,13 @@ def names(text: str, folded: str, tokens: list[Token]) -> Iterator[Candidate]:
     for run in parts:
         while run and run[-1][3] in lex.NAME_PARTICLES:
             run = run[:-1]
-        while run and run[0][3] in lex.NAME_PARTICLES:
-            run = run[1:]
+        lead = 0
+        while lead < len(run) and run[lead][3] in lex.NAME_PARTICLES:
+            lead += 1
+        # "DE LA CRUZ MENDOZA": particles before a surname are part of it, else not a name.
+        if not (lead < len(run) and run[lead][3] in lex.SURNAMES
+                and " ".join(t[3] for t in run[:lead]) in _SURNAME_PREFIXES):
+            run = run[lead:]
         if run:
             for piece in _split_commas(text, run):
                 yield from _score_run(text, folded, piece)

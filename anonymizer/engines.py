@@ -6,6 +6,7 @@ each file's :class:`anonymizer.dicom.Context`; nothing below reaches for an engi
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,10 @@ class Engines:
     find_text_boxes_in_frames: FramesBoxFinder | None = None
     #: Loads the OCR models in this process before worker processes are forked from it.
     preload: Callable[[], None] | None = None
+    #: The box finders take ``known=`` (:class:`~anonymizer.known_values.KnownValues`):
+    #: the identifying values of the file and of the donor's other files, for the OCR to
+    #: mask a line that reads one of them.
+    wants_known: bool = False
 
 
 def default_engines() -> Engines:
@@ -41,6 +46,7 @@ def default_engines() -> Engines:
     text or pixels through unchecked.
     """
     redact = find = mask = in_frames = preload = None
+    wants_known = False
     try:
         from anonymizer import text_es
 
@@ -52,6 +58,7 @@ def default_engines() -> Engines:
 
         find, mask, in_frames = ocr.find_text_boxes, ocr.mask, ocr.find_text_boxes_in_frames
         preload = ocr.preload
+        wants_known = "known" in inspect.signature(in_frames).parameters
     except ImportError:
         pass
-    return Engines(redact, find, mask, in_frames, preload)
+    return Engines(redact, find, mask, in_frames, preload, wants_known)

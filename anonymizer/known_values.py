@@ -144,10 +144,20 @@ class KnownValues:
     def _add_name(self, value: Any, category: str) -> None:
         groups = value.components if isinstance(value, PersonName) else str(value).split("=")
         for group in groups:
-            for word in re.split(r"[\W_\d]+", fold(str(group))):
+            words = re.split(r"[\W_\d]+", fold(str(group)))
+            for i, word in enumerate(words):
                 short = _MIN_IDEOGRAPHIC if _ideographic(word) else _MIN_NAME
                 if len(word) >= short and word.upper() not in _NOT_NAMES:
                     self.names.setdefault(word, category)
+                    # A compound surname with its particles is one name: "de la cruz",
+                    # "del valle", "de los monteros" (the particles alone are not).
+                    j = i
+                    while j > 0 and words[j - 1].upper() in lex.NAME_PARTICLES:
+                        j -= 1
+                    if j < i:
+                        self.names.setdefault(" ".join(words[j:i + 1]), category)
+            if "maria" in words or re.search(r"(?<![^\W\d_])ma\.", fold(str(group))):
+                self.names.setdefault("ma.", category)  # "Ma. de Lourdes": María, written short
 
     def _add_id(self, value: Any, category: str) -> None:
         chunks = tuple(re.findall(r"[^\W_]+", fold(str(value))))
@@ -202,7 +212,8 @@ def _compile(key: tuple[Any, ...]) -> Patterns:
         key = (category, _ideographic(word), word.upper() in lex.CLINICAL_WORDS)
         by_category.setdefault(key, []).append(word)
     for (category, ideographic, clinical), words in sorted(by_category.items()):
-        alternation = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+        alternation = "|".join(re.escape(w).replace(r"\ ", r"\s+")
+                               for w in sorted(words, key=len, reverse=True))
         pattern = alternation if ideographic else rf"(?<![^\W\d_])(?:{alternation})(?![^\W\d_])"
         out.append((re.compile(pattern), category, clinical))
     for chunks, category in [*ids, *phrases]:

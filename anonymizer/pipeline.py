@@ -9,122 +9,34 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import io
 import os
 import tempfile
 import warnings
 import zipfile
-import zlib
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from contextlib import ExitStack
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import pydicom
-from pydicom.dataelem import RawDataElement
-from pydicom.errors import InvalidDicomError
-from pydicom.filebase import DicomBytesIO
-from pydicom.filewriter import write_dataset, write_file_meta_info
-from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
 
+from anonymizer import archive, known_values
+from anonymizer.archive import ZipLimits
 from anonymizer.dicom import Context, deidentify_dataset
+from anonymizer.dicom.part10 import encode, read
 from anonymizer.engines import Engines, default_engines
-from anonymizer.errors import DeidError, InputError, UnsupportedTransferSyntax
+from anonymizer.errors import DeidError, InputError
 from anonymizer.files import atomic_write
+from anonymizer.known_values import KnownValues
 from anonymizer.profile import EDITION, Option, Profile, get_profile
 from anonymizer.report import Report, to_json
 from anonymizer.report import sha256 as report_sha256
+from anonymizer.uids import UIDMapper
 
-UNDEFINED_LENGTH = 0xFFFFFFFF
-# (FFFE,E0DD) Sequence Delimitation Item with zero length, little and big endian.
-SEQUENCE_DELIMITERS = (b"\xfe\xff\xdd\xe0\0\0\0\0", b"\xff\xfe\xe0\xdd\0\0\0\0")
 # Files above this size are refused (a DICOM object this big is a multi-GB cine or a mistake).
 DEFAULT_MAX_BYTES = 2 * 1024**3
-
-
-def _read(data: bytes, name: str) -> pydicom.FileDataset:
-    if not data:
-        raise InputError(f"{name}: empty file")
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            ds = pydicom.dcmread(io.BytesIO(data), force=False)
-    except InvalidDicomError:
-        raise InputError(f"{name}: not a DICOM Part 10 file (no DICM prefix)") from None
-    except Exception as exc:
-        raise InputError(f"{name}: truncated or malformed DICOM ({type(exc).__name__})") from None
-    meta = getattr(ds, "file_meta", None)
-    ts = getattr(meta, "TransferSyntaxUID", None)
-    if ts is None:
-        raise InputError(f"{name}: file meta has no Transfer Syntax UID")
-    if not UID(ts).is_transfer_syntax:
-        raise UnsupportedTransferSyntax(f"{name}: unknown transfer syntax {ts}")
-    if not ds.keys():
-        raise InputError(f"{name}: no data set after the file meta (truncated?)")
-    if any("end of file" in str(w.message).lower() for w in caught):
-        raise InputError(f"{name}: truncated (end of file inside a sequence)")
-    _check_lengths(ds, name, len(data), data[-8:])
-    image = "Rows" in ds or "Image Storage" in UID(ds.get("SOPClassUID", "")).name
-    if image and not ({0x7FE00010, 0x7FE00008, 0x7FE00009} & set(ds.keys())):
-        raise InputError(f"{name}: image without pixel data (truncated?)")
-    if "PixelData" in ds and not UID(ts).is_encapsulated:
-        from pydicom.pixels.utils import get_expected_length
-
-        try:
-            expected = get_expected_length(ds)
-        except Exception:
-            expected = 0
-        if len(ds.PixelData) < expected:
-            raise InputError(f"{name}: truncated pixel data")
-    return ds
-
-
-def _check_lengths(ds: pydicom.Dataset, name: str, size: int, data_tail: bytes) -> None:
-    # pydicom reads a value cut short by the end of the file without complaint, and stops
-    # quietly on a partial element header: both mean the file is truncated.
-    end = 0
-    for tag in list(ds.keys()):
-        raw = ds.get_item(tag)
-        if not isinstance(raw, RawDataElement) or raw.length == UNDEFINED_LENGTH:
-            end = -1  # undefined length: its end is not known from the header
-            continue
-        if raw.value is not None and len(raw.value) < raw.length:
-            raise InputError(f"{name}: truncated at element {tag} (value cut short)")
-        end = raw.value_tell + raw.length
-    if 0 < end < size:
-        raise InputError(f"{name}: truncated ({size - end} stray bytes after the last element)")
-    if end == -1 and data_tail not in SEQUENCE_DELIMITERS:
-        raise InputError(f"{name}: truncated (last sequence or pixel data not terminated)")
-
-
-def encode(ds: pydicom.FileDataset) -> bytes:
-    """Return ``ds`` as Part 10 bytes in its file meta's transfer syntax.
-
-    What ``dcmwrite(enforce_file_format=True)`` does, less its deep copy of the file meta
-    (the data set is ours to change) and its guessing of the encoding: pixel cleaning may
-    have moved a big endian file to little endian, so the encoding comes from the syntax.
-    """
-    meta = ds.file_meta
-    ts = meta.TransferSyntaxUID
-    if ds.get("SOPInstanceUID"):
-        meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-    if ds.get("SOPClassUID"):
-        meta.MediaStorageSOPClassUID = ds.SOPClassUID
-    if "PixelData" in ds:  # PS3.5 A.4: encapsulated pixel data has undefined length
-        ds["PixelData"].is_undefined_length = ts.is_compressed
-    fp = DicomBytesIO()
-    fp.write(b"\0" * 128 + b"DICM")  # the walk zeroed any other preamble
-    write_file_meta_info(fp, meta, enforce_standard=True)
-    body = DicomBytesIO()
-    body.is_implicit_VR, body.is_little_endian = ts.is_implicit_VR, ts.is_little_endian
-    write_dataset(body, ds)
-    data = body.getvalue()
-    if ts == DeflatedExplicitVRLittleEndian:  # PS3.5 A.5: the whole body deflated
-        deflater = zlib.compressobj(wbits=-zlib.MAX_WBITS)
-        data = deflater.compress(data) + deflater.flush()
-        data += b"\0" * (len(data) % 2)
-    return fp.getvalue() + data
 
 
 def deidentify_bytes(
@@ -132,12 +44,19 @@ def deidentify_bytes(
     *,
     profile: str | Profile = "library",
     secret: bytes,
-    donor: str,
+    donor: str | None,
     name: str = "<bytes>",
     engines: Engines | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    known: KnownValues | None = None,
+    known_complete: bool = False,
 ) -> tuple[bytes, Report]:
     """Return the de-identified Part 10 bytes of ``data`` and the action report.
+
+    ``donor`` scopes UIDs, the pseudonym and the date offset; None scopes them by the file's
+    original patient (:func:`patient_scope`). ``known`` adds identifying values from other
+    files (the donor's other headers) to the file's own; ``known_complete`` says it already
+    holds the file's own too (the first pass read them), so they are not collected again.
 
     Raises
     ------
@@ -150,9 +69,11 @@ def deidentify_bytes(
         raise InputError(f"{name}: {len(data)} bytes is over the limit of {max_bytes}")
     prof = get_profile(profile)
     engines = engines if engines is not None else default_engines()
-    ds = _read(data, name)
+    ds = read(data, name)
     report = Report(prof.id, prof.version, EDITION, input_sha256=hashlib.sha256(data).hexdigest())
-    ctx = Context(prof, secret, donor, report, engines)
+    scope = donor if donor is not None else patient_scope(ds)
+    ctx = Context(prof, secret, scope, report, engines, known=known,
+                  known_complete=known_complete)
     try:
         deidentify_dataset(ds, ctx)
     except DeidError as exc:
@@ -168,15 +89,35 @@ def deidentify_bytes(
     return out, report
 
 
+def patient_scope(ds: pydicom.Dataset) -> str:
+    """Return the scope of a file without a donor: its original patient.
+
+    Keyed by PatientID and IssuerOfPatientID (PS3.3 C.7.1.1: an ID is unique only within
+    its issuer), so two patients with the same number at two hospitals stay apart. Files
+    without a PatientID share one scope. The scope never leaves the process: it is only
+    hashed under the secret.
+    """
+    def text(keyword: str) -> str:
+        try:
+            return str(ds.get(keyword, "") or "").strip()
+        except Exception:  # noqa: BLE001 - an undecodable value is as good as none
+            return ""
+
+    return f"patient\0{text('IssuerOfPatientID')}\0{text('PatientID')}"
+
+
 def deidentify_file(
     src: str | os.PathLike[str],
     dst: str | os.PathLike[str],
     *,
     profile: str | Profile = "library",
     secret: bytes,
-    donor: str,
+    donor: str | None,
     engines: Engines | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    known: KnownValues | None = None,
+    name: str | None = None,
+    known_complete: bool = False,
 ) -> Report:
     """De-identify the DICOM file ``src`` into ``dst``; return the action report.
 
@@ -192,10 +133,14 @@ def deidentify_file(
         Key of the keyed hashes (UIDs, PatientID pseudonym, date offset). Keep it secret and
         stable: the same secret and donor give the same UIDs and dates in every file.
     donor
-        The donor (or donation) id that scopes the consistency.
+        The donor (or donation) id that scopes the consistency; None: the file's patient.
+    known
+        Identifying values from the donor's other files (see :func:`collect_known`).
+    name
+        How errors name the file (default: its file name).
     """
     src, dst = Path(src), Path(dst)
-    name = src.name
+    name = name or src.name
     if src.resolve() == dst.resolve():
         raise DeidError(f"{name}: output would overwrite the input")
     try:
@@ -206,7 +151,7 @@ def deidentify_file(
         raise InputError(f"{name}: {size} bytes is over the limit of {max_bytes}")
     out, report = deidentify_bytes(
         src.read_bytes(), profile=profile, secret=secret, donor=donor, name=name,
-        engines=engines, max_bytes=max_bytes,
+        engines=engines, max_bytes=max_bytes, known=known, known_complete=known_complete,
     )
     atomic_write(dst, out)
     return report
@@ -214,13 +159,19 @@ def deidentify_file(
 
 @dataclass(frozen=True)
 class FileResult:
-    """The outcome for one input file: its relative name and report, or its error."""
+    """The outcome for one input file: its relative name and report, or its error.
+
+    ``name`` is the input's name relative to the input folder (for the caller, who gave
+    it); ``output`` is the name written under the output folder; ``error`` names the file
+    by its position unless the run was verbose.
+    """
 
     name: str
     report: dict[str, Any] | None = None
     report_sha256: str | None = None
     summary_es: str | None = None
     error: str | None = None
+    output: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -245,79 +196,111 @@ class RunResult:
         return not self.failed
 
 
-def _job(args: tuple[Any, ...]) -> FileResult:
-    src, rel, dst, report_path, profile, secret, donor, max_bytes, engines = args
+@dataclass(frozen=True)
+class _Work:
+    """One file's job, as sent to a worker process."""
+
+    src: str
+    rel: str
+    label: str
+    dst: str
+    report_path: str | None
+    output: str
+    profile: Profile
+    secret: bytes
+    scope: str | None
+    max_bytes: int
+    engines: Engines
+    known: KnownValues | None
+    known_complete: bool = False
+
+
+def _job(w: _Work) -> FileResult:
     # Reference counting frees a file's objects as it goes (the engine makes no cycles):
     # the cyclic collector's passes during a file found nothing and cost 4% of its time.
     # It runs again between files, for whatever cycle a failed file's traceback left.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        report = deidentify_file(src, dst, profile=profile, secret=secret, donor=donor,
-                                 max_bytes=max_bytes, engines=engines)
+        report = deidentify_file(w.src, w.dst, profile=w.profile, secret=w.secret,
+                                 donor=w.scope, max_bytes=w.max_bytes, engines=w.engines,
+                                 known=w.known, name=w.label,
+                                 known_complete=w.known_complete)
     except DeidError as exc:
-        return FileResult(rel, error=str(exc))
+        return FileResult(w.rel, error=str(exc))
     except Exception as exc:  # one bad file must not stop the others
-        return FileResult(rel, error=f"{rel}: unexpected {type(exc).__name__}")
+        return FileResult(w.rel, error=f"{w.label}: unexpected {type(exc).__name__}")
     finally:
         if collecting:
             gc.enable()
     data = report.to_dict()
-    if report_path:
-        atomic_write(report_path, to_json(data))
-    return FileResult(rel, data, report_sha256(data), report.summary_es())
-
-
-def _safe_member(name: str) -> PurePosixPath | None:
-    p = PurePosixPath(name)
-    if p.is_absolute() or ".." in p.parts or name.endswith("/"):
-        return None
-    return p
+    if w.report_path:
+        atomic_write(w.report_path, to_json(data))
+    return FileResult(w.rel, data, report_sha256(data), report.summary_es(), output=w.output)
 
 
 def collect_inputs(src: Path, tmp: Path, max_bytes: int = DEFAULT_MAX_BYTES,
+                   limits: ZipLimits | None = None,
                    ) -> tuple[list[tuple[Path, str]], list[FileResult]]:
-    """Return (path, relative name) pairs to process, and errors for refused zip members.
+    """Return (path, relative name) pairs to process, and refused inputs (none today).
 
-    ``src`` is a file, a folder (walked recursively, in name order) or a zip, whose members
-    are extracted under ``tmp`` after their names and sizes are checked.
+    ``src`` is a file, a folder (walked recursively, in name order; symbolic links are not
+    followed out of it) or a zip, whose members are extracted under ``tmp`` after
+    :func:`anonymizer.archive.extract` checked their names and sizes.
+
+    Raises
+    ------
+    InputError
+        ``src`` does not exist, or the zip is refused (unsafe names, links, bombs).
     """
     if src.is_dir():
-        files = sorted(p for p in src.rglob("*") if p.is_file())
+        files = sorted(p for p in src.rglob("*") if p.is_file() and not p.is_symlink())
         return [(p, p.relative_to(src).as_posix()) for p in files], []
     if zipfile.is_zipfile(src):
-        items, errors = [], []
-        with zipfile.ZipFile(src) as zf:
-            for info in zf.infolist():
-                if info.is_dir():
-                    continue
-                rel = _safe_member(info.filename)
-                if rel is None:
-                    errors.append(FileResult(info.filename, error="unsafe path in zip, skipped"))
-                    continue
-                if info.file_size > max_bytes:
-                    # Checked before extracting, so a zip bomb never reaches the disk.
-                    errors.append(FileResult(rel.as_posix(), error=(
-                        f"{rel.as_posix()}: {info.file_size} bytes is over the limit of "
-                        f"{max_bytes}")))
-                    continue
-                target = tmp / rel
-                target.parent.mkdir(parents=True, exist_ok=True)
-                written = 0
-                with zf.open(info) as f, target.open("wb") as out:
-                    while written <= max_bytes and (chunk := f.read(1 << 20)):
-                        written += len(chunk)
-                        out.write(chunk)
-                if written > max_bytes:  # the header's size was a lie
-                    target.unlink()
-                    errors.append(FileResult(rel.as_posix(), error=(
-                        f"{rel.as_posix()}: over the limit of {max_bytes} bytes")))
-                    continue
-                items.append((target, rel.as_posix()))
-        return items, errors
+        limits = limits or ZipLimits(max_member=max_bytes)
+        return archive.extract(src, tmp, limits), []
     if src.is_file():
         return [(src, src.name)], []
     raise InputError(f"{src.name}: no such file, folder or zip")
+
+
+@dataclass(frozen=True)
+class _Header:
+    """What the first pass learns from one file's header."""
+
+    sop: str
+    scope: str | None
+    known: KnownValues | None
+
+
+def _first_pass(args: tuple[str, bool, bool]) -> _Header | None:
+    # Headers only (no pixel data). A file this cannot read fails later, in its job, with
+    # the engine's own message.
+    path, want_scope, want_known = args
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds = pydicom.dcmread(path, stop_before_pixels=True)
+        sop = str(ds.get("SOPInstanceUID", "") or "").strip()
+        scope = patient_scope(ds) if want_scope else None
+        known = known_values.collect(ds) if want_known else None
+    except Exception:  # noqa: BLE001 - see above
+        return None
+    return _Header(sop, scope, known)
+
+
+def collect_known(headers: Iterable[_Header | None], scopes: Iterable[str | None],
+                  ) -> dict[str | None, KnownValues]:
+    """Return the identifying values of all files of each scope (donor or patient).
+
+    The first pass of :func:`run`: a name that only file A's header carries is then found
+    in file B's free text and burned-in text too.
+    """
+    found: dict[str | None, KnownValues] = {}
+    for head, scope in zip(headers, scopes, strict=True):
+        if head is not None and head.known is not None:
+            found[scope] = head.known.merge(found.get(scope))
+    return found
 
 
 def run(
@@ -328,23 +311,50 @@ def run(
     report_dir: str | os.PathLike[str] | None = None,
     jobs: int | None = None,
     secret: bytes,
-    donor: str,
+    donor: str | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
     engines: Engines | None = None,
     progress: Callable[[FileResult], None] | None = None,
     on_start: Callable[[int], None] | None = None,
     executor: Executor | None = None,
+    keep_names: bool | None = None,
+    verbose: bool = False,
+    known_pass: bool = True,
+    zip_limits: ZipLimits | None = None,
 ) -> RunResult:
     """De-identify a file, a folder (recursively) or a zip into ``output``.
 
-    Output names are the inputs' names relative to ``inputs`` (for a single file, ``output``
-    is the file to write unless it is an existing folder). Reports go to
-    ``report_dir/<name>.json``. Files are spread over ``jobs`` processes (default: all
-    cores); a file that fails gets its error in the result and the others go on.
-    ``engines`` (picklable, e.g. module-level functions) replaces :func:`default_engines`.
-    ``executor`` runs the files instead of a new pool of ``jobs`` processes, and is left
-    open: several donations in a row share its workers, whose OCR engine is then loaded
-    once (``with ProcessPoolExecutor(n) as pool: run(..., executor=pool)``).
+    Parameters
+    ----------
+    donor
+        Scopes UIDs, the pseudonym and the date offset for all files; None scopes them per
+        original patient (PatientID and its issuer, :func:`patient_scope`).
+    keep_names
+        Output names: the inputs' names relative to ``inputs`` (True), or
+        ``<new SOP Instance UID>.dcm`` flat in ``output`` (False), since input file and
+        folder names can carry personal data. Default: False for the library profiles,
+        True otherwise. For a single file, ``output`` is the file to write unless it is an
+        existing folder.
+    verbose
+        Errors name files by their input name; by default by position (``file 3 of 9``).
+    known_pass
+        First read every header and remove each scope's identifying values from all of
+        its files' text and pixels (default); False keeps each file to its own values.
+    zip_limits
+        Bounds on a zip input (default :class:`ZipLimits` with ``max_bytes`` per member).
+
+    Reports go to ``report_dir/<output name>.json``. Files are spread over ``jobs``
+    processes (default: all cores); a file that fails gets its error in the result and the
+    others go on. ``engines`` (picklable, e.g. module-level functions) replaces
+    :func:`default_engines`. ``executor`` runs the files instead of a new pool of ``jobs``
+    processes, and is left open: several donations in a row share its workers, whose OCR
+    engine is then loaded once (``with ProcessPoolExecutor(n) as pool: run(...,
+    executor=pool)``).
+
+    Raises
+    ------
+    InputError
+        ``inputs`` does not exist or is a refused zip; nothing is written.
     """
     prof = get_profile(profile)
     # Loaded here, before any worker starts: forked workers inherit the imported engines
@@ -353,52 +363,84 @@ def run(
     src, out = Path(inputs), Path(output)
     reports = Path(report_dir) if report_dir else None
     jobs = max(1, jobs or os.cpu_count() or 1)
-    with tempfile.TemporaryDirectory(prefix="traza-deid-") as tmp:
-        items, refused = collect_inputs(src, Path(tmp), max_bytes)
+    keep = keep_names if keep_names is not None else not prof.id.startswith("library")
+    preload = engines.preload if prof.has(Option.CLEAN_PIXEL_DATA) else None
+    with tempfile.TemporaryDirectory(prefix="traza-deid-") as tmp, ExitStack() as stack:
+        items, refused = collect_inputs(src, Path(tmp), max_bytes, zip_limits)
         single = src.is_file() and not zipfile.is_zipfile(src)
-        work = []
-        for path, rel in items:
-            dst = out / rel if not single or out.is_dir() else out
-            rep = str(reports / f"{rel}.json") if reports else None
-            work.append((str(path), rel, str(dst), rep, prof, secret, donor, max_bytes, engines))
+        n = len(items)
+        pool = executor
+        if pool is None and jobs > 1 and n > 1:
+            if preload:
+                preload()  # here, once, rather than in every worker forked from this process
+            pool = stack.enter_context(ProcessPoolExecutor(max_workers=min(jobs, n)))
+        elif pool is not None and preload:
+            preload()
+        labels = [rel if verbose else f"file {i} of {n}" for i, (_, rel) in enumerate(items, 1)]
+        heads: list[_Header | None] = [None] * n
+        if known_pass or donor is None or not keep:
+            args = [(str(p), donor is None, known_pass) for p, _ in items]
+            heads = list(pool.map(_first_pass, args, chunksize=8) if pool is not None
+                         else map(_first_pass, args))
+        scopes = [donor if donor is not None else (h.scope if h is not None else None)
+                  for h in heads]
+        known = collect_known(heads, scopes) if known_pass else {}
+        work: list[_Work] = []
+        taken: dict[str, str] = {}
+        for (path, rel), label, head, scope in zip(items, labels, heads, scopes, strict=True):
+            name = rel if keep else _uid_name(head, prof, secret, scope, len(work) + 1)
+            if name in taken:
+                refused.append(FileResult(rel, error=(
+                    f"{label}: same output name as {taken[name]} (same SOP Instance UID); "
+                    "not written")))
+                continue
+            taken[name] = label
+            dst = out / name if not single or out.is_dir() else out
+            rep = str(reports / f"{name}.json") if reports else None
+            # The scope's values include this file's own when its header was read.
+            complete = known_pass and head is not None and head.known is not None
+            work.append(_Work(str(path), rel, label, str(dst), rep, name, prof, secret, scope,
+                              max_bytes, engines, known.get(scope), complete))
         if on_start:
             on_start(len(work) + len(refused))
         results = {r.name: r for r in refused}
         for r in refused:
             if progress:
                 progress(r)
-        preload = engines.preload if prof.has(Option.CLEAN_PIXEL_DATA) else None
-        for r in _execute(work, jobs, executor, preload):
+        for r in _execute(work, pool):
             results[r.name] = r
             if progress:
                 progress(r)
-    order = [r.name for r in refused] + [w[1] for w in work]
-    return RunResult([results[n] for n in order])
+    return RunResult([results[rel] for _, rel in items if rel in results])
 
 
-def _execute(work: list[tuple[Any, ...]], jobs: int, executor: Executor | None = None,
-             preload: Callable[[], None] | None = None) -> Iterable[FileResult]:
-    if preload and (executor is not None or (jobs > 1 and len(work) > 1)):
-        preload()  # here, once, rather than in every worker forked from this process
-    if executor is not None:
-        yield from _gather(executor, work)
+def _uid_name(head: _Header | None, prof: Profile, secret: bytes, scope: str | None,
+              position: int) -> str:
+    # The name the output will have: its new SOP Instance UID, computed as the walk will.
+    sop = head.sop if head is not None else ""
+    if not sop or scope is None:
+        return f"sin-uid-{position:06d}.dcm"
+    if Option.RETAIN_UIDS in prof.options:
+        return f"{sop}.dcm"
+    return f"{UIDMapper(secret, scope, prof.uid_root).map(sop)}.dcm"
+
+
+def _execute(work: list[_Work], pool: Executor | None) -> Iterable[FileResult]:
+    if pool is None or len(work) <= 1:
+        for w in work:
+            yield _job(w)
         return
-    if jobs == 1 or len(work) <= 1:
-        for args in work:
-            yield _job(args)
-        return
-    with ProcessPoolExecutor(max_workers=min(jobs, len(work))) as pool:
-        yield from _gather(pool, work)
+    yield from _gather(pool, work)
 
 
-def _size(args: tuple[Any, ...]) -> int:
+def _size(w: _Work) -> int:
     try:
-        return os.stat(args[0]).st_size
+        return os.stat(w.src).st_size
     except OSError:
         return 0  # the job reports the error
 
 
-def _gather(pool: Executor, work: list[tuple[Any, ...]]) -> Iterable[FileResult]:
+def _gather(pool: Executor, work: list[_Work]) -> Iterable[FileResult]:
     # Forked workers start from the parent's objects (tables, lexicons, pydicom's
     # dictionaries). Frozen while the workers fork, the garbage collector in a worker
     # never walks them: no CPU spent on them, no copy of their memory pages.

@@ -20,6 +20,7 @@ from web.cli import web
 from .commands_index import index
 from .demo import demo
 from .donation_cli import donation, keys, verify, worker
+from .intake_cli import intake
 from .mail import MailSettings
 from .verify_bundle import verify_bundle_command
 
@@ -51,7 +52,7 @@ def cli(ctx: click.Context) -> None:
 
 
 verify.add_command(verify_bundle_command)  # traza verify bundle FILE (offline)
-for command in (network, demo, donation, verify, keys, worker, index, web):
+for command in (network, demo, donation, intake, verify, keys, worker, index, web):
     cli.add_command(command)
 try:
     from anonymizer.cli import deid

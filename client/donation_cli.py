@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import click
 
-from .donations import Evidence, Source
+from .donations import AgeBand, Evidence, Source
 from .donor import sha256_hex
 from .errors import DonationError
 from .ledger import Actor
@@ -25,6 +25,7 @@ from .receipt import Receipt, verify_receipt
 from .settings import Settings, open_pipeline
 from .workflow import PipelineError
 
+AGE_BANDS = get_args(AgeBand)
 FAILURES = (DonationError, PipelineError, ObjectStoreError, MailError, ValueError, OSError)
 
 
@@ -32,7 +33,8 @@ def _settings(ctx: click.Context) -> Settings:
     o = ctx.obj
     return Settings.for_run_dir(
         Path(o["run_dir"]), o["intake"], mail=o.get("mail"), database_url=o.get("database_url"),
-        viewer_base=o["viewer_url"], deid_org=o.get("deid_org"))
+        viewer_base=o["viewer_url"], deid_org=o.get("deid_org"),
+        **({"operator": o["operator"]} if o.get("operator") else {}))
 
 
 def _run(ctx: click.Context, fn: Any) -> Any:
@@ -46,6 +48,23 @@ def _run(ctx: click.Context, fn: Any) -> Any:
 def _show(evidence: dict[str, Any]) -> None:
     click.echo(f"{evidence.get('step')}: {evidence.get('from') or '-'} -> {evidence.get('to')}"
                f"  block {evidence.get('blockNumber')}  tx {evidence.get('txId')}")
+
+
+def source_of(synthetic: bool, age_band: str | None, condition: str | None) -> Source:
+    """The data source of ``--synthetic`` or ``--age-band [--condition]``."""
+    if synthetic == bool(age_band):
+        raise click.UsageError("give either --synthetic or --age-band (human data)")
+    if synthetic and condition:
+        raise click.UsageError("synthetic data has no --condition")
+    return Source("synthetic") if synthetic else Source("human", age_band, condition)  # type: ignore[arg-type]
+
+
+def source_options(f: Any) -> Any:
+    """``--synthetic``, ``--age-band``, ``--condition``: the data source of an Acquire."""
+    f = click.option("--condition", help="ICD-10 code of the condition (human data).")(f)
+    f = click.option("--age-band", type=click.Choice(AGE_BANDS))(f)
+    return click.option("--synthetic", is_flag=True,
+                        help="The data is synthetic, not from a person.")(f)
 
 
 def _actor(value: str) -> Actor:
@@ -120,16 +139,12 @@ def consent(ctx: click.Context, donation_id: str, signature: Path | None, regime
 @donation.command()
 @click.argument("donation_id")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
-@click.option("--synthetic", is_flag=True, help="The data is synthetic, not from a person.")
-@click.option("--age-band", type=click.Choice(["0-17", "18-39", "40-64", "65-89", "90+"]))
-@click.option("--condition", help="ICD-10 code of the condition (human data).")
+@source_options
 @click.pass_context
 def ingest(ctx: click.Context, donation_id: str, path: Path, synthetic: bool,
            age_band: str | None, condition: str | None) -> None:
     """Stage a DICOM file, folder or zip (encrypted) and record the acquisition."""
-    if synthetic == bool(age_band):
-        raise click.UsageError("give either --synthetic or --age-band (human data)")
-    source = Source("synthetic") if synthetic else Source("human", age_band, condition)  # type: ignore[arg-type]
+    source = source_of(synthetic, age_band, condition)
     hashes = _run(ctx, lambda p: p.ingest(donation_id, path, source))
     click.echo(f"{len(hashes)} originals staged encrypted; Acquire committed")
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from pydicom.misc import is_dicom
 
+from anonymizer.errors import DeidError
 from anonymizer.files import private_dir
 from anonymizer.pipeline import DEFAULT_MAX_BYTES, collect_inputs, run
 
@@ -62,7 +63,10 @@ def read_inputs(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[b
     if not path.exists():
         raise InvalidInput(f"{path}: no such file, folder or zip")
     with scratch() as tmp:
-        items, refused = collect_inputs(path, tmp, max_bytes)
+        try:
+            items, refused = collect_inputs(path, tmp, max_bytes)
+        except DeidError as exc:  # a refused zip: the message names members by position
+            raise InvalidInput(str(exc)) from None
         if refused:
             raise InvalidInput(f"{len(refused)} input files refused: "
                                + "; ".join(r.error or "" for r in refused[:3]))
@@ -89,8 +93,9 @@ def deidentify_staged(originals: Sequence[bytes], *, secret: bytes, donor: str,
         names = [f"{i:06d}.dcm" for i in range(len(originals))]
         for name, data in zip(names, originals, strict=True):
             (src / name).write_bytes(data)
+        # The names are our own positions (no personal data), kept to find each output.
         result = run(src, out, report_dir=rep, secret=secret, donor=donor, profile=profile,
-                     jobs=jobs)
+                     jobs=jobs, keep_names=True)
         if not result.ok:
             errors = "; ".join(r.error or r.name for r in result.failed[:3])
             raise InvalidInput(f"{len(result.failed)} of {len(originals)} files could not be "

@@ -6,7 +6,8 @@ that say nothing about the input. ``library`` holds de-identified objects named 
 SHA-256 (the hash on the ledger), written once and verified on every read.
 
 Each org reaches MinIO with its own scoped credentials (written by ``traza network up`` to
-``<run>/minio/<org>.json``, read by :meth:`ObjectStoreConfig.from_file`); the root account
+``<run>/minio/<org>.json``, read by :meth:`ObjectStoreConfig.from_file`, which also names
+the CA of MinIO's TLS certificate: the network's MinIO speaks HTTPS only); the root account
 is never used here. Errors are typed (:class:`ObjectStoreError` and subclasses) and name
 only the bucket, the object name and the endpoint.
 

@@ -9,15 +9,21 @@ A connection profile is a small JSON file, one per org and user, as fabric-sampl
       "msp": {"id": "HospitalMSP", "dir": "<run>/orgs/hospital/users/operator1/msp"},
       "gateway": {"address": "127.0.0.1:9051",
                   "server_name": "peer0.hospital.traza.local",
-                  "tls_ca": "<run>/orgs/hospital/msp/tlscacerts/ca.pem"},
+                  "tls_ca": "<run>/orgs/hospital/msp/tlscacerts/ca.pem",
+                  "client_cert": "<run>/orgs/hospital/users/operator1/tls/server.crt",
+                  "client_key": "<run>/orgs/hospital/users/operator1/tls/server.key"},
       "channel": "donations",
       "chaincode": "traza",
-      "minio": {"endpoint": "127.0.0.1:9000", "secure": false,
+      "minio": {"endpoint": "127.0.0.1:9000", "secure": true,
+                "ca_file": "<run>/orgs/orderer/msp/tlscacerts/ca.pem",
                 "credentials": "<run>/minio/hospital.json"}
     }
 
-Relative paths are read from the profile's folder; ``minio`` is optional. Any other network
-is reached with a hand-written profile or environment variables (:meth:`Profile.from_env`).
+``client_cert``/``client_key`` are the identity's TLS pair from its org's TLS CA, which the
+peers require (mutual TLS); the key file must be 0600. Relative paths are read from the
+profile's folder; ``minio``, ``client_cert``/``client_key`` and ``ca_file`` are optional.
+Any other network is reached with a hand-written profile or environment variables
+(:meth:`Profile.from_env`).
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-from anonymizer.files import atomic_write
+from anonymizer.files import atomic_write, read_secret
 
 from .gateway import Contract, Gateway, Identity, Signer, connect
 
@@ -45,11 +51,15 @@ class MinioAccess:
     endpoint: str
     credentials: Path
     secure: bool = False
+    ca_file: Path | None = None  # the CA of MinIO's TLS certificate (else the system's)
 
 
 @dataclass(frozen=True)
 class Profile:
-    """A connection profile: one identity talking to one peer's gateway."""
+    """A connection profile: one identity talking to one peer's gateway.
+
+    ``tls_cert``/``tls_key`` are the client's TLS certificate and key (mutual TLS).
+    """
 
     msp_id: str
     msp_dir: Path
@@ -59,6 +69,8 @@ class Profile:
     channel: str = "donations"
     chaincode: str = "traza"
     minio: MinioAccess | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
 
     # -- the file format -------------------------------------------------------------------
 
@@ -75,12 +87,17 @@ class Profile:
             "channel": self.channel,
             "chaincode": self.chaincode,
         }
+        if self.tls_cert is not None and self.tls_key is not None:
+            doc["gateway"]["client_cert"] = str(self.tls_cert)
+            doc["gateway"]["client_key"] = str(self.tls_key)
         if self.minio is not None:
             doc["minio"] = {
                 "endpoint": self.minio.endpoint,
                 "secure": self.minio.secure,
                 "credentials": str(self.minio.credentials),
             }
+            if self.minio.ca_file is not None:
+                doc["minio"]["ca_file"] = str(self.minio.ca_file)
         return doc
 
     def save(self, path: str | PathLike[str]) -> Path:
@@ -105,9 +122,14 @@ class Profile:
             p = Path(value)
             return p if p.is_absolute() or folder is None else folder / p
 
+        def optional(value: str | None) -> Path | None:
+            return path(value) if value else None
+
         try:
             msp, gw = doc["msp"], doc["gateway"]
             minio = doc.get("minio")
+            if bool(gw.get("client_cert")) != bool(gw.get("client_key")):
+                raise ValueError("gateway client_cert and client_key go together (mutual TLS)")
             return cls(
                 msp_id=msp["id"],
                 msp_dir=path(msp["dir"]),
@@ -120,9 +142,12 @@ class Profile:
                     endpoint=minio["endpoint"],
                     credentials=path(minio["credentials"]),
                     secure=bool(minio.get("secure", False)),
+                    ca_file=optional(minio.get("ca_file")),
                 )
                 if minio
                 else None,
+                tls_cert=optional(gw.get("client_cert")),
+                tls_key=optional(gw.get("client_key")),
             )
         except (KeyError, TypeError) as e:
             raise ValueError(f"connection profile lacks {e}") from None
@@ -167,8 +192,9 @@ class Profile:
 
         ``TRAZA_PROFILE`` names a profile file to start from; ``TRAZA_MSP_ID``,
         ``TRAZA_MSP_DIR``, ``TRAZA_PEER``, ``TRAZA_TLS_CA``, ``TRAZA_PEER_NAME`` (TLS server
-        name), ``TRAZA_CHANNEL``, ``TRAZA_CHAINCODE`` override its fields. Without a base the
-        first four are required.
+        name), ``TRAZA_TLS_CERT``, ``TRAZA_TLS_KEY`` (the client's TLS pair),
+        ``TRAZA_CHANNEL``, ``TRAZA_CHAINCODE`` override its fields. Without a base the first
+        four are required.
         """
         env = os.environ if environ is None else environ
         if base is None and env.get("TRAZA_PROFILE"):
@@ -194,6 +220,8 @@ class Profile:
             "peer": ("TRAZA_PEER", str),
             "tls_ca": ("TRAZA_TLS_CA", Path),
             "server_name": ("TRAZA_PEER_NAME", str),
+            "tls_cert": ("TRAZA_TLS_CERT", Path),
+            "tls_key": ("TRAZA_TLS_KEY", Path),
             "channel": ("TRAZA_CHANNEL", str),
             "chaincode": ("TRAZA_CHAINCODE", str),
         }
@@ -202,17 +230,32 @@ class Profile:
 
     # -- connecting ------------------------------------------------------------------------
 
+    def client_tls(self) -> tuple[bytes, bytes] | tuple[None, None]:
+        """The client's TLS certificate and key (PEM), or ``(None, None)`` without them.
+
+        Raises
+        ------
+        anonymizer.files.LooseSecretError
+            If the key file is readable by group or others.
+        """
+        if self.tls_cert is None or self.tls_key is None:
+            return None, None
+        return self.tls_cert.read_bytes(), read_secret(self.tls_key)
+
     @contextmanager
     def gateway(self) -> Iterator[Gateway]:
-        """Open a gateway connection with this profile's identity."""
+        """Open a gateway connection with this profile's identity (mutual TLS if it has a pair)."""
         identity = Identity.from_msp_dir(self.msp_id, self.msp_dir)
         signer = Signer.from_msp_dir(self.msp_dir)
+        cert, key = self.client_tls()
         with connect(
             identity,
             signer,
             target=self.peer,
             tls_root_cert=self.tls_ca.read_bytes(),
             server_name=self.server_name or None,
+            client_cert=cert,
+            client_key=key,
         ) as gw:
             yield gw
 

@@ -38,12 +38,14 @@ from .intake import Deidentified, deidentify_staged, read_inputs
 from .ledger import Actor, Ledger
 from .objects import ObjectStore
 from .outbox import Worker, enqueue
+from .pacs_steps import PacsSteps
+from .paper_steps import PaperSteps
 from .pipeline_config import PipelineConfig, PipelineError, Registration, Secrets
 from .receipt import Receipt, build_receipt
 from .staging import StagedObjects, in_parallel
 
 
-class Pipeline:
+class Pipeline(PaperSteps, PacsSteps):
     """The donation workflow of one intake org.
 
     Parameters
@@ -267,13 +269,22 @@ class Pipeline:
 
     def ingest(self, donation_id: str, source_path: str | Path, source: Source) -> list[str]:
         """Acquire: stage a DICOM file, folder or zip encrypted; the originals' hashes on chain."""
+        return self.acquire(donation_id, list(read_inputs(Path(source_path))), source)
+
+    def acquire(self, donation_id: str, items: Sequence[bytes], source: Source, *,
+                kind: str = "original") -> list[str]:
+        """Acquire: stage ``items`` (in memory) encrypted, one step with their hashes.
+
+        The one Acquire of every intake channel: files and folders (:meth:`ingest`), a
+        PACS push (:mod:`client.pacs`), scanned paper (``kind="paper"``,
+        :meth:`ingest_paper`).
+        """
         actor = self.config.operator_actor
-        items = list(read_inputs(Path(source_path)))
         if not items:
             raise InvalidInput(f"nothing to ingest for {donation_id}")
         with self.db.session() as s:
             rec = self._record(s, donation_id)
-            hashes = [o.sha256 for o in self._stage_many(s, rec, actor, "original", items)]
+            hashes = [o.sha256 for o in self._stage_many(s, rec, actor, kind, items)]
             rid = self._enqueue(s, actor, "Acquire", donation_id,
                                 {"originalSha256": sorted(set(hashes)),
                                  "source": source.to_json()}, rec)
@@ -289,6 +300,10 @@ class Pipeline:
         with self.db.session() as s:
             rec = self._record(s, donation_id)
             originals = self.staged.of(s, donation_id, "original")
+            if not originals:  # a paper-only donation (it failed with an IndexError)
+                raise PipelineError(f"donation {donation_id} has no DICOM originals staged "
+                                    "(a paper record is de-identified by hand: "
+                                    "traza intake paper)")
             plain = self.staged.read(rec, originals)
         outputs = deidentify_staged(plain, secret=self.secrets.deid, donor=donation_id,
                                     profile=self.config.profile, jobs=self.config.jobs)

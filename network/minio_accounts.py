@@ -131,6 +131,7 @@ def provision(
     out_dir: Path,
     *,
     secure: bool = False,
+    ca_file: Path | None = None,
     staging: str = STAGING,
     library: str = LIBRARY,
 ) -> dict[str, Path]:
@@ -148,10 +149,17 @@ def provision(
         Lower-case org keys (``university``, ``hospital``, ``imss``).
     out_dir : Path
         Where ``<org_key>.json`` files are written (0600, folder 0700 if created).
+    secure : bool, optional
+        HTTPS, verified against ``ca_file`` (written into each credentials file too).
     """
     creds = StaticProvider(root_access_key, root_secret_key)
-    root = Minio(endpoint, credentials=creds, secure=secure, region="us-east-1")
-    admin = MinioAdmin(endpoint=endpoint, credentials=creds, secure=secure)
+    http = None
+    if secure and ca_file is not None:
+        http = urllib3.PoolManager(cert_reqs="CERT_REQUIRED", ca_certs=str(ca_file),
+                                   timeout=urllib3.Timeout(connect=5, read=30))
+    root = Minio(endpoint, credentials=creds, secure=secure, region="us-east-1",
+                 http_client=http)
+    admin = MinioAdmin(endpoint=endpoint, credentials=creds, secure=secure, http_client=http)
 
     def make(bucket: str) -> None:
         if not root.bucket_exists(bucket):
@@ -174,6 +182,7 @@ def provision(
         doc.update(
             endpoint=endpoint,
             secure=secure,
+            ca_file=str(ca_file) if ca_file else None,
             staging_bucket=staging,
             library_bucket=library,
             policy=policy,
@@ -206,4 +215,6 @@ def provision_network(topo: Topology) -> dict[str, Path]:
         root["secret_key"],
         [o.key for o in topo.orgs],
         minio_server.home(topo),
+        secure=True,
+        ca_file=minio_server.ca_file(topo),
     )

@@ -29,6 +29,11 @@ def config_dir(topo: Topology) -> Path:
     return out
 
 
+def client_roots(topo: Topology) -> list[str]:
+    """Every org's TLS CA: whose certificates a peer or orderer accepts from its clients."""
+    return [str(tls_ca(topo, o)) for o in topo.all_orgs]
+
+
 def peer_node(topo: Topology, peer: Peer) -> Node:
     home = node_dir(topo, peer.node_id)
     env = templates.render_env(
@@ -38,6 +43,7 @@ def peer_node(topo: Topology, peer: Peer) -> Node:
         config_dir=config_dir(topo),
         builder_dir=BUILDER_DIR,
         tls_ca=tls_ca(topo, peer.org),
+        client_roots=client_roots(topo),
     )
     return Node(
         name=peer.node_id,
@@ -51,7 +57,11 @@ def peer_node(topo: Topology, peer: Peer) -> Node:
 def orderer_node(topo: Topology, orderer: Orderer) -> Node:
     home = node_dir(topo, orderer.node_id)
     env = templates.render_env(
-        "orderer.env.j2", orderer=orderer, node_dir=home, config_dir=config_dir(topo)
+        "orderer.env.j2",
+        orderer=orderer,
+        node_dir=home,
+        config_dir=config_dir(topo),
+        client_roots=client_roots(topo),
     )
     return Node(
         name=orderer.node_id, argv=[binaries.path("orderer")], env=env, home=home, port=orderer.port
@@ -59,7 +69,11 @@ def orderer_node(topo: Topology, orderer: Orderer) -> Node:
 
 
 def admin_env(topo: Topology, peer: Peer) -> dict[str, str]:
-    """Environment for the ``peer`` CLI acting as the org admin against ``peer``."""
+    """Environment for the ``peer`` CLI acting as the org admin against ``peer``.
+
+    The admin's TLS pair authenticates the CLI to every peer and orderer (mutual TLS).
+    """
+    tls = user_dir(topo, peer.org, "admin") / "tls"
     return {
         "FABRIC_CFG_PATH": str(config_dir(topo)),
         "CORE_PEER_LOCALMSPID": peer.org.msp,
@@ -67,12 +81,16 @@ def admin_env(topo: Topology, peer: Peer) -> dict[str, str]:
         "CORE_PEER_ADDRESS": peer.address,
         "CORE_PEER_TLS_ENABLED": "true",
         "CORE_PEER_TLS_ROOTCERT_FILE": str(tls_ca(topo, peer.org)),
+        "CORE_PEER_TLS_CLIENTAUTHREQUIRED": "true",
+        "CORE_PEER_TLS_CLIENTCERT_FILE": str(tls / "server.crt"),
+        "CORE_PEER_TLS_CLIENTKEY_FILE": str(tls / "server.key"),
         "FABRIC_LOGGING_SPEC": "warning",
     }
 
 
-def orderer_flags(topo: Topology, orderer: Orderer) -> list[str]:
-    """``peer`` CLI flags to reach an orderer over TLS."""
+def orderer_flags(topo: Topology, orderer: Orderer, peer: Peer) -> list[str]:
+    """``peer`` CLI flags to reach an orderer over mutual TLS as ``peer``'s org admin."""
+    tls = user_dir(topo, peer.org, "admin") / "tls"
     return [
         "-o",
         orderer.address,
@@ -81,4 +99,9 @@ def orderer_flags(topo: Topology, orderer: Orderer) -> list[str]:
         "--tls",
         "--cafile",
         str(tls_ca(topo, orderer.org)),
+        "--clientauth",
+        "--certfile",
+        str(tls / "server.crt"),
+        "--keyfile",
+        str(tls / "server.key"),
     ]

@@ -14,6 +14,11 @@ from pathlib import Path
 
 from anonymizer.files import write_secret
 
+# Whatever a node or tool creates (keys, the CA's database, the chaincode builder's
+# connection.json with the peer's TLS key, logs) is 0600 in 0700 folders from its first
+# byte: nobody but the network's user reads it.
+NODE_UMASK = 0o077
+
 
 class NetworkError(RuntimeError):
     """A network operation failed; the message says which node and what to do."""
@@ -93,10 +98,12 @@ def start(node: Node, host: str = "127.0.0.1") -> int:
             f"stop it or change the port in network/topology.yaml"
         )
     node.home.mkdir(parents=True, exist_ok=True)
-    # The rendered environment is kept beside the log, to see how a node was started;
-    # 0600 from the first byte, as some hold secrets (MinIO's root password).
+    # The rendered environment is kept beside the log, to see how a node was started. It
+    # holds no secret (they are in 0600 files the node reads), but paths to keys: 0600.
     write_secret(node.home / "env", "".join(f"{k}={v}\n" for k, v in node.env.items()))
-    with open(node.logfile, "ab") as log:
+    # Logs hold no secret (tests/integration/test_secrets.py), but are the nodes' own: 0600.
+    fd = os.open(node.logfile, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "ab") as log:
         proc = subprocess.Popen(
             node.argv,
             env=_child_env(node.env),
@@ -105,6 +112,7 @@ def start(node: Node, host: str = "127.0.0.1") -> int:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            umask=NODE_UMASK,
         )
     stat = _stat(proc.pid)
     node.pidfile.write_text(f"{proc.pid} {stat[1] if stat else 0}\n")
@@ -165,7 +173,8 @@ def run(
     argv: list[str], env: dict[str, str] | None = None, what: str = "", cwd: Path | None = None
 ) -> str:
     """Run a short-lived tool; raise NetworkError with its output if it fails."""
-    res = subprocess.run(argv, env=_child_env(env or {}), cwd=cwd, capture_output=True, text=True)
+    res = subprocess.run(argv, env=_child_env(env or {}), cwd=cwd, capture_output=True, text=True,
+                         umask=NODE_UMASK)
     if res.returncode != 0:
         raise NetworkError(
             f"{what or Path(argv[0]).name} failed (exit {res.returncode}):\n"

@@ -26,8 +26,9 @@ def profile_path(topo: Topology, org: Org, user: str) -> Path:
 
 
 def profile_of(topo: Topology, org: Org, user: str) -> Profile:
-    """The profile of ``user`` of ``org``: its org's first peer, its MSP folder, MinIO."""
+    """The profile of ``user`` of ``org``: its org's first peer, its MSP and TLS pair, MinIO."""
     peer = org.peers[0]
+    tls = user_dir(topo, org, user) / "tls"
     return Profile(
         msp_id=org.msp,
         msp_dir=user_dir(topo, org, user) / "msp",
@@ -38,9 +39,12 @@ def profile_of(topo: Topology, org: Org, user: str) -> Profile:
         chaincode=topo.chaincode["name"],
         minio=MinioAccess(
             endpoint=topo.minio.address,
-            secure=False,  # loopback MinIO speaks plain HTTP
+            secure=True,
             credentials=minio.account_file(topo, org),
+            ca_file=minio.ca_file(topo),
         ),
+        tls_cert=tls / "server.crt",
+        tls_key=tls / "server.key",
     )
 
 

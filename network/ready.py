@@ -9,16 +9,41 @@ network is ready. We retry, not sleep.
 
 from __future__ import annotations
 
+import ssl
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Sequence
 
 from client.gateway import Commit, GatewayError, Status
 from client.profile import Profile
 
+from .ca import tls_ca, user_dir
 from .process import NetworkError
 from .profiles import local
-from .topology import Topology
+from .topology import Org, Topology
+
+
+def operations_context(topo: Topology, org: Org) -> ssl.SSLContext:
+    """TLS for ``org``'s operations endpoints: its TLS CA, and its admin's pair as the client.
+
+    Peers and orderers serve ``/healthz``, ``/metrics`` and ``/logspec`` only to clients
+    of their own org's TLS CA.
+    """
+    context = ssl.create_default_context(cafile=str(tls_ca(topo, org)))
+    tls = user_dir(topo, org, "admin") / "tls"
+    context.load_cert_chain(tls / "server.crt", tls / "server.key")
+    return context
+
+
+def operations_get(topo: Topology, org: Org, host: str, port: int, path: str,
+                   timeout: float = 3) -> bytes:
+    """GET ``path`` (``/healthz``, ``/metrics``) from a node of ``org`` over mutual TLS."""
+    url = f"https://{host}:{port}{path}"
+    with urllib.request.urlopen(  # noqa: S310 (https, a node of ours)
+        url, timeout=timeout, context=operations_context(topo, org)
+    ) as r:
+        return r.read()
 
 
 def heartbeat(profile: Profile, endorsing_orgs: Sequence[str] = ()) -> tuple[Commit, Status]:

@@ -39,6 +39,11 @@ class CA:
         return f"ca.{self.org.lower()}"
 
     @property
+    def tls_name(self) -> str:
+        """The org's TLS CA, a second CA in the same server (it issues TLS certificates only)."""
+        return f"tlsca.{self.org.lower()}"
+
+    @property
     def url(self) -> str:
         return f"https://{self.host}:{self.port}"
 

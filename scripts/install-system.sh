@@ -3,8 +3,10 @@
 #   tesseract-ocr, tesseract-ocr-spa : offline OCR of burned-in text (anonymizer/ocr.py)
 #   dicom3tools                       : dciodvfy, validates de-identified DICOM in tests
 #   libtesseract-dev libleptonica-dev pkg-config : to build tesserocr where pip finds no wheel
+#   fonts-dejavu-core fonts-liberation : the fonts of the generated scanned forms (tests)
 set -euo pipefail
-pkgs=(tesseract-ocr tesseract-ocr-spa dicom3tools libtesseract-dev libleptonica-dev pkg-config)
+pkgs=(tesseract-ocr tesseract-ocr-spa dicom3tools libtesseract-dev libleptonica-dev pkg-config
+      fonts-dejavu-core fonts-liberation)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

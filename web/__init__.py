@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Request, current_app, g, render_template, request
+from flask import Flask, current_app, g, render_template, request
 from flask.ctx import _AppCtxGlobals
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
@@ -44,13 +44,15 @@ class _Globals(_AppCtxGlobals):
     while it does: such views touch ``g.db`` (``audit.record``) only afterwards.
     """
 
-    @property
-    def db(self) -> Session:
-        if "_db" not in self.__dict__:
-            stack = contextlib.ExitStack()
-            self._db = stack.enter_context(current_app.extensions["traza_db"].session())
-            self.db_stack = stack
-        return self._db
+    def __getattr__(self, name: str) -> Any:
+        # Only called for a name not set: ``g.get("db")`` still says whether it is open,
+        # and a view may set and pop its own ``g.db``.
+        if name != "db":
+            return super().__getattr__(name)
+        stack = contextlib.ExitStack()
+        session: Session = stack.enter_context(current_app.extensions["traza_db"].session())
+        self.__dict__.update(db=session, db_stack=stack)
+        return session
 
 
 @contextlib.contextmanager
@@ -72,19 +74,20 @@ class _NoDonorLogin:
         return None
 
 
-class _Request(Request):
-    """The body limit is the app's (64 KiB) except on the intake upload."""
+def install_limits(app: Flask) -> None:
+    """The request body limit is the app's (64 KiB) except on the intake upload.
 
-    @property
-    def max_content_length(self) -> int | None:
-        if self.endpoint == "staff.intake":
-            return current_app.config["TRAZA"].upload_mb * 1024 * 1024
-        return current_app.config["MAX_CONTENT_LENGTH"]
+    Registered before CSRF protection, which reads the form (and so the whole body).
+    """
+
+    @app.before_request
+    def _limits() -> None:
+        if request.endpoint == "staff.intake":
+            request.max_content_length = app.config["TRAZA"].upload_mb * 1024 * 1024
 
 
 class _App(Flask):
     app_ctx_globals_class = _Globals
-    request_class = _Request
 
     def log_exception(self, exc_info: Any) -> None:
         # Flask's own message names the path, and the path holds the token: log the kind only.
@@ -157,10 +160,16 @@ def create_app(config: WebConfig, *, bundler: Bundler | None = None,
     bucket = limiter or TokenBucket(config.rate_per_minute, config.rate_burst)
     install_i18n(app)
     install_headers(app)
+    install_limits(app)  # before CSRF reads any form
     install_sessions(app, config)
     for blueprint in (bp, auth.bp, review.bp, staff.bp):
         app.register_blueprint(blueprint)
     app.jinja_env.globals["signed_in"] = lambda: principal.current() is not None
+    # -- manual redaction of scanned pages (operators; web/redaction.py, issue 13) --------
+    from .redaction import install_redaction
+
+    install_redaction(app)
+    # -------------------------------------------------------------------------------------
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

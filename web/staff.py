@@ -2,7 +2,7 @@
 
 Every ledger step here is taken through ``traza_pipeline_for(principal)`` and so signed by
 the signed-in person's own Fabric identity (:mod:`web.identity`). Uploads are bounded by
-size (``web._Request.max_content_length``, larger on this page only), file count (zip
+size (``web.install_limits``: larger on this page only), file count (zip
 members included) and content (each file must be DICOM or a zip, by its bytes, whatever
 type the browser claims).
 """
@@ -17,6 +17,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, render_template, request
 
+from anonymizer.errors import InputError
 from anonymizer.files import private_dir
 from anonymizer.pipeline import collect_inputs
 from client.donations import Source
@@ -93,7 +94,10 @@ def _save_uploads(folder: Path, limit: int) -> str | None:
                 return "type"
             if count + members > limit:
                 return "count"
-            items, refused = collect_inputs(path, private_dir(folder / f"{i:05d}"))
+            try:
+                items, refused = collect_inputs(path, private_dir(folder / f"{i:05d}"))
+            except InputError:  # unsafe names, links, a zip bomb
+                return "type"
             path.unlink()
             if refused:
                 return "type"

@@ -30,6 +30,8 @@ class Context:
     engines: Engines = field(default_factory=Engines)
     # Identifying values known from elsewhere (the donor's other files), added to the file's.
     known: KnownValues | None = None
+    # True when ``known`` already holds this file's own values (run's first pass read them).
+    known_complete: bool = False
     uids: UIDMapper = field(init=False)
     date_offset: int = field(init=False)
     pseudonym: str = field(init=False)

@@ -16,6 +16,7 @@ from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from anonymizer.dicom.context import Context
 from anonymizer.dicom.walker import PIXEL_DATA, TEXT_VRS, Walker, tag_str
 from anonymizer.errors import PixelCleaningError, UnsupportedTransferSyntax
+from anonymizer.known_values import KnownValues
 from anonymizer.profile import OVERLAYS, REPEATER_GROUPS, Option
 from anonymizer.report import AttributeAction, PixelMask
 
@@ -114,8 +115,11 @@ def rewritten_syntax(ts: str) -> str:
     return ExplicitVRLittleEndian
 
 
-def clean_pixels(ds: FileDataset, ctx: Context) -> bool:
+def clean_pixels(ds: FileDataset, ctx: Context, known: KnownValues | None = None) -> bool:
     """Mask text found in every frame of an at-risk image; return True if pixels changed.
+
+    ``known`` (the file's and the donor's identifying values) goes to an OCR engine that
+    asks for it (:attr:`Engines.wants_known`): a line naming them is masked.
 
     Pixel data without text is left untouched (bit-identical, original transfer syntax).
     Changed pixel data is written uncompressed, in Explicit VR Little Endian unless the input
@@ -137,6 +141,8 @@ def clean_pixels(ds: FileDataset, ctx: Context) -> bool:
     frames = arr if frames_n > 1 else arr[None]
     options = {"monochrome1": True} if ds.get("PhotometricInterpretation") == "MONOCHROME1" \
         else {}
+    if ctx.engines.wants_known and known:
+        options["known"] = known
     changed = False
     if ctx.engines.find_text_boxes_in_frames is not None:
         try:

@@ -9,7 +9,7 @@ attribute; :data:`UNLISTED_RULES` says what to do with the rest, by VR.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydicom.datadict import dictionary_has_tag, dictionary_VR
 from pydicom.dataelem import DataElement, RawDataElement
@@ -19,6 +19,9 @@ from pydicom.sequence import Sequence as DicomSequence
 
 from anonymizer import dates, known_values
 from anonymizer.dicom.context import Context
+
+if TYPE_CHECKING:
+    from anonymizer.dicom.conformance import Requirements
 from anonymizer.dicom.markers import MARKERS
 from anonymizer.errors import DeidError
 from anonymizer.known_values import KnownValues
@@ -58,6 +61,8 @@ DUMMY: dict[str, Any] = {
     "UT": "ANONIMIZADO",
     "UV": 0,
 }
+# Dummies whose format the attribute fixes beyond its VR (a D on a Type 1 attribute).
+DUMMY_BY_TAG: dict[int, str] = {0x00080201: "+0000"}  # Timezone Offset From UTC: &ZZXX
 BINARY_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
 STRING_VRS = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST",
                         "TM", "UC", "UI", "UR", "UT"})
@@ -112,6 +117,10 @@ class Walker:
         self.clean_text = bool(
             self.options & {Option.CLEAN_DESCRIPTORS, Option.CLEAN_STRUCTURED_CONTENT}
         )
+        # The IOD's Type 1 and 2 paths (anonymizer.dicom.conformance), set before the walk;
+        # and the report paths of what the walk removed, for the conditions after it.
+        self.requirements: Requirements | None = None
+        self.removed: set[str] = set()
 
     # -- recording ---------------------------------------------------------------------
     def record(self, path: str, elem: DataElement, action: str, operation: str,
@@ -129,8 +138,12 @@ class Walker:
         )
 
     # -- the walk -----------------------------------------------------------------------
-    def walk(self, ds: Dataset, prefix: str = "", *, file_meta: bool = False) -> None:
-        """Apply the profile to every element of ``ds`` (recursively)."""
+    def walk(self, ds: Dataset, prefix: str = "", *, file_meta: bool = False,
+             tags: tuple[int, ...] = ()) -> None:
+        """Apply the profile to every element of ``ds`` (recursively).
+
+        ``tags`` are the sequence tags down to ``ds`` (for the Types of the IOD).
+        """
         kept_blocks: set[tuple[int, int]] = set()
         creators: list[int] = []
         for tag in list(ds.keys()):
@@ -166,7 +179,7 @@ class Walker:
             action = self.ctx.profile.action_for(tag)
             if action is None:
                 action = self._unlisted(elem)
-            self.apply(ds, elem, path, action)
+            self.apply(ds, elem, path, action, () if file_meta else tags + (tag,))
         for tag in creators:
             group, block = tag >> 16, tag & 0xFF
             if (group, block) not in kept_blocks:
@@ -210,14 +223,25 @@ class Walker:
         return rule or "K"
 
     # -- actions ------------------------------------------------------------------------
-    def apply(self, ds: Dataset, elem: DataElement, path: str, action: str) -> None:
-        """Apply one Table E.1-1 action (possibly a combination) to ``elem``."""
+    def apply(self, ds: Dataset, elem: DataElement, path: str, action: str,
+              tags: tuple[int, ...] = ()) -> None:
+        """Apply one Table E.1-1 action (possibly a combination) to ``elem``.
+
+        ``tags`` locate it in the IOD: an X on an attribute that is Type 1 there becomes D
+        (a sequence: its items cleaned), on a Type 2 one Z (PS3.15 E.1.1).
+        """
         action = resolve(action, elem.VR, int(elem.tag))
         vr = elem.VR
+        if action == "X" and tags and self.requirements is not None:
+            kind = self.requirements.type_of(tags)
+            if kind == "2":
+                action = "Z"
+            elif kind == "1":
+                action = "D"
         if action == "X":
             self.remove(ds, elem, path, "X")
         elif vr == "SQ":
-            self._sequence(ds, elem, path, action)
+            self._sequence(ds, elem, path, action, tags)
         elif action == "K":
             if int(elem.tag) == PATIENT_AGE:
                 self._cap_age(elem, path)
@@ -238,9 +262,11 @@ class Walker:
     def remove(self, ds: Dataset, elem: DataElement, path: str, action: str) -> None:
         old = elem.value if elem.VR != "SQ" else None
         del ds[elem.tag]
+        self.removed.add(path)
         self.record(path, elem, action, "removed", old)
 
-    def _sequence(self, ds: Dataset, elem: DataElement, path: str, action: str) -> None:
+    def _sequence(self, ds: Dataset, elem: DataElement, path: str, action: str,
+                  tags: tuple[int, ...] = ()) -> None:
         if action == "Z":
             if len(elem.value):
                 elem.value = DicomSequence([])
@@ -249,7 +275,7 @@ class Walker:
         # D, U, C and K on a sequence: walk its items with the same profile (PS3.15 E.1.1
         # "U*": replace the UIDs inside; D/C: the items' own rows remove what identifies).
         for i, item in enumerate(elem.value):
-            self.walk(item, f"{path}[{i}].")
+            self.walk(item, f"{path}[{i}].", tags=tags)
 
     def _dummy(self, elem: DataElement, path: str) -> None:
         old = elem.value
@@ -262,6 +288,8 @@ class Walker:
             return
         if elem.VR in BINARY_VRS:
             elem.value = b"\0\0"
+        elif int(elem.tag) in DUMMY_BY_TAG:
+            elem.value = DUMMY_BY_TAG[int(elem.tag)]
         elif elem.VR in DUMMY:
             elem.value = DUMMY[elem.VR]
         else:

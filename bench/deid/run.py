@@ -116,6 +116,9 @@ PEERS = (
     Tool("dicom-anonymizer", "dicom-anonymizer", _dicom_anonymizer, "donor"),
 )
 TRAZA = Tool("traza", "traza", None, "file")
+# Traza without the first pass over the donor's headers (each file knows only its own
+# identifying values): the cost and the worth of that pass, side by side.
+TRAZA_OWN = Tool("traza-own-values", "traza", None, "file")
 
 
 def _version(dist: str) -> str:
@@ -146,7 +149,8 @@ def _run_peer(tool: Tool, corpus: Path, out: Path, manifest: Manifest,
     return [e for r in results for e in r if e]
 
 
-def _run_traza(corpus: Path, out: Path, manifest: Manifest, jobs: int) -> list[str]:
+def _run_traza(corpus: Path, out: Path, manifest: Manifest, jobs: int,
+               known_pass: bool = True) -> list[str]:
     """Run the Traza pipeline, one call per donor (its pseudonyms and dates are per donor).
 
     The donors share one pool of ``jobs`` worker processes, started in the timed round,
@@ -158,8 +162,9 @@ def _run_traza(corpus: Path, out: Path, manifest: Manifest, jobs: int) -> list[s
     with _quiet(), contextlib.ExitStack() as stack:
         pool = stack.enter_context(ProcessPoolExecutor(max_workers=jobs)) if jobs > 1 else None
         for donor in sorted({f["donor"] for f in manifest.files}):
+            # Input names kept: the scorer finds each output by its input's path.
             result = run(corpus / donor, out / donor, secret=SECRET, donor=donor, jobs=jobs,
-                         executor=pool)
+                         executor=pool, keep_names=True, known_pass=known_pass)
             errors += [r.error or r.name for r in result.failed]
     return errors
 
@@ -250,7 +255,7 @@ def _table(rows: list[dict[str, Any]], jobs: int) -> str:
             by = r["score"]["leaks_by_kind"]
             out.append(f"  {r['tool']:<17}" + "  ".join(f"{KIND_SHORT[k]}={by.get(k, 0)}"
                                                        for k in kinds))
-    peers = [r for r in rows if r.get("score") and r["tool"] != "traza"]
+    peers = [r for r in rows if r.get("score") and not r["tool"].startswith("traza")]
     if base and peers:
         fewest = min(peers, key=lambda r: r["score"]["leaks"])
         fastest = max(peers, key=lambda r: r["files_per_s"])
@@ -296,7 +301,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-ocr", action="store_true",
                         help="do not re-read masked boxes with tesseract")
     parser.add_argument("--tools", default="traza,dicognito,pydicom/deid,dicom-anonymizer",
-                        help="comma-separated tools to run")
+                        help="comma-separated tools to run (also traza-own-values: Traza "
+                             "without the first pass over a donor's headers)")
     args = parser.parse_args(argv)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -305,13 +311,13 @@ def main(argv: list[str] | None = None) -> int:
     wanted = [t.strip() for t in args.tools.split(",")]
     rows: list[dict[str, Any]] = []
     runnable: list[tuple[Tool, dict[str, Any], Path]] = []
-    for tool in (TRAZA, *PEERS):
+    for tool in (TRAZA, TRAZA_OWN, *PEERS):
         if tool.name not in wanted:
             continue
         row: dict[str, Any] = {"tool": tool.name, "version": _version(tool.dist),
                                "jobs": args.jobs, "walls_s": [], "cpu_s": []}
         rows.append(row)
-        reason = _traza_available() if tool is TRAZA else (
+        reason = _traza_available() if tool in (TRAZA, TRAZA_OWN) else (
             "not installed" if row["version"] == "not installed" else None)
         if reason:
             row["skipped"] = reason
@@ -326,8 +332,9 @@ def main(argv: list[str] | None = None) -> int:
             dest.mkdir(parents=True)
             cpu0 = _cpu_seconds()
             t0 = time.perf_counter()
-            if tool is TRAZA:
-                row["errors"] = _run_traza(corpus, dest, manifest, args.jobs)
+            if tool in (TRAZA, TRAZA_OWN):
+                row["errors"] = _run_traza(corpus, dest, manifest, args.jobs,
+                                           known_pass=tool is TRAZA)
             else:
                 row["errors"] = _run_peer(tool, corpus, dest, manifest, args.jobs)
             row["walls_s"].append(round(time.perf_counter() - t0, 3))

@@ -78,6 +78,8 @@ def run_go(
         f"-peer={profile.peer}",
         f"-server-name={profile.server_name}",
         f"-tls-ca={profile.tls_ca}",
+        *([f"-tls-cert={profile.tls_cert}", f"-tls-key={profile.tls_key}"]
+          if profile.tls_cert and profile.tls_key else []),
         f"-msp-id={profile.msp_id}",
         f"-msp-dir={profile.msp_dir}",
         f"-channel={profile.channel}",

@@ -40,8 +40,7 @@ from .stats import Record, summarize_rounds
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT_DIR = ROOT / "bench" / "out"
-NODES_DIR = ROOT / "network" / "run" / "nodes"
-DEPLOYMENT = ROOT / "network" / "run" / "chaincode" / "deployment.json"
+RUN_DIR = ROOT / "network" / "run"  # the network's run folder (``--run``)
 
 CLIENTS = ("python", "go")
 # Caps that keep a mistaken command line bounded.
@@ -130,6 +129,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="seconds between runs, for the pipeline to drain (default 2)",
     )
     parser.add_argument(
+        "--run",
+        type=Path,
+        default=Path(os.environ.get("TRAZA_NETWORK_RUN", RUN_DIR)),
+        help="the network's run folder (default network/run, or TRAZA_NETWORK_RUN)",
+    )
+    parser.add_argument(
         "--out",
         type=Path,
         default=OUT_DIR / "ledger",
@@ -178,11 +183,16 @@ def fabric_setup() -> dict[str, str]:
     }
 
 
+def _deployment(run: Path) -> Path:
+    return run / "chaincode" / "deployment.json"
+
+
 def setup_of(
     args: argparse.Namespace, profile: Profile, fabric: dict[str, str]
 ) -> dict[str, object]:
     """Return what the figures depend on, for results.json."""
-    deployment = json.loads(DEPLOYMENT.read_text()) if DEPLOYMENT.exists() else {}
+    path = _deployment(args.run)
+    deployment = json.loads(path.read_text()) if path.exists() else {}
     return {
         "peer": profile.peer,
         "peer_name": profile.server_name,
@@ -237,7 +247,7 @@ def run_round(
     tally: _Tally,
 ) -> None:
     """Run one client at one level for one round (warm-up + measured part); add to ``tally``."""
-    pids = cpu.node_pids(NODES_DIR)
+    pids = cpu.node_pids(args.run / "nodes")
     options = dict(
         concurrency=concurrency,
         duration=args.warmup + _per_round(args),
@@ -271,13 +281,13 @@ def run_round(
 def main(argv: list[str] | None = None) -> int:
     """Run every level for every client, print the table, write the JSON files."""
     args = parse_args(argv)
-    if not DEPLOYMENT.exists():
+    if not _deployment(args.run).exists():
         print(
-            f"no {DEPLOYMENT.relative_to(ROOT)}: bring the network up first (traza network up)",
+            f"no {_deployment(args.run)}: bring the network up first (traza network up)",
             file=sys.stderr,
         )
         return 2
-    profile = Profile.from_dir(ROOT / "network" / "run" / "profiles", args.org, args.user)
+    profile = Profile.from_dir(args.run / "profiles", args.org, args.user)
     binary = go_load.build(OUT_DIR) if "go" in args.clients else None
     try:
         latency = python_load.probe(profile, args.function)

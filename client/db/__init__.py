@@ -16,6 +16,7 @@ from .models import (
     DonationIndex,
     DonationRecord,
     DonorAccount,
+    ExpectedStudy,
     IndexCheckpoint,
     Operation,
     OutboxItem,
@@ -29,7 +30,7 @@ from .retention import Forgotten, forget_donor_links
 
 __all__ = [
     "AuditEntry", "Base", "Database", "DatabaseError", "DatabaseUnavailable", "DonationIndex",
-    "DonationRecord", "DonorAccount", "Forgotten", "IndexCheckpoint", "Operation", "OutboxItem",
-    "ReviewSession", "StaffAccount", "StagedObject", "StepIndex", "forget_donor_links",
-    "sqlite_url", "temporary_schema", "utcnow",
+    "DonationRecord", "DonorAccount", "ExpectedStudy", "Forgotten", "IndexCheckpoint", "Operation",
+    "OutboxItem", "ReviewSession", "StaffAccount", "StagedObject", "StepIndex",
+    "forget_donor_links", "sqlite_url", "temporary_schema", "utcnow",
 ]

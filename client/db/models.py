@@ -25,9 +25,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
-    "AuditEntry", "Base", "DonationRecord", "DonationIndex", "DonorAccount", "IndexCheckpoint",
-    "Operation", "OutboxItem", "ReviewSession", "StaffAccount", "StagedObject", "StepIndex",
-    "utcnow",
+    "AuditEntry", "Base", "DonationRecord", "DonationIndex", "DonorAccount", "ExpectedStudy",
+    "IndexCheckpoint", "Operation", "OutboxItem", "ReviewSession", "StaffAccount", "StagedObject",
+    "StepIndex", "utcnow",
 ]
 
 # Constraint names stable across backends, so Alembic (batch mode on SQLite) can find them.
@@ -292,3 +292,20 @@ class StaffAccount(Base):
     disabled_at: Mapped[dt.datetime | None]
     last_login_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ExpectedStudy(Base):
+    """A study a hospital PACS will push for an open donation (:mod:`client.pacs`).
+
+    The Study Instance UID is kept only as a keyed hash (HMAC under the intake org's
+    account key): it is the hospital's identifier of the patient's study. Deleted when the
+    donation closes.
+    """
+
+    __tablename__ = "expected_studies"
+
+    study_hmac: Mapped[str] = mapped_column(String(SHA), primary_key=True)
+    donation_id: Mapped[str] = mapped_column(String(ID), index=True)
+    source_json: Mapped[str] = mapped_column(String(128))  # the Acquire step's source
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    received_at: Mapped[dt.datetime | None]

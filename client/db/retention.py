@@ -2,9 +2,10 @@
 
 After the final step nothing off-chain may lead from the donation back to the person
 (DESIGN.md, "Off-chain state"): the open-donation record (data key, sealed salt, account
-link), its staged-object rows, its review sessions go; the sealed donor reference in the
-operational log and sealed transient data in the outbox are blanked. The log rows themselves
-stay (operation number, executor, action, object ids, time): the record of what was done.
+link), its staged-object rows, its review sessions and the PACS studies it expected go; the
+sealed donor reference in the operational log and sealed transient data in the outbox are
+blanked. The log rows themselves stay (operation number, executor, action, object ids,
+time): the record of what was done.
 """
 
 from __future__ import annotations
@@ -14,7 +15,14 @@ from dataclasses import dataclass
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
-from .models import DonationRecord, Operation, OutboxItem, ReviewSession, StagedObject
+from .models import (
+    DonationRecord,
+    ExpectedStudy,
+    Operation,
+    OutboxItem,
+    ReviewSession,
+    StagedObject,
+)
 
 __all__ = ["Forgotten", "forget_donor_links"]
 
@@ -28,6 +36,7 @@ class Forgotten:
     review_sessions: int
     operations_blanked: int
     outbox_blanked: int
+    expected_studies: int = 0
 
 
 def forget_donor_links(session: Session, donation_id: str) -> Forgotten:
@@ -46,4 +55,5 @@ def forget_donor_links(session: Session, donation_id: str) -> Forgotten:
                                        Operation.donor_ref.is_not(None)).values(donor_ref=None))
     out = rows(update(OutboxItem).where(OutboxItem.donation_id == donation_id,
                                         OutboxItem.sealed.is_not(None)).values(sealed=None))
-    return Forgotten(records, staged, sessions, ops, out)
+    studies = rows(delete(ExpectedStudy).where(ExpectedStudy.donation_id == donation_id))
+    return Forgotten(records, staged, sessions, ops, out, studies)

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
+import ipaddress
 import json
 import time
-import urllib.request
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from anonymizer.files import write_secret
 from client.gateway import GatewayError
 from client.profile import Profile
 from network import nodes, ready
@@ -68,12 +76,11 @@ def raft_leader(topo: Topology) -> Orderer:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         for o in topo.orderers:
-            url = f"http://{o.host}:{o.operations_port}/metrics"
             try:
-                with urllib.request.urlopen(url, timeout=3) as r:  # noqa: S310 (loopback)
-                    lines = r.read().decode().splitlines()
+                body = ready.operations_get(topo, o.org, o.host, o.operations_port, "/metrics")
             except OSError:
                 continue
+            lines = body.decode().splitlines()
             if any(line.startswith("consensus_etcdraft_is_leader")
                    and f'channel="{topo.channel}"' in line and line.endswith(" 1")
                    for line in lines):
@@ -98,3 +105,39 @@ def start_node(topo: Topology, node_of: Orderer | Peer) -> None:
     node = _node(topo, node_of)
     start(node, node_of.host)
     wait_port(node, node_of.host, node_of.port)
+
+
+def throwaway_tls(ca_file: Path, cert_file: Path, key_file: Path, *, name: str,
+                  hosts: list[str]) -> None:
+    """A CA of nobody's (``ca_file``) and a TLS pair it signs, valid for an hour.
+
+    For servers started by a test (with the CA) and clients that must be refused (without).
+    """
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+
+    def cert(subject: str, public, ca: bool, sans: list[x509.GeneralName]) -> x509.Certificate:
+        b = (x509.CertificateBuilder()
+             .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+             .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "throwaway-ca")]))
+             .public_key(public).serial_number(x509.random_serial_number())
+             .not_valid_before(now - datetime.timedelta(minutes=5))
+             .not_valid_after(now + datetime.timedelta(hours=1))
+             .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        if sans:
+            b = b.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        return b.sign(ca_key, hashes.SHA256())
+
+    sans: list[x509.GeneralName] = []
+    for h in hosts:
+        try:
+            sans.append(x509.IPAddress(ipaddress.ip_address(h)))
+        except ValueError:
+            sans.append(x509.DNSName(h))
+    pem = serialization.Encoding.PEM
+    for path in (ca_file, cert_file):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    ca_file.write_bytes(cert("throwaway-ca", ca_key.public_key(), True, []).public_bytes(pem))
+    cert_file.write_bytes(cert(name, key.public_key(), False, sans).public_bytes(pem))
+    write_secret(key_file, key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
+                                             serialization.NoEncryption()))

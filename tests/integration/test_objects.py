@@ -14,6 +14,7 @@ import os
 import re
 import secrets
 import socket
+import ssl
 import stat
 import subprocess
 import time
@@ -39,6 +40,8 @@ from network import binaries, minio_accounts, topology
 from network import minio as minio_server
 from network.process import NetworkError
 
+from .helpers import throwaway_tls
+
 ORGS = ["university", "hospital", "imss"]
 PLANTED = "CURP PELJ800101HDFRPN09 Juan Perez Lopez"
 
@@ -52,8 +55,11 @@ def _free_port() -> int:
 class MinioServer:
     """One MinIO process on a tmp data folder; root credentials passed by environment."""
 
-    def __init__(self, home: Path, root: dict[str, str] | None = None) -> None:
+    def __init__(self, home: Path, root: dict[str, str] | None = None,
+                 ca_file: Path | None = None) -> None:
+        """``ca_file``: serve HTTPS from ``home/certs`` (a pair that CA signed), as `up` does."""
         self.home = home
+        self.ca_file = ca_file
         self.data = home / "data"
         self.port = _free_port()
         self.console_port = _free_port()
@@ -84,15 +90,20 @@ class MinioServer:
             "--console-address",
             f"127.0.0.1:{self.console_port}",
         ]
+        context = None
+        if self.ca_file:
+            argv += ["--certs-dir", str(self.home / "certs")]
+            context = ssl.create_default_context(cafile=str(self.ca_file))
         log = open(self.home / "minio.log", "ab")  # noqa: SIM115 (kept open by the child)
         self.proc = subprocess.Popen(argv, env=env, stdout=log, stderr=log)
         deadline = time.monotonic() + 60
-        url = f"http://{self.endpoint}/minio/health/live"
+        url = f"{'https' if self.ca_file else 'http'}://{self.endpoint}/minio/health/live"
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError((self.home / "minio.log").read_text()[-2000:])
             try:
-                with urllib.request.urlopen(url, timeout=1) as r:  # noqa: S310 (loopback)
+                with urllib.request.urlopen(  # noqa: S310 (loopback)
+                        url, timeout=1, context=context) as r:
                     if r.status == 200:
                         return
             except OSError:
@@ -310,7 +321,13 @@ def test_minio_down_is_unavailable_then_recovers(server, accounts) -> None:
 def test_network_up_provisions_every_application_org(tmp_path) -> None:
     """What `traza network up` runs after MinIO starts, on the network's own layout."""
     base = topology.load(run=tmp_path / "run")
-    srv = MinioServer(minio_server.home(base), root=minio_server.credentials(base))
+    # HTTPS as on the network: a pair where `up` lays MinIO's out, signed by a CA put where
+    # the network's (the orderer org's TLS CA) would be.
+    certs = minio_server.certs_dir(base)
+    throwaway_tls(minio_server.ca_file(base), certs / "public.crt", certs / "private.key",
+                  name=minio_server.fqdn(base), hosts=["127.0.0.1"])
+    srv = MinioServer(minio_server.home(base), root=minio_server.credentials(base),
+                      ca_file=minio_server.ca_file(base))
     topo = dataclasses.replace(base, minio=topology.Endpoint("127.0.0.1", srv.port))
     srv.start()
     try:
@@ -319,7 +336,9 @@ def test_network_up_provisions_every_application_org(tmp_path) -> None:
         for org, path in paths.items():
             assert path == tmp_path / "run" / "minio" / f"{org}.json"
             assert stat.S_IMODE(path.stat().st_mode) == 0o600
-            store = open_store(ObjectStoreConfig.from_file(path))
+            config = ObjectStoreConfig.from_file(path)
+            assert config.secure and config.ca_file == str(minio_server.ca_file(base))
+            store = open_store(config)
             assert store.library.get(store.library.put(org.encode())) == org.encode()
     finally:
         srv.stop()

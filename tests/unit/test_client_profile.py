@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import stat
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from anonymizer.files import LooseSecretError
 from client.profile import MinioAccess, Profile
 
 
@@ -109,3 +111,41 @@ def test_from_env_overrides_a_given_base(tmp_path):
     base = profile(tmp_path)
     assert Profile.from_env({}, base=base) == base
     assert Profile.from_env({"TRAZA_CHAINCODE": "traza2"}, base=base).chaincode == "traza2"
+
+
+def test_a_profile_carries_the_client_tls_pair_and_minios_ca(tmp_path):
+    p = replace(profile(tmp_path), tls_cert=tmp_path / "tls/server.crt",
+                tls_key=tmp_path / "tls/server.key",
+                minio=MinioAccess("127.0.0.1:9005", tmp_path / "minio/hospital.json",
+                                  secure=True, ca_file=tmp_path / "minio-ca.pem"))
+    path = p.save(tmp_path / "p.json")
+    doc = json.loads(path.read_text())
+    assert doc["gateway"]["client_cert"] == f"{tmp_path}/tls/server.crt"
+    assert doc["gateway"]["client_key"] == f"{tmp_path}/tls/server.key"
+    assert doc["minio"]["ca_file"] == f"{tmp_path}/minio-ca.pem"
+    assert Profile.from_file(path) == p
+    env = {"TRAZA_TLS_CERT": "/other.crt", "TRAZA_TLS_KEY": "/other.key"}
+    assert Profile.from_env(env, base=p).tls_key == Path("/other.key")
+
+
+def test_a_client_cert_without_its_key_is_refused(tmp_path):
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps({
+        "msp": {"id": "IMSSMSP", "dir": "msp"},
+        "gateway": {"address": "a:1", "tls_ca": "ca.pem", "client_cert": "c.pem"},
+    }))
+    with pytest.raises(ValueError, match="client_cert and client_key go together"):
+        Profile.from_file(path)
+
+
+def test_a_loose_client_key_is_refused_before_connecting(tmp_path):
+    key = tmp_path / "server.key"
+    key.write_text("k")
+    key.chmod(0o644)
+    (tmp_path / "server.crt").write_text("c")
+    p = replace(profile(tmp_path), tls_cert=tmp_path / "server.crt", tls_key=key)
+    with pytest.raises(LooseSecretError, match="chmod 600"):
+        p.client_tls()
+    key.chmod(0o600)
+    assert p.client_tls() == (b"c", b"k")
+    assert replace(p, tls_cert=None, tls_key=None).client_tls() == (None, None)

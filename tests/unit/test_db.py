@@ -143,7 +143,7 @@ def test_unreachable_postgresql_is_a_clear_error():
 
 
 def test_forget_donor_links_leaves_no_row_linking_the_donor(db):
-    from client.db import ReviewSession, StagedObject, forget_donor_links
+    from client.db import ExpectedStudy, ReviewSession, StagedObject, forget_donor_links
     from client.outbox import enqueue
 
     now = dt.datetime.now(dt.UTC)
@@ -159,17 +159,20 @@ def test_forget_donor_links_leaves_no_row_linking_the_donor(db):
                                sha256="a" * 64, size=1))
             s.add(ReviewSession(id=f"s-{donation}", donation_id=donation,
                                 account_id=account.id, code_hash="c", expires_at=now))
+            s.add(ExpectedStudy(study_hmac=donation * 16, donation_id=donation,
+                                source_json='{"kind": "synthetic"}'))
             enqueue(s, donation_id=donation, step="LinkDonor", org="hospital", user="op",
                     payload={}, sealed=b"link",
                     operation={"executor_sha256": "e" * 64, "donor_ref": b"ref"})
     with db.session() as s:
         gone = forget_donor_links(s, "d-1")
     assert (gone.records, gone.staged_objects, gone.review_sessions, gone.operations_blanked,
-            gone.outbox_blanked) == (1, 1, 1, 1, 1)
+            gone.outbox_blanked, gone.expected_studies) == (1, 1, 1, 1, 1, 1)
     with db.session() as s:
         assert s.get(DonationRecord, "d-1") is None and s.get(DonationRecord, "d-2")
         assert [o.name for o in s.scalars(select(StagedObject))] == ["o-d-2"]
         assert [r.id for r in s.scalars(select(ReviewSession))] == ["s-d-2"]
+        assert [e.donation_id for e in s.scalars(select(ExpectedStudy))] == ["d-2"]
         refs = {o.donation_id: o.donor_ref for o in s.scalars(select(Operation))}
         assert refs == {"d-1": None, "d-2": b"ref"}
         sealed = {o.donation_id: o.sealed for o in s.scalars(select(OutboxItem))}

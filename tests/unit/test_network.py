@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import datetime
+import hashlib
 import io
 import json
 import os
@@ -15,11 +18,17 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
+from anonymizer.files import private_dir
+from client.gateway import Signer
 from client.profile import Profile
 from network import (
     binaries,
     ca,
+    ca_client,
     chaincode,
     channel,
     control,
@@ -91,8 +100,13 @@ def test_peer_env_overrides_tls_gateway_and_builder(topo):
         config_dir="/c",
         builder_dir="/b",
         tls_ca=Path("/o/ca.pem"),
+        client_roots=["/o/a.pem", "/o/b.pem"],
     )
     assert env["CORE_PEER_TLS_ENABLED"] == "true"
+    assert env["CORE_PEER_TLS_CLIENTAUTHREQUIRED"] == "true"
+    assert env["CORE_PEER_TLS_CLIENTROOTCAS_FILES"] == "/o/a.pem /o/b.pem"  # viper: spaces
+    assert env["CORE_OPERATIONS_TLS_ENABLED"] == "true"
+    assert env["CORE_OPERATIONS_TLS_CLIENTAUTHREQUIRED"] == "true"
     assert env["CORE_PEER_ADDRESS"] == peer.address
     assert env["TRAZA_CCAAS_ADDRESS"] == peer.org.chaincode_server.address
     assert "traza-ccaas" in env["CORE_CHAINCODE_EXTERNALBUILDERS"]
@@ -274,10 +288,13 @@ def test_up_writes_a_profile_per_org_and_user(topo):
             "address": "127.0.0.1:9051",
             "server_name": "peer0.hospital.traza.local",
             "tls_ca": f"{run}/orgs/hospital/msp/tlscacerts/ca.pem",
+            "client_cert": f"{run}/orgs/hospital/users/operator1/tls/server.crt",
+            "client_key": f"{run}/orgs/hospital/users/operator1/tls/server.key",
         },
         "channel": "donations",
         "chaincode": "traza",
-        "minio": {"endpoint": "127.0.0.1:9000", "secure": False,
+        "minio": {"endpoint": "127.0.0.1:9000", "secure": True,
+                  "ca_file": f"{run}/orgs/orderer/msp/tlscacerts/ca.pem",
                   "credentials": f"{run}/minio/hospital.json"},
     }
     back = Profile.from_dir(topo.run / "profiles", "HospitalMSP", "operator1")
@@ -296,45 +313,90 @@ def test_secrets_are_0600_from_the_first_byte(topo, tmp_path):
     creds = minio.credentials(topo)
     assert mode(minio.home(topo) / "credentials.json") == 0o600
     assert minio.credentials(topo) == creds
-    node = Node("envy", [sys.executable, "-c", "import time; time.sleep(30)"],
-                {"MINIO_ROOT_PASSWORD": "s3cret"}, tmp_path / "envy", 1)
+    for name, key in (("root-user", "access_key"), ("root-password", "secret_key")):
+        assert mode(minio.home(topo) / name) == 0o600
+        assert (minio.home(topo) / name).read_text() == creds[key]
+    node = Node("envy", [sys.executable, "-c", "open('made', 'w'); import time; time.sleep(30)"],
+                {"X": "1"}, tmp_path / "envy", 1)
     process.start(node)
     try:
         assert mode(node.home / "env") == 0o600
-        assert (node.home / "env").read_text() == "MINIO_ROOT_PASSWORD=s3cret\n"
+        process.wait_for("made", lambda: (node.home / "made").exists(), 10, node)
+        assert mode(node.home / "made") == 0o600  # nodes run with umask 077
+        assert mode(node.logfile) == 0o600
     finally:
         process.stop(node)
 
 
-def test_ca_secrets_go_by_environment_never_on_a_command_line(topo, monkeypatch):
+def test_minio_root_credentials_reach_the_server_by_file_only(topo):
+    creds = minio.credentials(topo)
+    node = minio.minio_node(topo)
+    text = " ".join(node.argv) + " ".join(f"{k}={v}" for k, v in node.env.items())
+    assert creds["secret_key"] not in text and creds["access_key"] not in text
+    assert node.env["MINIO_ROOT_PASSWORD_FILE"] == str(minio.home(topo) / "root-password")
+    assert "--certs-dir" in node.argv  # HTTPS only
+
+
+def test_ca_registrar_secret_is_in_a_0600_config_never_in_env_or_argv(topo):
     org = topo.org("hospital")
     registrar = ca._secret(topo, org, "registrar")
     node = ca.ca_node(topo, org)
-    assert registrar not in " ".join(node.argv)
-    assert node.env["FABRIC_CA_SERVER_BOOT"] == f"registrar:{registrar}"
-    assert node.env["FABRIC_CA_SERVER_LOGLEVEL"] == "warning"  # info logs the boot password
-    (node.home / "fabric-ca-server-config.yaml").write_text("registry: {}\n")
-    assert "FABRIC_CA_SERVER_BOOT" not in ca.ca_node(topo, org).env  # only the first start
-    calls: list[tuple[list[str], dict[str, str]]] = []
+    assert registrar not in " ".join(node.argv) + " ".join(node.env.values())
+    assert not [k for k in node.env if k.endswith("_BOOT")]
+    assert node.env["FABRIC_CA_SERVER_LOGLEVEL"] == "warning"
+    private_dir(ca.tls_ca_home(topo, org))
+    ca._write_server_config(topo, org)
+    config = ca.ca_home(topo, org) / "fabric-ca-server-config.yaml"
+    assert mode(config) == 0o600
+    doc = yaml.safe_load(config.read_text())
+    assert doc["registry"]["identities"][0] == {**doc["registry"]["identities"][0],
+                                                "name": "registrar", "pass": registrar}
+    tls_cfg = Path(doc["cafiles"][0])
+    assert yaml.safe_load(tls_cfg.read_text())["ca"]["name"] == "tlsca.hospital"
+    assert registrar not in tls_cfg.read_text()
 
-    def run(argv, env=None, what="", cwd=None):
-        calls.append((argv, env or {}))
-        return ""
 
-    monkeypatch.setattr(ca, "run", run)
-    monkeypatch.setattr(ca, "_single", lambda folder: folder / "only")
-    monkeypatch.setattr(ca.shutil, "copy", lambda *a: None)
-    monkeypatch.setattr(ca.shutil, "rmtree", lambda *a: None)
-    monkeypatch.setattr(Path, "rename", lambda *a: None)
-    secret = ca.register(topo, org, "operator1.hospital.traza.local", "client")
-    ca.enroll(topo, org, "operator1.hospital.traza.local", tmp := topo.run / "u", hosts=["h"])
-    assert len(calls) == 4  # registrar enroll, register, enroll signing, enroll TLS
-    for argv, _ in calls:
-        assert not [a for a in argv if secret in a or registrar in a], argv
-    assert calls[1][1] == {"FABRIC_CA_CLIENT_ID_SECRET": secret}
-    assert calls[2][1]["FABRIC_CA_CLIENT_URL"].startswith(
-        f"https://operator1.hospital.traza.local:{secret}@127.0.0.1:")
-    assert (tmp / "msp" / "config.yaml").exists()
+def test_register_and_enroll_send_secrets_only_in_the_request(topo, monkeypatch):
+    """Through the CA's REST API: the secret in a header or the body, never in a URL."""
+    org = topo.org("hospital")
+    calls: list[tuple[str, str, bytes, dict[str, str]]] = []
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+
+    def post(endpoint, path, raw, headers, what):
+        calls.append((endpoint.name, endpoint.url + path, raw, headers))
+        if path.endswith("/register"):
+            return {"secret": "x"}
+        csr = x509.load_pem_x509_csr(json.loads(raw)["certificate_request"].encode())
+        cert = (x509.CertificateBuilder().subject_name(csr.subject).issuer_name(csr.subject)
+                .public_key(csr.public_key()).serial_number(1)
+                .not_valid_before(datetime.datetime(2026, 1, 1))
+                .not_valid_after(datetime.datetime(2027, 1, 1))
+                .sign(ca_key, hashes.SHA256()))
+        return {"Cert": base64.b64encode(cert.public_bytes(serialization.Encoding.PEM)).decode()}
+
+    monkeypatch.setattr(ca_client, "_post", post)
+    for cert in (ca.ca_cert(topo, org), ca.tls_ca_cert(topo, org)):
+        cert.parent.mkdir(parents=True, exist_ok=True)
+        cert.write_text("-----BEGIN CERTIFICATE-----\n")
+    name = "operator1.hospital.traza.local"
+    secret = ca.register(topo, org, name, "client", "traza.role=operator")
+    ca.enroll(topo, org, name, out := topo.run / "u", hosts=[name, "127.0.0.1"])
+    # registrar enrolled at each CA, the user registered at each, enrolled at each
+    assert [c[0] for c in calls] == ["ca.hospital", "ca.hospital", "tlsca.hospital",
+                                     "tlsca.hospital", "ca.hospital", "tlsca.hospital"]
+    for _, url, _, _ in calls:
+        assert secret not in url and ca._secret(topo, org, "registrar") not in url
+    register_body = json.loads(calls[1][2])
+    assert register_body["secret"] == secret
+    assert register_body["attrs"] == [{"name": "traza.role", "value": "operator", "ecert": True}]
+    assert json.loads(calls[3][2])["attrs"] == []  # TLS certificates carry no role
+    assert calls[4][3]["Authorization"] == "Basic " + base64.b64encode(
+        f"{name}:{secret}".encode()).decode()
+    assert json.loads(calls[5][2])["profile"] == "tls"
+    for key in [out / "tls" / "server.key", *(out / "msp" / "keystore").iterdir()]:
+        assert mode(key) == 0o600 and mode(key.parent) == 0o700
+    assert (out / "msp" / "signcerts" / "cert.pem").exists()
+    assert (out / "msp" / "config.yaml").exists()
 
 
 def test_pins_are_one_data_file_read_by_python_and_the_installer(monkeypatch):
@@ -378,3 +440,36 @@ def test_cli_acts_on_the_topology_and_run_folder_it_is_given(tmp_path, monkeypat
     monkeypatch.setenv("TRAZA_NETWORK_RUN", str(run))
     res = CliRunner().invoke(network, ["status"])
     assert res.exit_code == 3 and "port 9086 " in res.output and str(run) in res.output
+
+
+def test_ca_token_is_fabric_cas_signed_payload():
+    """util.GenECDSAToken: b64(cert) "." b64(sig of method.b64(uri).b64(body).b64(cert))."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert, body = b"-----BEGIN CERTIFICATE-----\nX\n", b'{"id":"a"}'
+    token = ca_client.token(Signer(key), cert, "POST", "/api/v1/register", body)
+    b64cert, sig = token.split(".")
+    assert base64.b64decode(b64cert) == cert
+    b64 = base64.b64encode
+    payload = b"POST." + b64(b"/api/v1/register") + b"." + b64(body) + b"." + b64(cert)
+    key.public_key().verify(base64.b64decode(sig), payload, ec.ECDSA(hashes.SHA256()))
+
+
+def test_enrollment_keys_are_named_by_fabrics_ski():
+    key = ec.generate_private_key(ec.SECP256R1())
+    point = key.public_key().public_bytes(serialization.Encoding.X962,
+                                          serialization.PublicFormat.UncompressedPoint)
+    assert ca_client.ski(key) == hashlib.sha256(point).hexdigest()
+    csr = x509.load_pem_x509_csr(ca_client._csr(key, "peer0.x", ["peer0.x", "127.0.0.1"]))
+    assert csr.subject.rfc4514_string() == "CN=peer0.x"
+    sans = csr.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert sans.get_values_for_type(x509.DNSName) == ["peer0.x"]
+    assert [str(ip) for ip in sans.get_values_for_type(x509.IPAddress)] == ["127.0.0.1"]
+
+
+def test_a_run_folder_from_before_the_tls_cas_asks_for_a_reset(topo):
+    org = topo.org("hospital")
+    home = ca.ca_home(topo, org)
+    home.mkdir(parents=True)
+    (home / "fabric-ca-server-config.yaml").write_text("registry: {}\n")  # the old layout
+    with pytest.raises(NetworkError, match="traza network reset"):
+        ca.start_ca(topo, org)

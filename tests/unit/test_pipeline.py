@@ -102,7 +102,7 @@ def test_run_over_a_folder_keeps_names_and_goes_past_bad_files(tmp_path, jobs):
     _tree(src)
     seen = []
     result = run(src, out, report_dir=reports, jobs=jobs, secret=SECRET, donor="d",
-                 engines=fakes.ENGINES, progress=seen.append)
+                 engines=fakes.ENGINES, progress=seen.append, keep_names=True)
     ok = sorted(r.name for r in result.results if r.ok)
     assert ok == ["estudio/serie1/1.dcm", "estudio/serie1/2.dcm", "estudio/us.dcm"]
     assert sorted(r.name for r in result.failed) == ["estudio/LEEME.txt", "vacio.dcm"]
@@ -132,7 +132,7 @@ def test_donations_in_a_row_share_the_callers_pool(tmp_path):
             for i in (1, 2, 3):
                 (src / f"{i}.dcm").write_bytes(synth.to_bytes(synth.make_dataset(i)))
             result = run(src, tmp_path / "out" / donor, executor=pool, secret=SECRET,
-                         donor=donor, engines=fakes.ENGINES)
+                         donor=donor, engines=fakes.ENGINES, keep_names=True)
             assert result.ok and [r.name for r in result.results] == ["1.dcm", "2.dcm", "3.dcm"]
             outputs[donor] = synth.read((tmp_path / "out" / donor / "1.dcm").read_bytes())
         assert pool.submit(abs, -3).result() == 3  # still open: the caller owns it
@@ -157,26 +157,40 @@ def test_multi_frame_images_go_to_the_frames_finder_whole():
 def test_run_over_a_zip(tmp_path):
     archive = tmp_path / "donacion.zip"
     with zipfile.ZipFile(archive, "w") as zf:
-        zf.writestr("DICOM/0001.dcm", synth.to_bytes(synth.make_dataset(1)))
-        zf.writestr("../fuera.dcm", synth.to_bytes(synth.make_dataset(2)))
+        zf.writestr("GARCIA LOPEZ/0001.dcm", synth.to_bytes(synth.make_dataset(1)))
     result = run(archive, tmp_path / "out", jobs=1, secret=SECRET, donor="d",
                  engines=fakes.ENGINES)
-    assert [r.name for r in result.results if r.ok] == ["DICOM/0001.dcm"]
-    assert [r.error for r in result.failed] == ["unsafe path in zip, skipped"]
-    assert (tmp_path / "out" / "DICOM" / "0001.dcm").is_file()
-    assert not (tmp_path / "fuera.dcm").exists()
+    assert [r.name for r in result.results if r.ok] == ["GARCIA LOPEZ/0001.dcm"]
+    (written,) = (tmp_path / "out").iterdir()
+    assert written.is_file() and written.name == result.results[0].output
+    assert written.name.startswith("2.25.")  # no folder name of the input leaks
+    kept = run(archive, tmp_path / "kept", jobs=1, secret=SECRET, donor="d",
+               engines=fakes.ENGINES, keep_names=True)
+    assert kept.ok and (tmp_path / "kept" / "GARCIA LOPEZ" / "0001.dcm").is_file()
 
 
 def test_zip_member_over_the_limit_is_not_extracted(tmp_path):
     archive = tmp_path / "bomba.zip"
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("ceros.dcm", b"\0" * 200_000)
         zf.writestr("ok.dcm", GOOD)
-    result = run(archive, tmp_path / "out", jobs=1, secret=SECRET, donor="d",
-                 engines=fakes.ENGINES, max_bytes=100_000)
-    assert [r.error for r in result.failed] == [
-        "ceros.dcm: 200000 bytes is over the limit of 100000"]
-    assert [r.name for r in result.results if r.ok] == ["ok.dcm"]
+        zf.writestr("ceros.dcm", b"\0" * 200_000)
+    with pytest.raises(InputError, match="zip member 2: 200000 bytes is over the limit"):
+        run(archive, tmp_path / "out", jobs=1, secret=SECRET, donor="d",
+            engines=fakes.ENGINES, max_bytes=100_000)
+    assert not (tmp_path / "out").exists()
+
+
+def test_same_sop_instance_uid_twice_is_written_once(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.dcm").write_bytes(GOOD)
+    (src / "b.dcm").write_bytes(GOOD)
+    result = run(src, tmp_path / "out", jobs=1, secret=SECRET, donor="d",
+                 engines=fakes.ENGINES)
+    assert [r.ok for r in result.results] == [True, False]
+    assert result.failed[0].error == ("file 2 of 2: same output name as file 1 of 2 "
+                                      "(same SOP Instance UID); not written")
+    assert len(list((tmp_path / "out").iterdir())) == 1
 
 
 def test_run_on_a_single_file(tmp_path):
@@ -188,7 +202,8 @@ def test_run_on_a_single_file(tmp_path):
     (tmp_path / "dir").mkdir()
     assert run(src, tmp_path / "dir", jobs=1, secret=SECRET, donor="d",
                engines=fakes.ENGINES).ok
-    assert (tmp_path / "dir" / "a.dcm").is_file()
+    (written,) = (tmp_path / "dir").iterdir()
+    assert written.name == synth.read(written.read_bytes()).SOPInstanceUID + ".dcm"
 
 
 def test_run_missing_input(tmp_path):
@@ -249,9 +264,13 @@ def test_collector_is_off_during_a_file_and_back_on_after(monkeypatch, fails):
         return pipeline.Report("library", "2", "2024b")
 
     monkeypatch.setattr(pipeline, "deidentify_file", fake)
-    result = pipeline._job(("a", "a", "b", None, "library", SECRET, "d", 10, None))
+    result = pipeline._job(_work("a"))
     assert seen == [False] and gc.isenabled()
     assert result.ok is not fails
+
+
+def _work(src, rel="a"):
+    return pipeline._Work(src, rel, rel, "b", None, rel, "library", SECRET, "d", 10, None, None)
 
 
 def test_biggest_files_are_submitted_first(tmp_path):
@@ -262,17 +281,34 @@ def test_biggest_files_are_submitted_first(tmp_path):
         def __init__(self):
             self.order = []
 
-        def submit(self, fn, args):
-            self.order.append(args[1])
+        def submit(self, fn, w):
+            self.order.append(w.rel)
             fut = Future()
-            fut.set_result(pipeline.FileResult(args[1]))
+            fut.set_result(pipeline.FileResult(w.rel))
             return fut
 
     work = []
     for name, size in [("small", 10), ("big", 1000), ("missing", None), ("mid", 100)]:
         if size is not None:
             (tmp_path / name).write_bytes(b"x" * size)
-        work.append((str(tmp_path / name), name))
+        work.append(_work(str(tmp_path / name), name))
     pool = Recorder()
-    assert sorted(r.name for r in pipeline._gather(pool, work)) == sorted(n for _, n in work)
+    assert sorted(r.name for r in pipeline._gather(pool, work)) == sorted(w.rel for w in work)
     assert pool.order == ["big", "mid", "small", "missing"]
+
+
+def test_without_a_donor_the_scope_is_the_patient_and_its_issuer():
+    from anonymizer import patient_scope
+
+    def file(pid, issuer):
+        ds = synth.make_dataset()
+        ds.PatientID, ds.IssuerOfPatientID = pid, issuer
+        return synth.to_bytes(ds)
+
+    def pseudonym(data):
+        out, _ = deidentify_bytes(data, secret=SECRET, donor=None, engines=fakes.ENGINES)
+        return synth.read(out).PatientID
+
+    assert pseudonym(file("P1", "A")) == pseudonym(file("P1", "A"))
+    assert pseudonym(file("P1", "A")) != pseudonym(file("P1", "B"))
+    assert patient_scope(synth.read(file("P1", "A"))) == "patient\0A\0P1"

@@ -9,6 +9,7 @@ import (
 
 type config struct {
 	peer, serverName, tlsCA                            string
+	tlsCert, tlsKey                                    string
 	mspID, mspDir                                      string
 	channel, chaincode, function, prefix               string
 	concurrency                                        int
@@ -34,6 +35,8 @@ func (c config) check() error {
 	switch {
 	case c.tlsCA == "" || c.mspDir == "":
 		return errors.New("-tls-ca and -msp-dir are required")
+	case (c.tlsCert == "") != (c.tlsKey == ""):
+		return errors.New("-tls-cert and -tls-key go together (mutual TLS)")
 	case c.concurrency < 1 || c.concurrency > maxConcurrency:
 		return fmt.Errorf("-concurrency must be 1..%d, got %d", maxConcurrency, c.concurrency)
 	case c.duration <= 0 || c.duration > maxDuration:

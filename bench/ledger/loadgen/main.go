@@ -31,6 +31,8 @@ func main() {
 	flag.StringVar(&cfg.peer, "peer", "127.0.0.1:8051", "gateway peer address host:port (loopback)")
 	flag.StringVar(&cfg.serverName, "server-name", "", "host name in the peer's TLS certificate")
 	flag.StringVar(&cfg.tlsCA, "tls-ca", "", "PEM file of the peer's TLS CA")
+	flag.StringVar(&cfg.tlsCert, "tls-cert", "", "PEM file of the client's TLS certificate (mutual TLS)")
+	flag.StringVar(&cfg.tlsKey, "tls-key", "", "PEM file of the client's TLS key (mutual TLS)")
 	flag.StringVar(&cfg.mspID, "msp-id", "UniversityMSP", "MSP id of the submitting identity")
 	flag.StringVar(&cfg.mspDir, "msp-dir", "", "MSP folder of the submitting identity (signcerts/, keystore/)")
 	flag.StringVar(&cfg.channel, "channel", "donations", "channel name")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
@@ -52,8 +53,16 @@ func run(cfg config) (*result, error) {
 	if !pool.AppendCertsFromPEM(caPEM) {
 		return nil, fmt.Errorf("no PEM certificate in %s", cfg.tlsCA)
 	}
+	tlsConfig := &tls.Config{RootCAs: pool, ServerName: cfg.serverName, MinVersion: tls.VersionTLS12}
+	if cfg.tlsCert != "" {
+		pair, err := tls.LoadX509KeyPair(cfg.tlsCert, cfg.tlsKey)
+		if err != nil {
+			return nil, fmt.Errorf("client TLS pair: %w", err)
+		}
+		tlsConfig.Certificates = []tls.Certificate{pair}
+	}
 	dial := func() (*grpc.ClientConn, error) {
-		creds := credentials.NewClientTLSFromCert(pool, cfg.serverName)
+		creds := credentials.NewTLS(tlsConfig)
 		return grpc.NewClient(cfg.peer, grpc.WithTransportCredentials(creds))
 	}
 	connect := func(conn *grpc.ClientConn) (*client.Gateway, error) {

@@ -45,6 +45,8 @@ func TestConfigCheck(t *testing.T) {
 		want   string
 	}{
 		{"no tls ca", func(c *config) { c.tlsCA = "" }, "-tls-ca and -msp-dir are required"},
+		{"cert without key", func(c *config) { c.tlsCert = "c.pem" }, "-tls-cert and -tls-key go together"},
+		{"key without cert", func(c *config) { c.tlsKey = "k.pem" }, "-tls-cert and -tls-key go together"},
 		{"no submitters", func(c *config) { c.concurrency = 0 }, "-concurrency must be"},
 		{"too long", func(c *config) { c.duration = time.Hour }, "-duration must be"},
 		{"no tx", func(c *config) { c.maxTx = 0 }, "-max-tx must be at least 1"},

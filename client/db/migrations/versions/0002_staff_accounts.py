@@ -1,7 +1,7 @@
 """staff accounts (web sign-in: argon2 password, sealed TOTP, own Fabric identity)
 
 Revision ID: 0002
-Revises: 0001
+Revises: 0004
 Create Date: 2026-12-02 05:40:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import client.db.models
 
 revision: str = "0002"
-down_revision: str | None = "0001"
+down_revision: str | None = "0004"  # after main's 0004 (relinked at the merge of main)
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

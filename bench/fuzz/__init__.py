@@ -1,0 +1,1 @@
+"""Long fuzz run of the anonymizer's DICOM reading: ``python -m bench.fuzz``."""
