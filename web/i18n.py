@@ -6,7 +6,8 @@ from flask import Flask, request, session
 from flask_babel import Babel, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 
-__all__ = ["LANGUAGES", "STATE_NAMES", "STEP_NAMES", "install_i18n", "select_locale"]
+__all__ = ["LANGUAGES", "OPERATION_NAMES", "STATE_NAMES", "STEP_NAMES", "install_i18n",
+           "select_locale"]
 
 LANGUAGES = ("es", "en")
 
@@ -38,6 +39,18 @@ STATE_NAMES = {
     "STORED": _l("Kept in the library"),
     "REVOKED": _l("Revoked"),
     "ERASED": _l("Erased"),
+}
+
+# The anonymizer report's operations (anonymizer.report.AttributeAction.operation).
+OPERATION_NAMES = {
+    "removed": _l("removed"),
+    "emptied": _l("emptied"),
+    "dummy": _l("replaced by a placeholder"),
+    "pseudonym": _l("replaced by a pseudonym"),
+    "uid": _l("new identifier"),
+    "date_shift": _l("date shifted"),
+    "text_clean": _l("text cleaned"),
+    "age_capped": _l("age capped"),
 }
 
 

@@ -30,7 +30,7 @@ from client.objects import ObjectStoreError
 from client.workflow import PipelineError
 
 from . import audit, principal
-from .i18n import STATE_NAMES
+from .i18n import OPERATION_NAMES, STATE_NAMES
 from .principal import DONOR
 from .render import RenderError, presets_for, to_png
 from .review_data import load, masks_for, object_for
@@ -74,6 +74,7 @@ def index() -> Any:
     if material.state != OPEN:
         return render_template("review/status.html", state=state, code=material.state)
     return render_template("review/index.html", m=material, state=state,
+                           operations=OPERATION_NAMES,
                            presets={p.number: presets_for(p.modality) for p in material.pairs})
 
 

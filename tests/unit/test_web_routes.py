@@ -239,7 +239,8 @@ def test_review_page_shows_consent_pairs_masks_and_frames(app, world):
     assert "traza-donacion" in html and "2.0" in html  # the consent form on chain
     assert f"/revision/imagen/{donor.original_sha256}/0.png?preset=soft" in html
     assert f"/revision/imagen/{donor.deidentified_sha256}/0.png?preset=soft&amp;mask=1" in html
-    assert re.search(r"<td><code>PatientName</code></td><td>removed</td>", html)
+    assert re.search(r"<td><code>PatientName</code></td><td>eliminado</td>", html)
+    assert re.search(r"<td><code>PatientID</code></td><td>sustituido por un seudónimo</td>", html)
     plain = client.get(f"/revision/imagen/{donor.deidentified_sha256}/0.png",
                        base_url=BASE).data
     masked = client.get(f"/revision/imagen/{donor.deidentified_sha256}/0.png?mask=1",
