@@ -3,7 +3,7 @@
 ``traza web user add`` calls :func:`enroll_person` (through the composition root): the
 person is registered as ``<fabric_user>.<org domain>`` with the ``traza.role`` attribute
 of their role, enrolled into the web's wallet ``<run>/web/wallet/<org>/<fabric_user>/``
-(keys 0600, folders 0700), and a connection profile for them is written to
+(signing and TLS client keys 0600, folders 0700), and a connection profile for them is written to
 ``<run>/web/wallet/profiles/<org>/<fabric_user>.json``, where the pipeline's ledger finds
 it (:class:`client.ledger.Ledger` ``identity_dirs``).
 """
@@ -63,8 +63,9 @@ def enroll_person(topo: Topology, org: str, fabric_user: str, role: str) -> tupl
     private_dir(out)
     enroll(topo, o, name, out, hosts=[name])
     _tighten(wallet / o.key)
-    profile = replace(profile_of(topo, o, fabric_user), msp_dir=out / "msp")
+    profile = replace(profile_of(topo, o, fabric_user), msp_dir=out / "msp",
+                      tls_cert=out / "tls" / "server.crt", tls_key=out / "tls" / "server.key")
     path = profile.save(private_dir(wallet / "profiles" / o.key) / f"{fabric_user}.json")
-    cert = next((out / "msp" / "signcerts").iterdir()).read_bytes()
+    cert = (out / "msp" / "signcerts" / "cert.pem").read_bytes()
     der = x509.load_pem_x509_certificate(cert).public_bytes(Encoding.DER)
     return path, hashlib.sha256(der).hexdigest()
