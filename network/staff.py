@@ -57,7 +57,7 @@ def enroll_person(topo: Topology, org: str, fabric_user: str, role: str) -> tupl
         raise ValueError(f"{org} is the orderer org: staff belong to a member org")
     name = f"{fabric_user}.{o.domain}"
     fabric_role = FABRIC_ROLES[role]
-    register(topo, o, name, "client", f"traza.role={fabric_role}:ecert" if fabric_role else "")
+    register(topo, o, name, "client", f"traza.role={fabric_role}" if fabric_role else "")
     wallet = private_dir(wallet_dir(topo))
     out = wallet / o.key / fabric_user
     private_dir(out)
