@@ -48,6 +48,7 @@ bench: setup
 	$(BIN)/python -m bench.deid.run
 	$(BIN)/python -m bench.deid.floor
 	$(BIN)/python -m bench.pipeline.run
+	$(BIN)/python -m bench.web.run
 
 down:
 	-$(BIN)/traza web stop

@@ -6,7 +6,6 @@ each file's :class:`anonymizer.dicom.Context`; nothing below reaches for an engi
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -33,10 +32,10 @@ class Engines:
     find_text_boxes_in_frames: FramesBoxFinder | None = None
     #: Loads the OCR models in this process before worker processes are forked from it.
     preload: Callable[[], None] | None = None
-    #: The box finders take ``known=`` (:class:`~anonymizer.known_values.KnownValues`):
-    #: the identifying values of the file and of the donor's other files, for the OCR to
-    #: mask a line that reads one of them.
-    wants_known: bool = False
+    #: ``find_text_boxes_in_frames`` reads the text it finds and takes ``is_personal=``
+    #: (``text -> bool``) and ``gate=`` (search only frames the pre-filter flags):
+    #: lines it clears that are only measurements or markers stay unmasked.
+    reads_text: bool = False
 
 
 def default_engines() -> Engines:
@@ -46,7 +45,6 @@ def default_engines() -> Engines:
     text or pixels through unchecked.
     """
     redact = find = mask = in_frames = preload = None
-    wants_known = False
     try:
         from anonymizer import text_es
 
@@ -56,9 +54,10 @@ def default_engines() -> Engines:
     try:
         from anonymizer import ocr
 
-        find, mask, in_frames = ocr.find_text_boxes, ocr.mask, ocr.find_text_boxes_in_frames
+        # overlay planes (binary bitmaps: saturated strokes the pre-filter's tests fit) go
+        # frame by frame to the pre-filter + Tesseract path; pixel data to both detectors
+        find, mask, in_frames = ocr.find_text_boxes, ocr.mask, ocr.find_text_lines_in_frames
         preload = ocr.preload
-        wants_known = "known" in inspect.signature(in_frames).parameters
     except ImportError:
         pass
-    return Engines(redact, find, mask, in_frames, preload, wants_known)
+    return Engines(redact, find, mask, in_frames, preload, reads_text=in_frames is not None)

@@ -130,35 +130,42 @@ class Report:
         Example: "Se eliminaron 42 datos de identificación, se reemplazaron 12 identificadores
         únicos y se desplazaron 6 fechas."
         """
-        c = self.counts()
-        removed = sum(v for k, v in c.items() if k in REMOVED_OPERATIONS)
-        parts = []
-        if removed:
-            parts.append(_n(removed, "se eliminó {} dato", "se eliminaron {} datos")
-                         + " de identificación")
-        if c.get("uid"):
-            parts.append(_n(c["uid"], "se reemplazó {} identificador único",
-                            "se reemplazaron {} identificadores únicos"))
-        if c.get("date_shift"):
-            parts.append(_n(c["date_shift"], "se desplazó {} fecha",
-                            "se desplazaron {} fechas") + " (se conservan los intervalos)")
-        if c.get("text_clean"):
-            parts.append(_n(c["text_clean"], "se limpió {} texto", "se limpiaron {} textos")
-                         + " (" + _n(c["text_spans"], "{} dato personal reemplazado",
-                                     "{} datos personales reemplazados") + ")")
-        if c.get("age_capped"):
-            parts.append("la edad mayor de 89 años se agrupó como 90 o más")
-        if c["pixel_boxes"]:
-            parts.append(_n(c["pixel_boxes"], "se cubrió {} región con texto",
-                            "se cubrieron {} regiones con texto")
-                         + " en " + _n(c["pixel_frames_masked"], "{} cuadro de imagen",
-                                       "{} cuadros de imagen"))
-        elif self.pixel_checked:
-            parts.append("no se encontró texto en la imagen")
-        if not parts:
-            return "No fue necesario cambiar ningún dato de este archivo."
-        text = ", ".join(parts[:-1]) + (" y " if len(parts) > 1 else "") + parts[-1]
-        return text[0].upper() + text[1:] + "."
+        return summary_es(self.counts(), pixel_checked=self.pixel_checked)
+
+
+def summary_es(c: dict[str, int], *, pixel_checked: bool = False) -> str:
+    """The Spanish summary of :meth:`Report.counts` (one file's, or several files' summed).
+
+    Counts only, never values: the trace viewer shows it after the reports are purged.
+    """
+    removed = sum(v for k, v in c.items() if k in REMOVED_OPERATIONS)
+    parts = []
+    if removed:
+        parts.append(_n(removed, "se eliminó {} dato", "se eliminaron {} datos")
+                     + " de identificación")
+    if c.get("uid"):
+        parts.append(_n(c["uid"], "se reemplazó {} identificador único",
+                        "se reemplazaron {} identificadores únicos"))
+    if c.get("date_shift"):
+        parts.append(_n(c["date_shift"], "se desplazó {} fecha",
+                        "se desplazaron {} fechas") + " (se conservan los intervalos)")
+    if c.get("text_clean"):
+        parts.append(_n(c["text_clean"], "se limpió {} texto", "se limpiaron {} textos")
+                     + " (" + _n(c["text_spans"], "{} dato personal reemplazado",
+                                 "{} datos personales reemplazados") + ")")
+    if c.get("age_capped"):
+        parts.append("la edad mayor de 89 años se agrupó como 90 o más")
+    if c.get("pixel_boxes"):
+        parts.append(_n(c["pixel_boxes"], "se cubrió {} región con texto",
+                        "se cubrieron {} regiones con texto")
+                     + " en " + _n(c.get("pixel_frames_masked", 0), "{} cuadro de imagen",
+                                   "{} cuadros de imagen"))
+    elif pixel_checked:
+        parts.append("no se encontró texto en la imagen")
+    if not parts:
+        return "No fue necesario cambiar ningún dato de este archivo."
+    text = ", ".join(parts[:-1]) + (" y " if len(parts) > 1 else "") + parts[-1]
+    return text[0].upper() + text[1:] + "."
 
 
 def _n(count: int, one: str, many: str) -> str:

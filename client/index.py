@@ -116,6 +116,15 @@ def _qr_token(evidence: dict[str, Any]) -> str | None:
     return None
 
 
+def _consent_facets(consent: dict[str, Any]) -> tuple[str | None, str | None]:
+    """A Consent step's legal regime code and allowed purposes (sorted, comma-joined)."""
+    purposes = consent.get("purposes") or {}
+    allowed = sorted(k for k, v in purposes.items() if v is True) if isinstance(
+        purposes, dict) else []
+    return (str(consent.get("legalRegime") or "")[:32] or None,
+            ",".join(allowed)[:64] or None)
+
+
 def _evidence(event: Event) -> dict[str, Any] | None:
     """The event's Evidence when it is a donation step (Heartbeat and others: ``None``)."""
     try:
@@ -187,6 +196,9 @@ class EventIndex:
         qr = _qr_token(ev)
         if qr and latest:
             row.qr_token_sha256 = qr
+        consent = (ev.get("data") or {}).get("consent")
+        if isinstance(consent, dict) and latest:
+            row.legal_regime, row.purposes = _consent_facets(consent)
         session.flush()
         return True
 

@@ -39,6 +39,20 @@ class Deidentified:
     summary_es: str
 
 
+def summed_counts(outputs: Sequence[Deidentified]) -> dict[str, int]:
+    """The action counts of several files' reports added up (``pixel_checked``: files).
+
+    What :func:`anonymizer.report.summary_es` reads; counts only, no value of any file.
+    """
+    total: dict[str, int] = {}
+    for o in outputs:
+        for name, n in (o.report.get("counts") or {}).items():
+            total[name] = total.get(name, 0) + int(n)
+        total["pixel_checked"] = total.get("pixel_checked", 0) + bool(o.report.get(
+            "pixel_checked"))
+    return total
+
+
 @contextmanager
 def scratch() -> Iterator[Path]:
     """A private temporary folder, in memory where possible, removed on exit."""

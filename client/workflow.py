@@ -30,11 +30,18 @@ from . import consent as consent_forms
 from . import findings, mail, qr
 from .crypto import KeyRing, new_data_key, seal, unseal
 from .db import Database, forget_donor_links
-from .db.models import DonationRecord, DonorAccount, Operation, OutboxItem, StagedObject
+from .db.models import (
+    DeidSummary,
+    DonationRecord,
+    DonorAccount,
+    Operation,
+    OutboxItem,
+    StagedObject,
+)
 from .donations import Consent, Evidence, LegalRegime, Source, reports_sha256
 from .donor import DonorSecret, keyed_hash, new_id, sha256_hex
 from .errors import InvalidInput, from_text
-from .intake import Deidentified, deidentify_staged, read_inputs
+from .intake import Deidentified, deidentify_staged, read_inputs, summed_counts
 from .ledger import Actor, Ledger
 from .objects import ObjectStore
 from .outbox import Worker, enqueue
@@ -315,10 +322,14 @@ class Pipeline(PaperSteps, PacsSteps):
             self._stage(s, rec, actor, "report", json.dumps(
                 [{"reportSha256": o.report_sha256, "report": o.report} for o in outputs]).encode())
             first = outputs[0].report
+            report_sha = reports_sha256([o.report_sha256 for o in outputs])
+            # Counts only (no values): what the trace viewer says once the reports are purged.
+            s.merge(DeidSummary(report_sha256=report_sha, donation_id=donation_id,
+                                files=len(outputs), counts=json.dumps(summed_counts(outputs))))
             rid = self._enqueue(s, actor, "Deidentify", donation_id, {
                 "deidentifiedSha256": sorted({d.sha256 for d in drafts}), "method": "automatic",
                 "profile": {"id": first["profile_id"], "version": first["profile_version"]},
-                "reportSha256": reports_sha256([o.report_sha256 for o in outputs])}, rec)
+                "reportSha256": report_sha}, rec)
         self.wait(rid)
         return outputs
 

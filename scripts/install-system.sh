@@ -3,10 +3,13 @@
 #   tesseract-ocr, tesseract-ocr-spa : offline OCR of burned-in text (anonymizer/ocr.py)
 #   dicom3tools                       : dciodvfy, validates de-identified DICOM in tests
 #   libtesseract-dev libleptonica-dev pkg-config : to build tesserocr where pip finds no wheel
-#   fonts-dejavu-core fonts-liberation : the fonts of the generated scanned forms (tests)
+#   fonts-dejavu-core fonts-liberation fonts-noto-core fonts-urw-base35 : the fonts of the
+#     generated scanned forms and of the burned-in evaluation set (bench/deid/burnedin_eval.py)
+#   chromium                          : the browser tests' browser (Playwright drives it; no download)
+#   wrk                               : HTTP load generator for bench/web
 set -euo pipefail
 pkgs=(tesseract-ocr tesseract-ocr-spa dicom3tools libtesseract-dev libleptonica-dev pkg-config
-      fonts-dejavu-core fonts-liberation)
+      fonts-dejavu-core fonts-liberation fonts-noto-core fonts-urw-base35 chromium wrk)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

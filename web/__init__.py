@@ -1,7 +1,9 @@
-"""The Traza web app: the trace viewer (the page the QR opens), donor review, staff pages.
+"""The Traza web app: the trace viewer (the page the QR opens), donor review, staff pages,
+the regulator console.
 
 A blueprint per area: ``trace`` (``/t/<token>``, public by capability), ``auth`` (sign-in),
-``review`` (the donor's own donation), ``staff`` (operators, clinicians). Deny by default:
+``review`` (the donor's own donation), ``staff`` (operators, clinicians), ``redaction``
+(operators), ``regulator`` (regulators, read-only). Deny by default:
 every view outside ``trace``, ``auth``, ``/healthz`` and ``/static`` is guarded by
 :func:`web.principal.require`; unknown paths are 404. Every response carries one strict CSP;
 every POST a CSRF token (:mod:`web.sessions`). The request's SQL session is ``g.db``.
@@ -11,11 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app, g, render_template, request
+from flask import Flask, Response, current_app, g, render_template, request
 from flask.ctx import _AppCtxGlobals
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
@@ -23,13 +24,16 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from client.db import Database
 
-from . import auth, principal, review, staff
+from . import audit, auth, principal, review, staff
 from .config import WebConfig
 from .i18n import install_i18n
 from .identity import PipelineFor, Pipelines
+from .ledger_view import LedgerReader, profile_reader
+from .regulator import bp as regulator_bp
 from .security import TokenBucket, install_headers
 from .sessions import install_sessions, load_key
 from .trace import Bundler, bp
+from .verify import LibraryCheck, library_checker
 
 __all__ = ["WebConfig", "create_app", "ledger_bundler"]
 
@@ -50,7 +54,11 @@ class _Globals(_AppCtxGlobals):
         if name != "db":
             return super().__getattr__(name)
         stack = contextlib.ExitStack()
-        session: Session = stack.enter_context(current_app.extensions["traza_db"].session())
+        db = current_app.extensions["traza_db"]
+        # GET pages only read (their audit rows are written after them, on their own): a
+        # read-only session takes no SQLite write lock. Other methods may write.
+        session: Session = stack.enter_context(
+            db.read_session() if request.method in ("GET", "HEAD") else db.session())
         self.__dict__.update(db=session, db_stack=stack)
         return session
 
@@ -97,23 +105,13 @@ class _App(Flask):
 
 def ledger_bundler(config: WebConfig) -> Bundler | None:
     """Build bundles through the reader's connection profile (``None`` without profiles)."""
-    if config.profiles_dir is None:
-        return None
-    from client.evidence import build_bundle
-    from client.profile import Profile
-
-    def build(donation_id: str, tx_blocks: Mapping[str, int]) -> dict[str, Any]:
-        profile = Profile.from_dir(config.profiles_dir, config.reader_org, config.reader_user)
-        with profile.gateway() as gw:
-            network = gw.get_network(profile.channel)
-            return build_bundle(network, profile.chaincode or config.chaincode, donation_id,
-                                dict(tx_blocks)).to_json()
-
-    return build
+    reader = profile_reader(config)
+    return reader.bundle if reader is not None else None
 
 
 def create_app(config: WebConfig, *, bundler: Bundler | None = None,
                database: Database | None = None, limiter: TokenBucket | None = None,
+               library: LibraryCheck | None = None, ledger: LedgerReader | None = None,
                pipeline_for: PipelineFor | None = None, donor_login: Any = None,
                accounts_key: bytes | None = None) -> Flask:
     """The Flask app for ``config``.
@@ -127,6 +125,12 @@ def create_app(config: WebConfig, *, bundler: Bundler | None = None,
         The index's database; default opened (and migrated) from ``config.database_url``.
     limiter : TokenBucket, optional
         The rate limit on ``/t/``; default from ``config``.
+    library : callable, optional
+        Checks a library object against its hash (verification panel); default from
+        ``config.objects_file``.
+    ledger : LedgerReader, optional
+        Reads blocks and bundles for the regulator console; default through the reader's
+        connection profile (a fake in tests).
     pipeline_for : callable, optional
         ``pipeline_for(principal)`` -> context manager of a :class:`client.workflow.Pipeline`
         signing as that person (:mod:`web.identity`); default from ``config.pipeline``.
@@ -146,7 +150,12 @@ def create_app(config: WebConfig, *, bundler: Bundler | None = None,
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.trusted_proxies)  # type: ignore
     db = database or Database.open(config.database_url)
     app.extensions["traza_db"] = db
-    app.extensions["traza_bundler"] = bundler if bundler is not None else ledger_bundler(config)
+    reader = ledger if ledger is not None else profile_reader(config)
+    app.extensions["traza_ledger"] = reader
+    app.extensions["traza_bundler"] = (bundler if bundler is not None
+                                       else reader.bundle if reader is not None else None)
+    app.extensions["traza_library"] = (library if library is not None
+                                       else library_checker(config.objects_file))
     if config.pipeline is not None and (pipeline_for is None or donor_login is None):
         pipelines = Pipelines(config.pipeline, db=db)
         pipeline_for = pipeline_for or pipelines
@@ -162,7 +171,7 @@ def create_app(config: WebConfig, *, bundler: Bundler | None = None,
     install_headers(app)
     install_limits(app)  # before CSRF reads any form
     install_sessions(app, config)
-    for blueprint in (bp, auth.bp, review.bp, staff.bp):
+    for blueprint in (bp, auth.bp, review.bp, staff.bp, regulator_bp):
         app.register_blueprint(blueprint)
     app.jinja_env.globals["signed_in"] = lambda: principal.current() is not None
     # -- manual redaction of scanned pages (operators; web/redaction.py, issue 13) --------
@@ -184,6 +193,21 @@ def create_app(config: WebConfig, *, bundler: Bundler | None = None,
                 return render_template("error.html", code=429), 429, {
                     "Retry-After": TokenBucket.retry_after(wait)}
         return None
+
+    @app.after_request
+    def _audit(response: Response) -> Response:
+        # The request's own session ends first (committed: the view returned): on SQLite a
+        # write session would hold the lock the audit rows need.
+        stack = g.pop("db_stack", None)
+        g.pop("db", None)
+        try:
+            if stack is not None:
+                stack.close()
+            audit.write(db)
+        except Exception as e:  # fail closed: a read that cannot be recorded is not served
+            log.error("audit: %s; answering 503", type(e).__name__)
+            response = app.make_response((render_template("error.html", code=503), 503))
+        return response
 
     @app.teardown_request
     def _teardown(exc: BaseException | None) -> None:

@@ -57,10 +57,11 @@ def _config(run: Path, intake: str, database_url: str | None, reader: str,
     org, _, user = reader.partition("/")
     extra = {"viewer_base": viewer_url} if viewer_url else {}
     settings = Settings.for_run_dir(run, intake, mail=mail, database_url=database_url, **extra)
+    objects = settings.objects_file if settings.objects_file.exists() else None
     return WebConfig(database_url=settings.database, profiles_dir=run / "profiles",
                      reader_org=org, reader_user=user or "regulator1",
                      trusted_proxies=trusted_proxies, home=run / "web", intake_org=intake,
-                     pipeline=settings)
+                     pipeline=settings, objects_file=objects)
 
 
 def _pid(pidfile: Path) -> int | None:
@@ -103,21 +104,32 @@ def web() -> None:
 @web.command()
 @_options
 @click.option("--threads", default=4, show_default=True, type=int)
+@click.option("--listen/--no-listen", default=True, show_default=True,
+              help="Keep the event index current from the ledger while serving.")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, run_dir: Path | None, intake: str,
           database_url: str | None, reader: str, trusted_proxies: int, mail: str | None,
-          threads: int) -> None:
+          threads: int, listen: bool) -> None:
     """Serve in the foreground with waitress."""
     import waitress
 
     from . import create_app
+    from .live import start_listener
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     obj = ctx.find_root().obj or {}
-    app = create_app(_config(_run_dir(ctx, run_dir), intake, database_url, reader,
-                             trusted_proxies, _mail(ctx, mail), obj.get("viewer_url")))
-    click.echo(f"serving on http://{host}:{port}/")
-    waitress.serve(app, host=host, port=port, threads=threads, ident="traza")
+    config = _config(_run_dir(ctx, run_dir), intake, database_url, reader, trusted_proxies,
+                     _mail(ctx, mail), obj.get("viewer_url"))
+    if not (config.profiles_dir and config.profiles_dir.is_dir()):
+        listen = False
+    app = create_app(config)
+    stop = start_listener(config, app.extensions["traza_db"]) if listen else None
+    click.echo(f"serving on http://{host}:{port}/" + (" (index listener on)" if stop else ""))
+    try:
+        waitress.serve(app, host=host, port=port, threads=threads, ident="traza")
+    finally:
+        if stop is not None:
+            stop.set()
 
 
 @web.command()

@@ -47,6 +47,9 @@ class WebConfig:
         The member org whose pipeline (database, staging, keys) the review and staff pages use.
     pipeline : client.settings.Settings, optional
         That pipeline's settings; without them the review and staff pages answer 503.
+    objects_file : Path, optional
+        An org's MinIO settings (``<run>/minio/<org>.json``): the verification panel reads
+        the library objects and checks each hashes to its ledger hash; without it, skipped.
     """
 
     database_url: str
@@ -68,3 +71,4 @@ class WebConfig:
     upload_files: int = 500
     intake_org: str = "hospital"
     pipeline: Settings | None = None
+    objects_file: Path | None = None

@@ -60,7 +60,7 @@ def _still_active(who: principal.Principal) -> bool:
 
     Read in a short transaction of its own: ``g.db`` stays closed for the pipeline's views.
     """
-    with current_app.extensions["traza_db"].session() as s:
+    with current_app.extensions["traza_db"].read_session() as s:
         account = s.scalar(select(StaffAccount).where(StaffAccount.username == who.subject))
         return (account is not None and account.disabled_at is None
                 and account.role == who.role and account.org == who.org)
@@ -75,7 +75,7 @@ def install_sessions(app: Flask, config: WebConfig) -> None:
         key = (load_key(config.home, "session.key") if config.home is not None
                else secrets.token_bytes(32))
     app.config.update(
-        SECRET_KEY=key, SESSION_COOKIE_NAME="traza", SESSION_COOKIE_SECURE=True,
+        SECRET_KEY=key, SESSION_COOKIE_NAME="traza_session", SESSION_COOKIE_SECURE=True,
         SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict",
         PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=config.staff_hours),
         # The token check stays; the Referer check cannot: every page says no-referrer.

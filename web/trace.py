@@ -19,11 +19,14 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, abort, current_app, g, render_template
 from sqlalchemy import select
 
-from client.db.models import DonationIndex, StepIndex
+from anonymizer.report import summary_es
+from client.db.models import DeidSummary, DonationIndex, StepIndex
 from client.donor import sha256_hex
 from client.evidence import step_claim
 
+from . import audit
 from .i18n import STATE_NAMES, STEP_NAMES
+from .verify import Verification, verify
 
 __all__ = ["Bundler", "StepView", "bp", "token_ref"]
 
@@ -56,6 +59,8 @@ class StepView:
     chaincode_version: str
     package_id: str
     hashes: dict[str, list[str]]
+    deid_summary: str | None = None  # plain Spanish, counts only (Deidentify steps)
+    deid_files: int = 0
 
 
 def _donation(token: str) -> DonationIndex:
@@ -87,13 +92,36 @@ def _hashes(evidence: str, block: int) -> dict[str, list[str]]:
             if not path.endswith(HIDDEN_HASHES)}
 
 
-def _view(row: StepIndex, zone: ZoneInfo, chaincode: str) -> StepView:
+def _summaries(donation_id: str) -> dict[str, DeidSummary]:
+    rows = g.db.scalars(select(DeidSummary).where(DeidSummary.donation_id == donation_id))
+    return {r.report_sha256: r for r in rows}
+
+
+def _deid(row: StepIndex, summaries: Mapping[str, DeidSummary]) -> tuple[str | None, int]:
+    """The Spanish summary of a Deidentify step, found by its ledger ``reportSha256``."""
+    if row.step != "Deidentify":
+        return None, 0
+    try:
+        report = json.loads(row.evidence)["data"]["deidentification"]["reportSha256"]
+    except (ValueError, KeyError, TypeError):
+        return None, 0
+    found = summaries.get(report)
+    if found is None:
+        return None, 0
+    counts = found.counts_json
+    return summary_es(counts, pixel_checked=bool(counts.get("pixel_checked"))), found.files
+
+
+def _view(row: StepIndex, zone: ZoneInfo, chaincode: str,
+          summaries: Mapping[str, DeidSummary] | None = None) -> StepView:
+    summary, files = _deid(row, summaries or {})
     return StepView(
         name=str(STEP_NAMES.get(row.step, row.step)), code=row.step,
         when=row.timestamp.astimezone(zone), msp=row.msp, executor=row.executor,
         transaction_id=row.transaction_id, block_number=row.block_number,
         chaincode=chaincode, chaincode_version=row.chaincode_version,
-        package_id=row.package_id, hashes=_hashes(row.evidence, row.block_number))
+        package_id=row.package_id, hashes=_hashes(row.evidence, row.block_number),
+        deid_summary=summary, deid_files=files)
 
 
 @bp.get("/t/<token>")
@@ -102,27 +130,54 @@ def trace(token: str) -> str:
     donation = _donation(token)
     config = current_app.config["TRAZA"]
     zone = ZoneInfo(config.timezone)
-    steps = [_view(r, zone, config.chaincode) for r in _steps(donation.donation_id)]
+    summaries = _summaries(donation.donation_id)
+    steps = [_view(r, zone, config.chaincode, summaries) for r in _steps(donation.donation_id)]
     log.info("trace: shown %s (%d steps)", token_ref(token), len(steps))
+    _audit("trace.read", token, donation)
     return render_template(
         "trace.html", token=token, donation=donation, steps=steps,
         state=str(STATE_NAMES.get(donation.state, donation.state)), zone=config.timezone)
+
+
+def _audit(action: str, token: str, donation: DonationIndex, outcome: str = "success") -> None:
+    # The QR holder is anonymous: the row names the token by its hash reference, never itself.
+    audit.record(action, donation.donation_id, outcome, actor=f"qr:{token_ref(token)}",
+                 role="qr-holder")
+
+
+def _bundle(token: str, donation: DonationIndex, action: str) -> dict[str, Any]:
+    """The donation's evidence bundle from the ledger (503 when it cannot be read)."""
+    steps = {r.transaction_id: r.block_number for r in _steps(donation.donation_id)}
+    bundler: Bundler | None = current_app.extensions.get("traza_bundler")
+    if bundler is None or not steps:
+        _audit(action, token, donation, "unavailable")
+        abort(503)
+    try:
+        bundle = bundler(donation.donation_id, steps)
+    except Exception as e:  # the peer down, a refused read: the page says "try later"
+        log.warning("evidence: %s for %s", type(e).__name__, token_ref(token))
+        _audit(action, token, donation, "unavailable")
+        abort(503)
+    _audit(action, token, donation)
+    return bundle
+
+
+@bp.get("/t/<token>/verify")
+def verification(token: str) -> str:
+    """The verification panel, computed now: the bundle checked as ``traza verify`` does."""
+    donation = _donation(token)
+    result: Verification = verify(_bundle(token, donation, "trace.verify"),
+                                  current_app.extensions.get("traza_library"))
+    log.info("verify: %s for %s", "ok" if result.ok else "FAILED", token_ref(token))
+    return render_template("verify.html", token=token, donation=donation, result=result)
 
 
 @bp.get("/t/<token>/evidence.json")
 def evidence(token: str) -> Response:
     """The evidence bundle of the donation's steps, as a download."""
     donation = _donation(token)
-    steps = {r.transaction_id: r.block_number for r in _steps(donation.donation_id)}
-    bundler: Bundler | None = current_app.extensions.get("traza_bundler")
-    if bundler is None or not steps:
-        abort(503)
-    try:
-        bundle = bundler(donation.donation_id, steps)
-    except Exception as e:  # the peer down, a refused read: the page says "try later"
-        log.warning("evidence: %s for %s", type(e).__name__, token_ref(token))
-        abort(503)
-    log.info("evidence: served %s (%d steps)", token_ref(token), len(steps))
+    bundle = _bundle(token, donation, "trace.evidence")
+    log.info("evidence: served %s (%d steps)", token_ref(token), len(bundle.get("steps", [])))
     body = json.dumps(bundle, sort_keys=True, separators=(",", ":"))
     return Response(body, mimetype="application/json", headers={
         "Content-Disposition": f'attachment; filename="evidencia-{donation.donation_id}.json"'})

@@ -29,7 +29,9 @@ the per-process engines), :mod:`~anonymizer.ocr.confirm` (samples and the verdic
 :mod:`~anonymizer.ocr.find` (the functions below) and :mod:`~anonymizer.ocr.masking`.
 """
 
+from anonymizer.ocr import learned as _learned
 from anonymizer.ocr.box import Box
+from anonymizer.ocr.clinical import KEEP_MIN_SCORE, VOCABULARY, clinical_words, keep
 from anonymizer.ocr.confirm import (
     MAX_SAMPLES,
     MIN_CONFIDENCE,
@@ -42,6 +44,7 @@ from anonymizer.ocr.confirm import (
     SAMPLE_WIDTH,
     UPSCALE_BELOW,
 )
+from anonymizer.ocr.detect import find_text_lines, find_text_lines_in_frames
 from anonymizer.ocr.engines import (
     CONFIRM_LANG,
     DEBIAN_PACKAGES,
@@ -52,8 +55,8 @@ from anonymizer.ocr.engines import (
     OCRUnavailableError,
     engine,
     engine_name,
-    preload,
 )
+from anonymizer.ocr.engines import preload as _preload_tesseract
 from anonymizer.ocr.find import (
     MIN_CHARS_FULL_FRAME,
     MIN_CONFIDENCE_FULL_FRAME,
@@ -64,6 +67,15 @@ from anonymizer.ocr.find import (
 from anonymizer.ocr.lines import MAX_LINE_HEIGHT, MIN_LINE_HEIGHT
 from anonymizer.ocr.masking import mask
 from anonymizer.ocr.prefilter import has_text_candidates, to_uint8
+
+
+def preload() -> None:
+    """Load Tesseract and the learned detector in this process and run them once, so that
+    worker processes forked later share them (see :func:`anonymizer.ocr.engines.preload`).
+    Does nothing for an engine that is not installed: files that need it then fail."""
+    _preload_tesseract()
+    _learned.PROCESS.preload()
+
 
 #: The name bench/deid/floor.py uses (before the package split); prefer :func:`engine`.
 _engine = engine
@@ -89,12 +101,18 @@ __all__ = [
     "SAMPLE_MIN_PIXELS",
     "SAMPLE_WIDTH",
     "UPSCALE_BELOW",
+    "KEEP_MIN_SCORE",
+    "VOCABULARY",
     "Box",
     "OCRUnavailableError",
     "engine",
     "engine_name",
     "find_text_boxes",
     "find_text_boxes_in_frames",
+    "find_text_lines",
+    "find_text_lines_in_frames",
+    "clinical_words",
+    "keep",
     "has_text_candidates",
     "mask",
     "preload",

@@ -13,6 +13,7 @@ from .database import (
 from .models import (
     AuditEntry,
     Base,
+    DeidSummary,
     DonationIndex,
     DonationRecord,
     DonorAccount,
@@ -29,8 +30,8 @@ from .models import (
 from .retention import Forgotten, forget_donor_links
 
 __all__ = [
-    "AuditEntry", "Base", "Database", "DatabaseError", "DatabaseUnavailable", "DonationIndex",
-    "DonationRecord", "DonorAccount", "ExpectedStudy", "Forgotten", "IndexCheckpoint", "Operation",
-    "OutboxItem", "ReviewSession", "StaffAccount", "StagedObject", "StepIndex",
-    "forget_donor_links", "sqlite_url", "temporary_schema", "utcnow",
+    "AuditEntry", "Base", "Database", "DatabaseError", "DatabaseUnavailable", "DeidSummary",
+    "DonationIndex", "DonationRecord", "DonorAccount", "ExpectedStudy", "Forgotten",
+    "IndexCheckpoint", "Operation", "OutboxItem", "ReviewSession", "StaffAccount", "StagedObject",
+    "StepIndex", "forget_donor_links", "sqlite_url", "temporary_schema", "utcnow",
 ]

@@ -22,10 +22,12 @@ from sqlalchemy import URL, Engine, create_engine, event, make_url, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["Database", "DatabaseError", "DatabaseUnavailable", "sqlite_url"]
+__all__ = ["Database", "DatabaseError", "DatabaseUnavailable", "ReadOnlySessionError",
+           "sqlite_url"]
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT = 30.0  # seconds a writer waits for another one
+READ_ONLY = "traza_read_only"  # execution option of read_session()'s engine
 
 
 class DatabaseError(Exception):
@@ -34,6 +36,10 @@ class DatabaseError(Exception):
 
 class DatabaseUnavailable(DatabaseError):
     """The database could not be reached (down, locked, network): retry later, nothing done."""
+
+
+class ReadOnlySessionError(DatabaseError):
+    """Rows were added, changed or deleted in :meth:`Database.read_session` (nothing kept)."""
 
 
 def sqlite_url(path: str | os.PathLike[str]) -> str:
@@ -64,7 +70,10 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A read-only session (Database.read_session) takes no write lock: in WAL mode its
+        # reads run beside the one writer instead of queueing behind it.
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 class Database:
@@ -98,6 +107,8 @@ class Database:
         if self.dialect == "sqlite":
             _sqlite_pragmas(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._readers = sessionmaker(self.engine.execution_options(**{READ_ONLY: True}),
+                                     expire_on_commit=False)
 
     @classmethod
     def open(cls, url: str | URL, **options: Any) -> Database:
@@ -127,6 +138,24 @@ class Database:
         """
         with self._translate(), self._sessions.begin() as session:
             yield session
+
+    @contextlib.contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A session for reads only: on SQLite a deferred ``BEGIN``, never the write lock.
+
+        For pages that only read (the web's GET requests): many run at once beside one
+        writer. Rolled back on leaving the block; objects added, changed or deleted in it
+        raise :class:`ReadOnlySessionError` then instead of being dropped silently (use
+        :meth:`session` to write).
+        """
+        with self._translate(), self._readers() as session:
+            try:
+                yield session
+                if session.new or session.dirty or session.deleted:
+                    raise ReadOnlySessionError(
+                        "a read-only session was asked to write: use Database.session()")
+            finally:
+                session.rollback()
 
     @contextlib.contextmanager
     def _translate(self) -> Iterator[None]:

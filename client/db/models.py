@@ -25,9 +25,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
-    "AuditEntry", "Base", "DonationRecord", "DonationIndex", "DonorAccount", "ExpectedStudy",
-    "IndexCheckpoint", "Operation", "OutboxItem", "ReviewSession", "StaffAccount", "StagedObject",
-    "StepIndex", "utcnow",
+    "AuditEntry", "Base", "DeidSummary", "DonationRecord", "DonationIndex", "DonorAccount",
+    "ExpectedStudy", "IndexCheckpoint", "Operation", "OutboxItem", "ReviewSession",
+    "StaffAccount", "StagedObject", "StepIndex", "utcnow",
 ]
 
 # Constraint names stable across backends, so Alembic (batch mode on SQLite) can find them.
@@ -160,6 +160,10 @@ class DonationIndex(Base):
     registered_at: Mapped[dt.datetime | None]
     updated_at: Mapped[dt.datetime]
     last_block: Mapped[int] = mapped_column(Integer)
+    # From the current consent version's evidence (rebuildable from the ledger like the rest):
+    # the legal regime code and the purposes allowed, sorted and comma-joined.
+    legal_regime: Mapped[str | None] = mapped_column(String(CODE), index=True)
+    purposes: Mapped[str | None] = mapped_column(String(CODE * 2))
 
 
 class StepIndex(Base):
@@ -181,6 +185,27 @@ class StepIndex(Base):
     chaincode_version: Mapped[str] = mapped_column(String(CODE))
     package_id: Mapped[str] = mapped_column(String(200))
     evidence: Mapped[str] = mapped_column(Text)  # the event payload, canonical JSON
+
+
+class DeidSummary(Base):
+    """What a Deidentify step did, as counts (never values), kept after the reports are purged.
+
+    Written by the pipeline with the step; ``report_sha256`` is the step's ``reportSha256`` on
+    the ledger, so the viewer shows each round's counts under its own step. Not part of the
+    index (the ledger holds only the report's hash, so a rebuild could not derive it).
+    """
+
+    __tablename__ = "deid_summaries"
+
+    report_sha256: Mapped[str] = mapped_column(String(SHA), primary_key=True)
+    donation_id: Mapped[str] = mapped_column(String(ID), index=True)
+    files: Mapped[int] = mapped_column(Integer)
+    counts: Mapped[str] = mapped_column(Text)  # JSON {operation: n}, anonymizer Report.counts
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    @property
+    def counts_json(self) -> dict[str, int]:
+        return json.loads(self.counts)
 
 
 class IndexCheckpoint(Base):

@@ -274,5 +274,6 @@ def test_floor_prints_the_at_risk_share_and_the_bounds(tmp_path, capsys):
     out = capsys.readouterr().out
     at_risk = int(out.split(" at risk")[0].rsplit(": ", 1)[1])
     assert 0 < at_risk < SMALL
-    assert "decode + OCR reads on the at-risk files" in out
+    assert "decode + detector reads on the at-risk files" in out
+    assert "(a) traza on the plain files" in out and "(b) traza on the at-risk files" in out
     assert out.count("its plain files would have to take at most") == 2

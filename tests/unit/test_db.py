@@ -24,7 +24,7 @@ from client.db import (
 
 TABLES = {"operations", "outbox", "donations_index", "steps_index", "index_checkpoint",
           "donor_accounts", "donation_records", "staged_objects", "review_sessions",
-          "audit_log"}
+          "audit_log", "deid_summaries"}
 
 
 def _diff(db: Database) -> list:
@@ -177,3 +177,30 @@ def test_forget_donor_links_leaves_no_row_linking_the_donor(db):
         assert refs == {"d-1": None, "d-2": b"ref"}
         sealed = {o.donation_id: o.sealed for o in s.scalars(select(OutboxItem))}
         assert sealed == {"d-1": None, "d-2": b"link"}
+
+
+def test_a_read_session_runs_beside_a_writer_holding_the_lock(tmp_path):
+    db = Database.open(sqlite_url(tmp_path / "wal.db"))
+    try:
+        with db.session() as w:  # BEGIN IMMEDIATE: the write lock is held in this block
+            w.add(Operation(executor_sha256="0" * 64, action="probe"))
+            w.flush()
+            with db.read_session() as r:  # would wait the busy timeout if it took the lock
+                assert r.scalars(select(Operation)).all() == []  # not committed yet
+        with db.read_session() as r:
+            assert len(r.scalars(select(Operation)).all()) == 1
+    finally:
+        db.dispose()
+
+
+def test_a_write_in_a_read_session_is_an_error_not_a_silent_loss(tmp_path):
+    from client.db.database import ReadOnlySessionError
+
+    db = Database.open(sqlite_url(tmp_path / "ro.db"))
+    try:
+        with pytest.raises(ReadOnlySessionError), db.read_session() as r:
+            r.add(Operation(executor_sha256="0" * 64, action="probe"))
+        with db.read_session() as r:
+            assert r.scalars(select(Operation)).all() == []
+    finally:
+        db.dispose()

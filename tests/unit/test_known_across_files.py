@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from anonymizer import pipeline
 from anonymizer.engines import Engines
-from anonymizer.fold import fold
 from anonymizer.pipeline import run
 from tests.data.dicom import fakes, synth
 
@@ -58,11 +56,11 @@ def test_scopes_do_not_share_values_without_a_donor(tmp_path):
     assert "Quetzalli" in b.ImageComments
 
 
-seen_known: list = []
+seen_checks: list = []
 
 
-def _frames_finder(frames, *, known=None, **_options):
-    seen_known.append(known)
+def _frames_finder(frames, *, is_personal=None, **_options):
+    seen_checks.append(is_personal)
     return [[] for _ in frames]
 
 
@@ -74,18 +72,11 @@ def test_the_ocr_gets_the_donors_known_values(tmp_path):
     (src / "a.dcm").write_bytes(synth.to_bytes(a))
     (src / "us.dcm").write_bytes(synth.to_bytes(synth.make_dataset(3, modality="US")))
     engines = Engines(fakes.redact, fakes.find_text_boxes, fakes.mask, _frames_finder,
-                      wants_known=True)
-    seen_known.clear()
+                      reads_text=True)
+    seen_checks.clear()
     assert run(src, tmp_path / "out", jobs=1, secret=SECRET, donor="d", engines=engines).ok
-    (known,) = seen_known
-    assert fold("xochiquetzal") in known.names and fold("quetzalli") in known.names
-
-
-def test_default_engines_ask_for_known_values_only_if_the_ocr_takes_them(monkeypatch):
-    import inspect
-
-    from anonymizer import ocr
-
-    engines = pipeline.default_engines()
-    takes = "known" in inspect.signature(ocr.find_text_boxes_in_frames).parameters
-    assert engines.wants_known is takes
+    (is_personal,) = seen_checks
+    # The mother's name is only in a.dcm's header: us.dcm's burned-in lines are checked
+    # against it too, so a line naming her is never kept as a clinical line.
+    assert is_personal("MADRE XOCHIQUETZAL")
+    assert not is_personal("DBP 48.2 mm")

@@ -102,7 +102,7 @@ def test_an_expired_code_fails(app, world):
 
 
 def _cookie(client) -> str:
-    return client.get_cookie("traza", domain="localhost").value
+    return client.get_cookie("traza_session", domain="localhost").value
 
 
 def test_the_session_rotates_at_sign_in_and_cookies_are_strict(app, world):

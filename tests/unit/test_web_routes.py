@@ -21,6 +21,7 @@ EXPECTED = {
     "static": ("/static/traza.css", ALL),
     "trace.trace": (None, ALL),  # capability pages: tested in test_web_trace.py
     "trace.evidence": (None, ALL),
+    "trace.verification": (None, ALL),
     "auth.donor_login": ("/entrar", ALL),
     "auth.donor_code": ("/entrar/codigo", ALL),
     "auth.staff_login": ("/personal/entrar", ALL),
@@ -38,10 +39,23 @@ EXPECTED = {
     "redaction.record": ("/staff/redaction/{did}", {"operator"}),
     "redaction.submit": (None, {"operator"}),
     "redaction.page_image": ("/staff/redaction/{did}/pages/1.png", {"operator"}),
+    "regulator.search": ("/regulator/", {"regulator"}),
+    "regulator.chart": ("/regulator/chart.svg", {"regulator"}),
+    "regulator.export_csv": ("/regulator/export.csv", {"regulator"}),
+    "regulator.export_json": ("/regulator/export.json", {"regulator"}),
+    "regulator.history": ("/regulator/donations/{did}", {"regulator"}),
+    "regulator.integrity": ("/regulator/donations/{did}/integrity", {"regulator"}),
+    "regulator.block": ("/regulator/blocks/1", {"regulator"}),
+    "regulator.transaction": ("/regulator/tx/" + "a" * 64, {"regulator"}),
+    "regulator.audit_log": ("/regulator/audit", {"regulator"}),
+    "regulator.audit_export": ("/regulator/audit.json", {"regulator"}),
 }
 # Pages whose own answer to an allowed role is tested in their own file (test_web_redaction):
 # here only that the guard lets that role through.
-OWN_TESTS = {"redaction.record", "redaction.page_image"}
+OWN_TESTS = {"redaction.record", "redaction.page_image", "regulator.search", "regulator.chart",
+             "regulator.export_csv", "regulator.export_json", "regulator.history",
+             "regulator.integrity", "regulator.block", "regulator.transaction",
+             "regulator.audit_log", "regulator.audit_export"}
 # POST forms: path, the page whose form it is, the roles allowed to post it.
 FORMS = {
     "auth.donor_login": "/entrar",

@@ -252,3 +252,28 @@ def sign_in_staff(client, username: str, secret: str, *, at: float | None = None
     code = pyotp.TOTP(secret).at(at) if at else pyotp.TOTP(secret).now()
     return post(client, "/personal/entrar",
                 {"username": username, "password": PASSWORD, "code": code})
+
+
+def staff_session(client, db: Database, who: dict) -> None:
+    """Start ``who``'s session on ``client`` as ``web.principal.sign_in`` does.
+
+    A staff principal gets its account row too: a staff session ends when its account is
+    gone, disabled or changed (``web.sessions``).
+    """
+    import time
+
+    from sqlalchemy import select
+
+    from client.db.models import StaffAccount
+
+    if who.get("kind") == "staff":
+        with db.session() as s:
+            if s.scalar(select(StaffAccount).where(
+                    StaffAccount.username == who["subject"])) is None:
+                s.add(StaffAccount(username=who["subject"], role=who["role"], org=who["org"],
+                                   fabric_user=accounts.fabric_user(who["subject"]),
+                                   password_hash="-", totp_sealed=b"-", totp_last_step=0,
+                                   failed_attempts=0))
+    with client.session_transaction() as s:
+        s["principal"] = dict(who)
+        s["since"] = int(time.time())
