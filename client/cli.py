@@ -13,6 +13,7 @@ import os
 import click
 
 from network.cli import network
+from network.staff import enroll_person
 from network.topology import load
 from web.cli import web
 
@@ -33,6 +34,7 @@ def _local(ctx: click.Context) -> None:
     obj = ctx.ensure_object(dict)
     obj.setdefault("run_dir", topo.run)
     obj.setdefault("viewer_url", os.environ.get("TRAZA_VIEWER_URL", "http://127.0.0.1:8080"))
+    obj.setdefault("enroll_staff", lambda org, user, role: enroll_person(topo, org, user, role))
     if topo.mail and os.environ.get("TRAZA_MAIL", "on") != "off":
         obj.setdefault("mail", MailSettings(topo.mail.host, topo.mail.port, SENDER))
         obj.setdefault("mail_dir", topo.run / "mail")

@@ -8,6 +8,7 @@ theirs (``VerifyDonorCommitment``) even after the private link is purged.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 
@@ -26,6 +27,15 @@ def commitment(salt: bytes, donor_pseudonym: str, donation_id: str) -> str:
 
 def sha256_hex(data: bytes | str) -> str:
     return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
+
+
+def keyed_hash(key: bytes, purpose: str, value: str) -> str:
+    """Hex HMAC-SHA256 of ``purpose:value`` under ``key``: a lookup key that hides the value.
+
+    The pipeline finds a donor account by ``keyed_hash(accounts_key, "email", address)``;
+    the purpose keeps hashes of one kind from matching another's.
+    """
+    return hmac.new(key, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ crash is answered by the contract's replay of the first result.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,12 +48,18 @@ class Ledger:
         accepted and then lost with it (SIGKILL before replication) never commits; the
         outbox retries it with the same request id once this expires, so it bounds the stall
         (bench/chaos measured 60-70 s with the gateway's default of 60 s).
+    identity_dirs : sequence of paths, optional
+        More profile folders laid out the same way, searched after ``profiles_dir``: the web's
+        wallet of per-person identities (``<run>/web/wallet/profiles``), so an outbox item
+        queued as a staff person is submitted as that person by any worker.
     """
 
     def __init__(self, profiles_dir: str | Path, *,
                  unseal: Callable[[OutboxItem], dict[str, bytes]] | None = None,
-                 commit_timeout: float = 20.0) -> None:
+                 commit_timeout: float = 20.0,
+                 identity_dirs: Sequence[str | Path] = ()) -> None:
         self.profiles_dir = Path(profiles_dir)
+        self.identity_dirs = [Path(d) for d in identity_dirs]
         self.unseal = unseal
         self.commit_timeout = commit_timeout
         self._open: dict[Actor, Donations] = {}
@@ -61,7 +67,16 @@ class Ledger:
         self._stack = ExitStack()
 
     def profile(self, actor: Actor) -> Profile:
-        return Profile.from_dir(self.profiles_dir, actor.org, actor.user)
+        """``actor``'s connection profile: the network's first, then the identity folders."""
+        try:
+            return Profile.from_dir(self.profiles_dir, actor.org, actor.user)
+        except ValueError:
+            for folder in self.identity_dirs:
+                try:
+                    return Profile.from_dir(folder, actor.org, actor.user)
+                except ValueError:
+                    continue
+            raise
 
     def donations(self, actor: Actor) -> Donations:
         """The typed contract of ``actor`` (retries are the outbox's job, not the client's)."""

@@ -35,6 +35,7 @@ class Settings:
     database_url: str | None = None
     mail: MailSettings | None = None
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
+    identity_dirs: tuple[Path, ...] = ()  # per-person identities (the web's wallet profiles)
 
     @property
     def database(self) -> str:
@@ -48,7 +49,8 @@ class Settings:
         return cls(home=run_dir / "pipeline" / intake_org, profiles_dir=run_dir / "profiles",
                    objects_file=run_dir / "minio" / f"{intake_org}.json",
                    database_url=database_url, mail=mail,
-                   pipeline=PipelineConfig(intake_org=intake_org, **config))  # type: ignore[arg-type]
+                   pipeline=PipelineConfig(intake_org=intake_org, **config),  # type: ignore[arg-type]
+                   identity_dirs=(run_dir / "web" / "wallet" / "profiles",))
 
 
 def _secret(path: Path, size: int = 32) -> bytes:
@@ -80,7 +82,7 @@ def open_pipeline(settings: Settings, *, worker_id: str | None = None,
     """A :class:`Pipeline` on ``settings``, its gateway connections closed on exit."""
     db = database(settings)
     store = open_store(ObjectStoreConfig.from_file(settings.objects_file))
-    with Ledger(settings.profiles_dir) as ledger:
+    with Ledger(settings.profiles_dir, identity_dirs=settings.identity_dirs) as ledger:
         yield Pipeline(settings.pipeline, db=db, store=store, keys=key_ring(settings.home),
                        secrets=load_secrets(settings.home), ledger=ledger,
                        mail_settings=settings.mail, worker_id=worker_id, on_step=on_step)

@@ -14,7 +14,6 @@ links the donor to the donation is destroyed off-chain (:meth:`Pipeline.purge`).
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import secrets
@@ -40,7 +39,7 @@ from .db.models import (
     StagedObject,
 )
 from .donations import Consent, Evidence, LegalRegime, Source, reports_sha256
-from .donor import DonorSecret, new_id, sha256_hex
+from .donor import DonorSecret, keyed_hash, new_id, sha256_hex
 from .errors import InvalidInput, from_text
 from .intake import Deidentified, deidentify_staged, read_inputs, summed_counts
 from .ledger import Actor, Ledger
@@ -88,8 +87,7 @@ class Pipeline(PaperSteps, PacsSteps):
     # -- helpers -----------------------------------------------------------------------
 
     def _hmac(self, purpose: str, value: str) -> str:
-        return hmac.new(self.secrets.accounts, f"{purpose}:{value}".encode(),
-                        hashlib.sha256).hexdigest()
+        return keyed_hash(self.secrets.accounts, purpose, value)
 
     def _record(self, s: Session, donation_id: str) -> DonationRecord:
         rec = s.get(DonationRecord, donation_id)

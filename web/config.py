@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from client.settings import Settings
+
 __all__ = ["WebConfig"]
 
 
@@ -29,8 +31,22 @@ class WebConfig:
         The token bucket per client address on ``/t/``: refill rate and capacity.
     trusted_proxies : int
         How many reverse proxies set ``X-Forwarded-For`` in front (0: use the socket address).
+    home : Path, optional
+        The web's private folder (``<run>/web``): ``session.key`` (the session cookies' key),
+        ``accounts.key`` (seals staff TOTP secrets) and ``wallet/`` (staff identities), made
+        0600/0700 at first use. Without it (tests) ``secret_key`` must be given.
     secret_key : bytes, optional
-        Signs the session cookie; without it a random key per process (sessions end with it).
+        The session key itself (tests); default read from ``home/session.key``.
+    donor_minutes : int
+        A donor's session ends this long after sign-in.
+    staff_hours, staff_idle_minutes : int
+        A staff session ends this long after sign-in, or after this long without a request.
+    upload_mb, upload_files : int
+        The intake upload's limits: total size and number of files (in a zip too).
+    intake_org : str
+        The member org whose pipeline (database, staging, keys) the review and staff pages use.
+    pipeline : client.settings.Settings, optional
+        That pipeline's settings; without them the review and staff pages answer 503.
     objects_file : Path, optional
         An org's MinIO settings (``<run>/minio/<org>.json``): the verification panel reads
         the library objects and checks each hashes to its ledger hash; without it, skipped.
@@ -46,5 +62,13 @@ class WebConfig:
     rate_burst: int = 10
     trusted_proxies: int = 0
     default_locale: str = "es"
+    home: Path | None = None
     secret_key: bytes | None = field(default=None, repr=False)
+    donor_minutes: int = 15
+    staff_hours: int = 8
+    staff_idle_minutes: int = 30
+    upload_mb: int = 200
+    upload_files: int = 500
+    intake_org: str = "hospital"
+    pipeline: Settings | None = None
     objects_file: Path | None = None

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, request, session
 from flask_babel import Babel, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 
-__all__ = ["LANGUAGES", "STATE_NAMES", "STEP_NAMES", "install_i18n", "select_locale"]
+__all__ = ["LANGUAGES", "OPERATION_NAMES", "STATE_NAMES", "STEP_NAMES", "install_i18n",
+           "select_locale"]
 
 LANGUAGES = ("es", "en")
 
@@ -40,12 +41,29 @@ STATE_NAMES = {
     "ERASED": _l("Erased"),
 }
 
+# The anonymizer report's operations (anonymizer.report.AttributeAction.operation).
+OPERATION_NAMES = {
+    "removed": _l("removed"),
+    "emptied": _l("emptied"),
+    "dummy": _l("replaced by a placeholder"),
+    "pseudonym": _l("replaced by a pseudonym"),
+    "uid": _l("new identifier"),
+    "date_shift": _l("date shifted"),
+    "text_clean": _l("text cleaned"),
+    "age_capped": _l("age capped"),
+}
+
 
 def select_locale() -> str:
-    """``?lang=`` if it names a language we have, else Accept-Language, else Spanish."""
+    """``?lang=`` (kept in the session for the next pages), else the session's, else
+    Accept-Language, else Spanish."""
     wanted = request.args.get("lang", "")
     if wanted in LANGUAGES:
+        if session.get("lang", LANGUAGES[0]) != wanted:
+            session["lang"] = wanted
         return wanted
+    if session.get("lang") in LANGUAGES:
+        return session["lang"]
     return request.accept_languages.best_match(LANGUAGES, default=LANGUAGES[0]) or "es"
 
 

@@ -22,6 +22,7 @@ from .models import (
     Operation,
     OutboxItem,
     ReviewSession,
+    StaffAccount,
     StagedObject,
     StepIndex,
     utcnow,
@@ -31,8 +32,6 @@ from .retention import Forgotten, forget_donor_links
 __all__ = [
     "AuditEntry", "Base", "Database", "DatabaseError", "DatabaseUnavailable", "DeidSummary",
     "DonationIndex", "DonationRecord", "DonorAccount", "ExpectedStudy", "Forgotten",
-    "IndexCheckpoint", "Operation", "OutboxItem", "ReviewSession", "StagedObject", "StepIndex",
-    "forget_donor_links", "sqlite_url",
-    "temporary_schema",
-    "utcnow",
+    "IndexCheckpoint", "Operation", "OutboxItem", "ReviewSession", "StaffAccount", "StagedObject",
+    "StepIndex", "forget_donor_links", "sqlite_url", "temporary_schema", "utcnow",
 ]

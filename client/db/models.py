@@ -26,9 +26,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
     "AuditEntry", "Base", "DeidSummary", "DonationRecord", "DonationIndex", "DonorAccount",
-    "ExpectedStudy",
-    "IndexCheckpoint",
-    "Operation", "OutboxItem", "ReviewSession", "StagedObject", "StepIndex", "utcnow",
+    "ExpectedStudy", "IndexCheckpoint", "Operation", "OutboxItem", "ReviewSession",
+    "StaffAccount", "StagedObject", "StepIndex", "utcnow",
 ]
 
 # Constraint names stable across backends, so Alembic (batch mode on SQLite) can find them.
@@ -291,6 +290,33 @@ class AuditEntry(Base):
     entity: Mapped[str | None] = mapped_column(String(ID * 2))
     outcome: Mapped[str] = mapped_column(String(16))
     source: Mapped[str | None] = mapped_column(String(64))  # e.g. a client address
+
+
+class StaffAccount(Base):
+    """A staff person of the web (operator, clinician, regulator, admin) and their sign-in.
+
+    The password is an argon2id hash; the TOTP secret is sealed (AES-256-GCM) under the web's
+    accounts key. ``fabric_user`` names the person's own Fabric identity in ``org`` (a wallet
+    profile), which signs every ledger step they take; ``certificate_sha256`` is that
+    certificate's hash, the ledger's ``executor`` of their steps.
+    """
+
+    __tablename__ = "staff_accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(CODE), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    org: Mapped[str] = mapped_column(String(CODE))
+    fabric_user: Mapped[str] = mapped_column(String(CODE))
+    certificate_sha256: Mapped[str | None] = mapped_column(String(SHA))
+    password_hash: Mapped[str] = mapped_column(String(128))
+    totp_sealed: Mapped[bytes]
+    totp_last_step: Mapped[int] = mapped_column(Integer, default=0)  # a code is used once
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None]
+    disabled_at: Mapped[dt.datetime | None]
+    last_login_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class ExpectedStudy(Base):

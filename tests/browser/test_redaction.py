@@ -14,7 +14,7 @@ import pytest
 from PIL import Image, ImageDraw
 from werkzeug.serving import make_server
 
-from tests.unit.test_web_redaction import DID, OPERATOR, FakePaper
+from tests.unit.test_web_redaction import DID, OPERATOR, FakePaper, staff_accounts
 
 from .conftest import PORT_SHIFT
 
@@ -37,6 +37,7 @@ def served(tmp_path, monkeypatch):
     app = create_app(WebConfig(database_url=str(db.url)), database=db)
     app.secret_key = "test-" + "k" * 32
     app.extensions["traza_pipeline_for"] = lambda principal: fake
+    staff_accounts(db)
 
     @app.get("/test-sign-in")  # the auth pages are another issue's: sign in for the test
     def sign_in():

@@ -20,6 +20,20 @@ pytestmark = pytest.mark.timeout(900)
 REGULATOR = {"kind": "staff", "subject": "reg.browser", "role": "regulator", "org": "IMSSMSP"}
 
 
+def staff_account(database_url: str, who: dict) -> None:
+    """The account row a staff session needs (it ends when its account does)."""
+    from client.db import Database
+    from client.db.models import StaffAccount
+
+    db = Database.open(database_url)
+    with db.session() as s:
+        if s.query(StaffAccount).filter_by(username=who["subject"]).first() is None:
+            s.add(StaffAccount(username=who["subject"], role=who["role"], org=who["org"],
+                               fabric_user="w-" + who["subject"], password_hash="-",
+                               totp_sealed=b"-", totp_last_step=0, failed_attempts=0))
+    db.dispose()
+
+
 def session_cookie(server, principal: dict) -> dict:
     """A ``traza_session`` cookie the server accepts, signed with its key."""
     signer = Flask("cookie")
@@ -34,7 +48,9 @@ def session_cookie(server, principal: dict) -> dict:
 def test_search_history_export_audit(width, stored, web_server, page_at, screenshot, tmp_path):
     server = web_server(stored.run, stored.database_url)
     page = page_at(width)
-    assert page.goto(server.url("/regulator/")).status == 401  # no session yet
+    page.goto(server.url("/regulator/"))  # no session yet: the staff sign-in
+    assert "/personal/entrar" in page.url
+    staff_account(stored.database_url, REGULATOR)
     page.context.add_cookies([session_cookie(server, REGULATOR)])
 
     page.goto(server.url("/regulator/"))

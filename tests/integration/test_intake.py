@@ -159,7 +159,7 @@ def test_a_paper_record_is_deidentified_by_hand_with_the_operators_boxes(pipelin
 def test_the_redaction_page_records_the_step_with_the_operators_identity(pipeline):
     import re
 
-    from web import WebConfig, create_app
+    from web import WebConfig, accounts, create_app
 
     p = pipeline
     did = _consented(p)
@@ -168,10 +168,13 @@ def test_the_redaction_page_records_the_step_with_the_operators_identity(pipelin
     app.secret_key = "test-" + "k" * 32
     seen = []
     app.extensions["traza_pipeline_for"] = lambda who: seen.append(who) or p
+    with p.db.session() as s:  # a staff session lasts as long as its account
+        accounts.create(s, b"k" * 32, "operator1", "x" * 12, role="operator", org="hospital")
     c = app.test_client()
     with c.session_transaction() as s:
         s["principal"] = {"kind": "staff", "subject": "operator1", "role": "operator",
                           "org": "hospital"}
+        s["since"] = int(time.time())  # as web.principal.sign_in sets it
     token = re.search(r'name="csrf_token" value="([^"]+)"',
                       c.get("/staff/redaction").get_data(as_text=True)).group(1)
     png = io.BytesIO()

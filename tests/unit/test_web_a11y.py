@@ -61,7 +61,7 @@ class _Controls(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
-        if tag in ("input", "select", "textarea"):
+        if tag in ("input", "select", "textarea") and a.get("type") != "hidden":
             self.ids.append(a.get("id", ""))
         if tag == "label":
             self.labels.add(a.get("for", ""))
@@ -76,8 +76,9 @@ def test_every_console_control_has_a_label(tmp_path, path):
     db = Database.open(sqlite_url(tmp_path / "a.db"))
     app = create_app(WebConfig(database_url=str(db.url)), database=db)
     client = app.test_client()
-    with client.session_transaction() as s:
-        s["principal"] = {"kind": "staff", "subject": "r", "role": "regulator", "org": "IMSSMSP"}
+    from tests.unit.web_fixtures import staff_session
+    staff_session(client, db, {"kind": "staff", "subject": "r", "role": "regulator",
+                               "org": "IMSSMSP"})
     parser = _Controls()
     parser.feed(client.get(path).get_data(as_text=True))
     db.dispose()

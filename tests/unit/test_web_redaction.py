@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 
 import numpy as np
 import pytest
@@ -20,7 +21,7 @@ from client.db.models import AuditEntry
 from client.intake import Deidentified
 from client.synthetic import person
 from tests.data.paper import fonts_available, scanned_form
-from web import WebConfig, create_app
+from web import WebConfig, accounts, create_app
 
 DID = "d-" + "c" * 24
 OPERATOR = {"kind": "staff", "subject": "operator1", "role": "operator", "org": "hospital"}
@@ -59,10 +60,18 @@ def app(tmp_path, form):
     db = Database.open(sqlite_url(tmp_path / "web.db"))
     app = create_app(WebConfig(database_url=str(db.url)), database=db)
     app.secret_key = "test-" + "k" * 32
+    staff_accounts(db)
     fake = FakePaper([form[0]])
     app.extensions["traza_pipeline_for"] = lambda principal: fake
     app.extensions["test_fake"] = fake
     return app
+
+
+def staff_accounts(db) -> None:
+    """The accounts the sessions below name (a staff session ends when its account does)."""
+    with db.session() as s:
+        for name, role in (("operator1", "operator"), ("clinician1", "clinician")):
+            accounts.create(s, b"k" * 32, name, "x" * 12, role=role, org="hospital")
 
 
 def _client(app, who=OPERATOR):
@@ -70,6 +79,7 @@ def _client(app, who=OPERATOR):
     if who:
         with c.session_transaction() as s:
             s["principal"] = who
+            s["since"] = int(time.time())  # as web.principal.sign_in sets it
     return c
 
 
@@ -78,8 +88,9 @@ def _csrf(html: str) -> str:
 
 
 def test_only_operators_reach_the_pages(app):
-    assert _client(app, None).get("/staff/redaction").status_code == 401
-    clinician = {**OPERATOR, "role": "clinician"}
+    r = _client(app, None).get("/staff/redaction")
+    assert r.status_code == 302 and r.headers["Location"].startswith("/personal/entrar")
+    clinician = {**OPERATOR, "subject": "clinician1", "role": "clinician"}
     for url in ("/staff/redaction", f"/staff/redaction/{DID}",
                 f"/staff/redaction/{DID}/pages/1.png"):
         assert _client(app, clinician).get(url).status_code == 403

@@ -23,6 +23,7 @@ from client.db.database import sqlite_url
 from client.db.models import AuditEntry, DonationIndex
 from client.evidence import Bundle
 from client.index import EventIndex, events_of_block
+from tests.unit.web_fixtures import staff_session
 from web import WebConfig, create_app
 from web.fhir import QUERY_ACTIONS
 from web.regulator import csv_cell
@@ -78,8 +79,7 @@ def app(db, captured):
 
 def signed_in(app, who=REGULATOR):
     client = app.test_client()
-    with client.session_transaction() as s:
-        s["principal"] = dict(who)
+    staff_session(client, app.extensions["traza_db"], dict(who))
     return client
 
 
@@ -112,7 +112,7 @@ def test_the_index_holds_the_consent_facets(db, captured):
 
 
 @pytest.mark.parametrize("who, status", [
-    (None, 401),
+    (None, 302),  # to the staff sign-in
     ({"kind": "donor", "subject": "d-1", "role": "donor", "org": "HospitalMSP"}, 403),
     ({"kind": "staff", "subject": "op", "role": "operator", "org": "HospitalMSP"}, 403),
     ({"kind": "staff", "subject": "cl", "role": "clinician", "org": "IMSSMSP"}, 403),

@@ -12,16 +12,9 @@ from client.db import Database
 from client.db.database import sqlite_url
 from web.security import CSP, TokenBucket
 
-# Staff routes: each guarded by web.principal.require (signed out: 401 without the auth pages)
-GUARDED = {"/staff/redaction", "/staff/redaction/<donation_id>",
-           "/staff/redaction/<donation_id>/pages/<int:n>.png"}
 OPEN = {"/t/<token>", "/t/<token>/evidence.json", "/t/<token>/verify", "/healthz",
         "/static/<path:filename>"}
-# Routes behind principal.require("regulator") (tests/unit/test_web_regulator.py walks them).
-REGULATOR = {"/regulator/", "/regulator/chart.svg", "/regulator/export.csv",
-             "/regulator/export.json", "/regulator/donations/<donation_id>",
-             "/regulator/donations/<donation_id>/integrity", "/regulator/blocks/<int:number>",
-             "/regulator/tx/<tx_id>", "/regulator/audit", "/regulator/audit.json"}
+SIGN_IN = {"/entrar", "/entrar/codigo", "/personal/entrar", "/salir"}
 
 
 @pytest.fixture
@@ -66,15 +59,10 @@ def test_pages_have_no_inline_script_or_style(app, token):
 
 def test_only_the_allowlist_answers(app, token):
     client = app.test_client()
-    rules = {r.rule for r in app.url_map.iter_rules()}
-    did = "d-" + "0" * 24
-    for rule in GUARDED:
-        path = rule.replace("<donation_id>", did).replace("<int:n>", "1")
-        assert client.get(path).status_code == 401, path
-    assert rules == OPEN | GUARDED | REGULATOR  # a new route must be added here on purpose
-    for rule in REGULATOR:
-        assert client.get(rule.replace("<donation_id>", "d-1").replace("<int:number>", "1")
-                          .replace("<tx_id>", "a" * 64)).status_code == 401, rule
+    rules = {r.rule for r in app.url_map.iter_rules()
+             if not r.endpoint.startswith(("review.", "staff.", "redaction.", "regulator."))}
+    assert rules == OPEN | SIGN_IN  # a public route must be added here on purpose
+    # (the guarded ones are walked for every role in test_web_routes.py)
     for path in ("/", "/admin", "/t", "/t/", f"/t/{token}/other", "/static/",
                  "/static/../__init__.py", "/healthz/x"):
         assert client.get(path).status_code == 404, path

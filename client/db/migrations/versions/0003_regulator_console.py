@@ -2,7 +2,7 @@
 log made append-only by triggers
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-12-02 05:50:00
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 import client.db.models
 
 revision: str = "0003"
-down_revision: str | None = "0001"
+down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
