@@ -91,6 +91,12 @@ def _options(f):  # the options serve and start share
         click.option("--mail", envvar="TRAZA_WEB_MAIL", default=None,
                      help="SMTP host:port for the donors' sign-in codes (default the "
                           "network's mail server)."),
+        click.option("--tls-cert", envvar="TRAZA_WEB_TLS_CERT", default=None,
+                     type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="PEM certificate (chain): serve HTTPS instead of HTTP."),
+        click.option("--tls-key", envvar="TRAZA_WEB_TLS_KEY", default=None,
+                     type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="Its private key (PEM, mode 0600)."),
     ]):
         f = option(f)
     return f
@@ -109,8 +115,8 @@ def web() -> None:
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, run_dir: Path | None, intake: str,
           database_url: str | None, reader: str, trusted_proxies: int, mail: str | None,
-          threads: int, listen: bool) -> None:
-    """Serve in the foreground with waitress."""
+          threads: int, listen: bool, tls_cert: Path | None, tls_key: Path | None) -> None:
+    """Serve in the foreground: waitress, or cheroot over TLS with a certificate."""
     import waitress
 
     from . import create_app
@@ -122,11 +128,23 @@ def serve(ctx: click.Context, host: str, port: int, run_dir: Path | None, intake
                      _mail(ctx, mail), obj.get("viewer_url"))
     if not (config.profiles_dir and config.profiles_dir.is_dir()):
         listen = False
+    if (tls_cert is None) != (tls_key is None):
+        raise click.UsageError("--tls-cert and --tls-key go together")
     app = create_app(config)
     stop = start_listener(config, app.extensions["traza_db"]) if listen else None
-    click.echo(f"serving on http://{host}:{port}/" + (" (index listener on)" if stop else ""))
+    scheme = "https" if tls_cert else "http"
+    click.echo(f"serving on {scheme}://{host}:{port}/" + (" (index listener on)" if stop else ""))
     try:
-        waitress.serve(app, host=host, port=port, threads=threads, ident="traza")
+        if tls_cert and tls_key:
+            from .tls import tls_server
+
+            server = tls_server(app, host, port, cert=tls_cert, key=tls_key, threads=threads)
+            try:
+                server.safe_start()
+            finally:
+                server.stop()
+        else:
+            waitress.serve(app, host=host, port=port, threads=threads, ident="traza")
     finally:
         if stop is not None:
             stop.set()
@@ -137,7 +155,7 @@ def serve(ctx: click.Context, host: str, port: int, run_dir: Path | None, intake
 @click.pass_context
 def start(ctx: click.Context, host: str, port: int, run_dir: Path | None, intake: str,
           database_url: str | None, reader: str, trusted_proxies: int,
-          mail: str | None) -> None:
+          mail: str | None, tls_cert: Path | None, tls_key: Path | None) -> None:
     """Serve in the background (pid file and log under the run folder)."""
     run = _run_dir(ctx, run_dir).resolve()
     home = private_dir(run / "web")
@@ -150,6 +168,8 @@ def start(ctx: click.Context, host: str, port: int, run_dir: Path | None, intake
             "--trusted-proxies", str(trusted_proxies)]
     if (settings := _mail(ctx, mail)) is not None:
         args += ["--mail", f"{settings.host}:{settings.port}"]
+    if tls_cert and tls_key:  # paths only: the key stays in its 0600 file
+        args += ["--tls-cert", str(tls_cert.resolve()), "--tls-key", str(tls_key.resolve())]
     env = dict(os.environ)
     if database_url:  # through the environment: a URL may hold a password
         env["TRAZA_WEB_DATABASE_URL"] = database_url
@@ -161,7 +181,8 @@ def start(ctx: click.Context, host: str, port: int, run_dir: Path | None, intake
     time.sleep(0.5)
     if proc.poll() is not None:
         raise click.ClickException(f"the web viewer exited; see {home / 'web.log'}")
-    click.echo(f"web viewer on http://{host}:{port}/ (pid {proc.pid}, log {home / 'web.log'})")
+    scheme = "https" if tls_cert else "http"
+    click.echo(f"web viewer on {scheme}://{host}:{port}/ (pid {proc.pid}, log {home / 'web.log'})")
 
 
 @web.command()

@@ -34,6 +34,8 @@ def install_headers(app: Flask) -> None:
         if request.path.startswith("/t/"):
             response.headers["Cache-Control"] = "no-store"
             response.headers["Pragma"] = "no-cache"
+        if request.is_secure:  # only over HTTPS: a plain-HTTP demo must stay reachable
+            response.headers["Strict-Transport-Security"] = "max-age=31536000"
         return response
 
 
