@@ -61,6 +61,7 @@ def _boxes(page) -> list[str]:
 def test_drag_add_move_and_remove_boxes_then_submit(served, browser, screenshot):
     base, fake = served
     page = browser.new_page(viewport={"width": 1000, "height": 1400}, locale="es-MX")
+    page.set_default_timeout(60_000)  # as page_at: a loaded 2-core machine is slow
     try:
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))  # script errors

@@ -38,6 +38,7 @@ def served(tmp_path):
 def test_donor_signs_in_reviews_and_accepts(served, browser, screenshot):
     base, world, donor = served
     page = browser.new_page(viewport={"width": 390, "height": 844}, locale="es-MX")
+    page.set_default_timeout(60_000)  # as page_at: a loaded 2-core machine is slow
     try:
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
