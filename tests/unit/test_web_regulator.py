@@ -12,23 +12,21 @@ import csv
 import datetime as dt
 import io
 import json
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError, IntegrityError
 
 from client.db import Database
-from client.db.database import sqlite_url
 from client.db.models import AuditEntry, DonationIndex
 from client.evidence import Bundle
 from client.index import EventIndex, events_of_block
-from tests.unit.web_fixtures import staff_session
+from tests.unit.web_fixtures import CAPTURED_BUNDLE, indexed_database, staff_session
 from web import WebConfig, create_app
 from web.fhir import QUERY_ACTIONS
 from web.regulator import csv_cell
 
-BUNDLE = Path(__file__).resolve().parents[1] / "data" / "evidence" / "bundle-9-steps.json"
+BUNDLE = CAPTURED_BUNDLE
 REGULATOR = {"kind": "staff", "subject": "reg.ana", "role": "regulator", "org": "IMSSMSP"}
 
 
@@ -62,11 +60,7 @@ def captured() -> Bundle:
 
 @pytest.fixture
 def db(tmp_path, captured):
-    database = Database.open(sqlite_url(tmp_path / "index.db"))
-    index = EventIndex(database)
-    for n in sorted(captured.blocks):
-        for event in events_of_block(captured.blocks[n], captured.chaincode):
-            index.apply_event(event)
+    database = indexed_database(tmp_path / "index.db", captured)
     yield database
     database.dispose()
 

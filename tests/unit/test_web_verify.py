@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import threading
-from pathlib import Path
 
 import pytest
 
@@ -20,12 +19,13 @@ from client.db.database import sqlite_url
 from client.db.models import DeidSummary, DonationIndex, StepIndex
 from client.donor import sha256_hex
 from client.evidence import Bundle
-from client.index import EventIndex, events_of_block
+from client.index import events_of_block
 from client.intake import Deidentified, summed_counts
+from tests.unit.web_fixtures import CAPTURED_BUNDLE, indexed_database
 from web import WebConfig, create_app
 from web.live import start_listener
 
-BUNDLE = Path(__file__).resolve().parents[1] / "data" / "evidence" / "bundle-9-steps.json"
+BUNDLE = CAPTURED_BUNDLE
 TOKEN = "Qr" + "x" * 40
 
 
@@ -36,11 +36,7 @@ def captured() -> Bundle:
 
 @pytest.fixture
 def db(tmp_path, captured):
-    database = Database.open(sqlite_url(tmp_path / "index.db"))
-    index = EventIndex(database)
-    for n in sorted(captured.blocks):
-        for event in events_of_block(captured.blocks[n], captured.chaincode):
-            index.apply_event(event)
+    database = indexed_database(tmp_path / "index.db", captured)
     with database.session() as s:
         s.get(DonationIndex, captured.donation_id).qr_token_sha256 = sha256_hex(TOKEN)
     yield database

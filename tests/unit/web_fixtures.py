@@ -29,6 +29,8 @@ from client.db.database import sqlite_url
 from client.db.models import DonationIndex, DonationRecord, DonorAccount
 from client.donor import keyed_hash, new_id
 from client.donor_login import DonorLogin
+from client.evidence import Bundle
+from client.index import EventIndex, events_of_block
 from client.intake import Deidentified, read_inputs
 from client.ledger import Actor
 from client.receipt import build_receipt
@@ -277,3 +279,16 @@ def staff_session(client, db: Database, who: dict) -> None:
     with client.session_transaction() as s:
         s["principal"] = dict(who)
         s["since"] = int(time.time())
+
+
+CAPTURED_BUNDLE = Path(__file__).resolve().parents[1] / "data" / "evidence" / "bundle-9-steps.json"
+
+
+def indexed_database(path: Path, bundle: Bundle) -> Database:
+    """A SQLite event index at ``path`` built from a captured bundle's blocks."""
+    database = Database.open(sqlite_url(path))
+    index = EventIndex(database)
+    for n in sorted(bundle.blocks):
+        for event in events_of_block(bundle.blocks[n], bundle.chaincode):
+            index.apply_event(event)
+    return database
