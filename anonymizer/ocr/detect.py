@@ -84,10 +84,43 @@ def _lines(g: np.ndarray, is_personal: PersonalCheck | None, margin: int,
             continue
         personal = True if is_personal is None else is_personal(text)
         (kept if keep(text, score, personal) else masked).append(box)
-    masked = [_along_ink(g, b, kept).pad(margin + b.height // 8, g.shape) for b in masked]
+    masked = [_along_ink(g, _look_again(engine, g, b, kept), kept)
+              .pad(margin + b.height // 8, g.shape) for b in masked]
     for t in find_text_boxes(g, lang=lang, margin=margin):
         masked += _outside(t, kept)
     return masked, kept
+
+
+def _stops(box: Box, stops: list[Box], lo: int, hi: int) -> tuple[int, int]:
+    """``(lo, hi)`` narrowed so that ``box`` grown to them enters no box of ``stops`` on
+    its line."""
+    for k in stops:
+        if k.y0 < box.y1 and box.y0 < k.y1:
+            if k.x1 <= box.x0:
+                lo = max(lo, k.x1)
+            elif k.x0 >= box.x1:
+                hi = min(hi, k.x0)
+    return lo, hi
+
+
+def _look_again(engine: learned.LearnedEngine, g: np.ndarray, box: Box,
+                stops: list[Box]) -> Box:
+    """``box`` (a line to mask) joined with the boxes the detector finds on the same line
+    once the band's contrast is equalized (:meth:`LearnedEngine.detect_band`), never into
+    a kept line (``stops``).
+
+    The detector ends a line where its background changes (a label on brighter film than
+    its name, a number running onto a bright patch); the rest of the line is the same
+    text, so it is masked with it.
+    """
+    lo, hi = _stops(box, stops, 0, g.shape[1])
+    x0, x1 = box.x0, box.x1
+    for b in engine.detect_band(g, box):
+        inter = min(b.y1, box.y1) - max(b.y0, box.y0)
+        if 2 * inter < min(b.height, box.height) or b.x1 <= lo or b.x0 >= hi:
+            continue
+        x0, x1 = min(x0, max(lo, b.x0)), max(x1, min(hi, b.x1))
+    return Box(x0, box.y0, x1, box.y1)
 
 
 def _along_ink(g: np.ndarray, box: Box, stops: list[Box]) -> Box:
@@ -108,13 +141,8 @@ def _along_ink(g: np.ndarray, box: Box, stops: list[Box]) -> Box:
         return box
     ink = step > reach // 2
     gap = max(3, (3 * h) // 2)
-    lo, hi = max(0, box.x0 - MAX_EXTEND * h), min(g.shape[1], box.x1 + MAX_EXTEND * h)
-    for k in stops:
-        if k.y0 < box.y1 and box.y0 < k.y1:
-            if k.x1 <= box.x0:
-                lo = max(lo, k.x1)
-            elif k.x0 >= box.x1:
-                hi = min(hi, k.x0)
+    lo, hi = _stops(box, stops, max(0, box.x0 - MAX_EXTEND * h),
+                    min(g.shape[1], box.x1 + MAX_EXTEND * h))
     x0, x1 = box.x0, box.x1
     while x0 > lo:
         left = np.flatnonzero(ink[max(lo, x0 - gap):x0])

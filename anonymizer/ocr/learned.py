@@ -46,6 +46,12 @@ FINE_MIN_EDGES = 24
 DET_THRESH = 0.2
 DET_BOX_THRESH = 0.3
 DET_UNCLIP = 1.8
+#: A masked line is looked at again in a band around it (half a text height above and
+#: below, BAND_REACH text heights each side) with its contrast equalized in pieces of
+#: about two text heights (CLAHE, clip BAND_CLIP): faint text on a changing background
+#: (a label on brighter film than its value) is where the detector ends a line early.
+BAND_REACH = 12
+BAND_CLIP = 2.0
 #: Lines read per recognizer run: a batch is padded to its widest line, so one long
 #: line made every short one cost as much; one at a time costs only each line's width.
 REC_BATCH = 1
@@ -112,6 +118,22 @@ class LearnedEngine:
                 boxes += [Box(b.x0 // 2 + x, b.y0 // 2 + y, -(-b.x1 // 2) + x,
                               -(-b.y1 // 2) + y) for b in self._detect_tile(big)]
         return _merge(boxes)
+
+    def detect_band(self, g: np.ndarray, line: Box) -> list[Box]:
+        """Return the boxes found in a band around ``line`` of ``g``, its contrast
+        equalized along the line (see :data:`BAND_CLIP`), in frame coordinates."""
+        import cv2
+
+        h = line.height
+        y0, y1 = max(0, line.y0 - h // 2), min(g.shape[0], line.y1 + h // 2)
+        x0, x1 = max(0, line.x0 - BAND_REACH * h), min(g.shape[1], line.x1 + BAND_REACH * h)
+        band = np.ascontiguousarray(g[y0:y1, x0:x1])
+        if band.shape[0] < 4 or band.shape[1] < 4:
+            return []
+        clahe = cv2.createCLAHE(clipLimit=BAND_CLIP,
+                                tileGridSize=(max(1, band.shape[1] // (2 * h)), 1))
+        return [Box(b.x0 + x0, b.y0 + y0, b.x1 + x0, b.y1 + y0)
+                for b in self._detect_tile(clahe.apply(band))]
 
     def _detect_tile(self, tile: np.ndarray) -> list[Box]:
         # text touching the frame's edge is found only with some background around it
