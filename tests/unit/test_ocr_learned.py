@@ -160,3 +160,27 @@ def test_missing_detector_models_are_a_typed_error(monkeypatch: pytest.MonkeyPat
     ds = _dicom(np.asarray(img), "US", "1.2.840.10008.5.1.4.1.1.6.1", None)
     with pytest.raises(PixelCleaningError, match="rapidocr_onnxruntime>=1.4.4"):
         _clean(ds)
+
+
+class _BandEngine:
+    """Stands in for the detector's second look along a line: returns fixed boxes."""
+
+    def __init__(self, boxes: list[Box]) -> None:
+        self.boxes = boxes
+
+    def detect_band(self, g: np.ndarray, line: Box) -> list[Box]:
+        return self.boxes
+
+
+def test_a_line_cut_short_is_joined_with_its_rest_but_never_into_a_kept_line() -> None:
+    from anonymizer.ocr.detect import _look_again
+
+    g = np.zeros((100, 400), np.uint8)
+    line = Box(100, 40, 200, 60)
+    label = Box(20, 42, 98, 58)            # the same line's faint label, found on a 2nd look
+    above = Box(20, 10, 200, 30)           # another line: not joined
+    kept = Box(250, 40, 330, 60)           # a clinical line kept on the same row
+    beyond = Box(180, 41, 390, 59)         # runs over the kept line
+    out = _look_again(_BandEngine([label, above, beyond]), g, line, [kept])  # type: ignore[arg-type]
+    assert (out.x0, out.y0, out.x1, out.y1) == (20, 40, 250, 60)
+    assert _look_again(_BandEngine([]), g, line, [kept]) == line  # type: ignore[arg-type]
