@@ -130,6 +130,9 @@ class LearnedEngine:
         band = np.ascontiguousarray(g[y0:y1, x0:x1])
         if band.shape[0] < 4 or band.shape[1] < 4:
             return []
+        sides = [band[:, :max(0, line.x0 - x0)], band[:, line.x1 - x0:]]
+        if all(s.size == 0 or int(s.max()) - int(s.min()) < MIN_TILE_RANGE for s in sides):
+            return []  # nothing beside the line but flat background (a page, a border)
         clahe = cv2.createCLAHE(clipLimit=BAND_CLIP,
                                 tileGridSize=(max(1, band.shape[1] // (2 * h)), 1))
         return [Box(b.x0 + x0, b.y0 + y0, b.x1 + x0, b.y1 + y0)
