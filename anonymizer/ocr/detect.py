@@ -6,7 +6,9 @@ For one frame (:func:`find_text_lines`):
    text, in tiles at full resolution on large frames; its recognizer reads each box.
 2. A line read with confidence that is only measurements, settings or markers and that
    ``is_personal`` clears is kept (:func:`anonymizer.ocr.clinical.keep`); every other
-   line is masked. A box whose reading has no letter or digit at all is not text.
+   line is masked. A box whose reading has no letter or digit at all is not text. A line
+   to mask is looked at again along its row with the contrast equalized (the detector
+   ends a line where its background changes) and follows its strokes (:func:`_along_ink`).
 3. The pre-filter and Tesseract path (:func:`anonymizer.ocr.find.find_text_boxes`) runs
    too, as a second detector: each line it confirms is masked unless it is the very line
    the learned path kept. The masks are the union: a line either path finds is masked.
