@@ -3,9 +3,9 @@
 ``python -m bench.deid.burnedin_eval [--half heldout|tuning|fresh] [--n 60]`` builds
 images in memory from a seed (tuning half: seed 1, held-out half: seed 2, whose errors were
 looked at once its blind runs were on record; fresh half: seed 3, for the next blind run;
-the same seed gives the same images), runs them through Traza's pixel cleaning as a de-identification would
-(:func:`anonymizer.dicom.pixels.clean_pixels`: the at-risk rule, the finder, the masks)
-and prints:
+the same seed gives the same images), runs them through Traza's pixel cleaning as a
+de-identification would (:func:`anonymizer.dicom.pixels.clean_pixels`: the at-risk rule,
+the finder, the masks) and prints:
 
 - **recall**: personal-data text lines masked / all, by box (90 % of the line's text box
   under a mask) and by ink (98 % of its glyph pixels under a mask: what a reader sees);
