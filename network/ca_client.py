@@ -90,14 +90,20 @@ def _json_or_empty(raw: bytes) -> dict:
     return doc if isinstance(doc, dict) else {}
 
 
-def _csr(key: ec.EllipticCurvePrivateKey, name: str, hosts: list[str]) -> bytes:
-    """A CSR whose CN is the enrollment id (the CA requires it) with ``hosts`` as SANs."""
+def subject_alt_names(hosts: list[str]) -> list[x509.GeneralName]:
+    """``hosts`` as certificate SANs: IP addresses as such, anything else as a DNS name."""
     sans: list[x509.GeneralName] = []
     for h in hosts:
         try:
             sans.append(x509.IPAddress(ipaddress.ip_address(h)))
         except ValueError:
             sans.append(x509.DNSName(h))
+    return sans
+
+
+def _csr(key: ec.EllipticCurvePrivateKey, name: str, hosts: list[str]) -> bytes:
+    """A CSR whose CN is the enrollment id (the CA requires it) with ``hosts`` as SANs."""
+    sans = subject_alt_names(hosts)
     builder = x509.CertificateSigningRequestBuilder().subject_name(
         x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     )

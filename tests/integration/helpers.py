@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import ipaddress
 import json
 import time
 import uuid
@@ -21,6 +20,7 @@ from anonymizer.files import write_secret
 from client.gateway import GatewayError
 from client.profile import Profile
 from network import nodes, ready
+from network.ca_client import subject_alt_names
 from network.process import pid_of, start, stop, wait_port
 from network.topology import Orderer, Peer, Topology
 
@@ -128,12 +128,7 @@ def throwaway_tls(ca_file: Path, cert_file: Path, key_file: Path, *, name: str,
             b = b.add_extension(x509.SubjectAlternativeName(sans), critical=False)
         return b.sign(ca_key, hashes.SHA256())
 
-    sans: list[x509.GeneralName] = []
-    for h in hosts:
-        try:
-            sans.append(x509.IPAddress(ipaddress.ip_address(h)))
-        except ValueError:
-            sans.append(x509.DNSName(h))
+    sans = subject_alt_names(hosts)
     pem = serialization.Encoding.PEM
     for path in (ca_file, cert_file):
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import http.client
-import ipaddress
 import os
 import ssl
 import threading
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
-from anonymizer.files import LooseSecretError, write_secret
+from anonymizer.files import LooseSecretError
 from client.db import Database
 from client.db.database import sqlite_url
+from tests.integration.helpers import throwaway_tls
 from web import WebConfig, create_app
 from web.tls import tls_server
 
@@ -25,22 +20,10 @@ PORT = 18280 + int(os.environ.get("TRAZA_TEST_PORT_SHIFT", "5"))
 
 
 def _self_signed(folder):
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=1))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-            .sign(key, hashes.SHA256()))
-    cert_path = folder / "cert.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path = write_secret(folder / "key.pem", key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
-    return cert_path, key_path
+    """A server pair for 127.0.0.1 and the CA that signed it (the client's trust)."""
+    ca, cert, key = folder / "ca.pem", folder / "cert.pem", folder / "key.pem"
+    throwaway_tls(ca, cert, key, name="localhost", hosts=["127.0.0.1"])
+    return ca, cert, key
 
 
 @pytest.fixture
@@ -51,13 +34,13 @@ def app(tmp_path):
 
 
 def test_the_app_answers_over_tls_only(app, tmp_path):
-    cert, key = _self_signed(tmp_path)
+    ca, cert, key = _self_signed(tmp_path)
     server = tls_server(app, "127.0.0.1", PORT, cert=cert, key=key, threads=2)
     server.prepare()
     thread = threading.Thread(target=server.serve, daemon=True)
     thread.start()
     try:
-        ctx = ssl.create_default_context(cafile=str(cert))
+        ctx = ssl.create_default_context(cafile=str(ca))
         conn = http.client.HTTPSConnection("127.0.0.1", PORT, context=ctx, timeout=10)
         conn.request("GET", "/healthz")
         r = conn.getresponse()
@@ -78,7 +61,7 @@ def test_the_app_answers_over_tls_only(app, tmp_path):
 
 
 def test_a_key_others_may_read_is_refused(app, tmp_path):
-    cert, key = _self_signed(tmp_path)
+    _, cert, key = _self_signed(tmp_path)
     key.chmod(0o644)
     with pytest.raises(LooseSecretError):
         tls_server(app, "127.0.0.1", PORT, cert=cert, key=key)
